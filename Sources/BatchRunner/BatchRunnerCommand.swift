@@ -1,0 +1,17 @@
+import ArgumentParser
+import Foundation
+
+/// `batch-runner`: verifies customer data in bulk against KPN's APIs, resumably, within their quotas.
+@main
+struct BatchRunnerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch-runner",
+        abstract: "Verify customer data in bulk against KPN's APIs, resumably and within their quotas.",
+        discussion: """
+            Exit codes: 0 all accepted rows ok, 3 some rows failed, 64 usage, 65 manifest unusable,
+            69 credentials refused, 74 output not writable, 75 stopped early (run again to resume),
+            78 job file or environment wrong.
+            """,
+        subcommands: [RunCommand.self, SandboxCommand.self]
+    )
+}

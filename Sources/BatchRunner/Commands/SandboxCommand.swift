@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Sandbox
+import UnixSignals
+
+/// `batch-runner sandbox`: serves the emulated APIs until stopped.
+struct SandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox",
+        abstract: "Serve the emulated Number Verify, PiM ID and ID Scan APIs until stopped.",
+        discussion: """
+            Example (a quota of 600 calls a minute, 10% server errors):
+              batch-runner sandbox --port 8080 --quota-limit 600 --fault-rate 0.1
+            Point a job's endpoints at http://127.0.0.1:8080 with the production paths, and export
+            KPN_CLIENT_ID=sandbox-client KPN_CLIENT_SECRET=sandbox-secret.
+            """
+    )
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port (0 for any free port; the chosen one is printed).")
+    var port = 8080
+
+    @Option(help: "Calls allowed per quota window (0 for no quota).")
+    var quotaLimit = 1_200
+
+    @Option(help: "The quota window's length, in quota-time-unit.")
+    var quotaInterval = 1
+
+    @Option(help: "The quota window's unit: second, minute, hour, day, week or month.")
+    var quotaTimeUnit = "minute"
+
+    @Flag(inversion: .prefixedNo, help: "Send the quota-* headers (the quota is enforced either way).")
+    var quotaHeaders = true
+
+    @Option(help: "Form of quota-reset-UTC: epoch-ms, epoch-s, iso8601, rfc1123 or n/a.")
+    var resetFormat = "epoch-ms"
+
+    @Option(help: "Status of a quota violation: 429, or 500 as old gateways send it.")
+    var rateLimitStatus = 429
+
+    @Flag(help: "Send Retry-After with rate-limit answers.")
+    var retryAfter = false
+
+    @Option(help: "Header-less spike arrest: at most this many calls a minute, evenly spaced.")
+    var spikeArrest: Int?
+
+    @Option(help: "Share of calls answered 500, 502 or 503 (0 to 1).")
+    var faultRate = 0.0
+
+    @Option(help: "Share of calls whose connection is dropped without an answer (0 to 1).")
+    var dropRate = 0.0
+
+    @Option(help: "Share of calls answered late, after --slow-seconds (0 to 1).")
+    var slowRate = 0.0
+
+    @Option(help: "How late a slow answer is, in seconds.")
+    var slowSeconds = 5.0
+
+    @Option(help: "Latency added to every answer, in milliseconds.")
+    var latencyMs = 0
+
+    @Option(help: "Lifetime of issued tokens, in seconds.")
+    var tokenLifetime = 3_600
+
+    @Option(help: "Seed of the fault injection.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Answer insights with bare session_id/polling_id (the public spec's form).")
+    var bareDeviceMatchIDs = false
+
+    @Option(help: "Write every request as a JSON line to this file.")
+    var requestLog: String?
+
+    func validate() throws {
+        guard SandboxConfiguration.TimeUnit(rawValue: quotaTimeUnit) != nil else {
+            throw ValidationError("--quota-time-unit must be one of second, minute, hour, day, week, month.")
+        }
+        guard SandboxConfiguration.ResetFormat(rawValue: resetFormat) != nil else {
+            throw ValidationError("--reset-format must be one of epoch-ms, epoch-s, iso8601, rfc1123, n/a.")
+        }
+        for (name, rate) in [("--fault-rate", faultRate), ("--drop-rate", dropRate), ("--slow-rate", slowRate)] where !(0...1).contains(rate) {
+            throw ValidationError("\(name) must be from 0 to 1.")
+        }
+    }
+
+    var sandboxConfiguration: SandboxConfiguration {
+        var configuration = SandboxConfiguration()
+        configuration.quota = quotaLimit > 0 ? .init(limit: quotaLimit, interval: quotaInterval, unit: .init(rawValue: quotaTimeUnit)!) : nil
+        configuration.sendsQuotaHeaders = quotaHeaders
+        configuration.resetFormat = .init(rawValue: resetFormat)!
+        configuration.rateLimitStatus = rateLimitStatus
+        configuration.sendsRetryAfter = retryAfter
+        configuration.spikeArrestPerMinute = spikeArrest
+        configuration.faultRate = faultRate
+        configuration.dropRate = dropRate
+        configuration.slowRate = slowRate
+        configuration.slowDelay = .milliseconds(Int64(slowSeconds * 1000))
+        configuration.latency = .milliseconds(latencyMs)
+        configuration.tokenLifetimeSeconds = tokenLifetime
+        configuration.seed = seed
+        configuration.sendsBareDeviceMatchIDs = bareDeviceMatchIDs
+        configuration.requestLogPath = requestLog
+        return configuration
+    }
+
+    func run() async throws {
+        let sandbox = Sandbox(configuration: sandboxConfiguration)
+        let host = self.host
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await sandbox.run(host: host, port: port) { port in
+                    FileHandle.standardOutput.write(Data("sandbox listening on http://\(host):\(port)\n".utf8))
+                }
+            }
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { return }
+            }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+}

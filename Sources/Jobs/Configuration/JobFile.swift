@@ -1,0 +1,183 @@
+import Foundation
+public import RateLimiter
+import Yams
+
+/// Reads a job file (YAML) into a ``JobConfiguration``.
+///
+/// Strict: an unknown key, a value of the wrong type or out of range fails with a message naming the key and
+/// its line, so a typo never silently runs a job with defaults.
+public enum JobFile {
+    /// Loads and validates the job file at `path`.
+    ///
+    /// - Throws: ``JobError`` with code 78 (configuration) for every problem in the file, or when it cannot be read.
+    public static func load(path: String) throws(JobError) -> JobConfiguration {
+        let url = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw JobError(.configuration, "Job file \(path) does not exist or is a folder; pass the path of a .yml file.")
+        }
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw JobError(.configuration, "Job file \(path) cannot be read as UTF-8 text; check its permissions and encoding.")
+        }
+        return try parse(text, path: url.standardizedFileURL.path)
+    }
+
+    /// Parses job file text; relative paths resolve against the folder of `path`.
+    public static func parse(_ text: String, path: String) throws(JobError) -> JobConfiguration {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw JobError(.configuration, "Job file \(path) is not valid YAML: \(error). Fix the syntax and run again.")
+        }
+        guard let node else { throw JobError(.configuration, "Job file \(path) is empty; it needs at least `kind` and `manifest`.") }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var root = try YAMLObject(node, path: "", file: path)
+        return try build(&root, folder: folder, file: path)
+    }
+
+    private static func build(_ root: inout YAMLObject, folder: URL, file: String) throws(JobError) -> JobConfiguration {
+        let kindText = try root.requiredString("kind")
+        guard let kind = JobConfiguration.Kind(rawValue: kindText) else {
+            let kinds = JobConfiguration.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw root.error("kind", "`\(kindText)` is not a job kind; use one of \(kinds)")
+        }
+        func resolve(_ relative: String) -> String {
+            URL(fileURLWithPath: relative, relativeTo: folder).standardizedFileURL.path
+        }
+        let manifest = resolve(try root.requiredString("manifest"))
+        let jobName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let output = resolve(try root.string("output") ?? "out/\(jobName)")
+        let state = try root.string("state").map(resolve)
+
+        var columns: [String: String] = [:]
+        if var object = try root.object("columns") {
+            for role in Self.columnRoles(of: kind) {
+                if let name = try object.string(role) { columns[role] = name }
+            }
+            try object.finish()
+        }
+        let delimiter = try root.string("delimiter").map { (text) throws(JobError) -> UInt8 in
+            switch text {
+            case ",", "comma": return UInt8(ascii: ",")
+            case ";", "semicolon": return UInt8(ascii: ";")
+            case "\t", "tab", "\\t": return UInt8(ascii: "\t")
+            case "|", "pipe": return UInt8(ascii: "|")
+            default: throw root.error("delimiter", "`\(text)` is not a delimiter; use comma, semicolon, tab or pipe")
+            }
+        }
+        let concurrency = try root.integer("concurrency", in: 1...256) ?? 8
+
+        let defaults = kind.defaultEndpoints
+        var endpoints = defaults
+        if var object = try root.object("endpoints") {
+            endpoints.base = try object.string("base") ?? defaults.base
+            endpoints.token = try object.string("token") ?? defaults.token
+            try object.finish()
+        }
+        for (key, value) in [("endpoints.base", endpoints.base), ("endpoints.token", endpoints.token)] {
+            guard let value else { continue }
+            if let problem = EndpointPolicy.problem(with: value) { throw root.error(key, problem) }
+        }
+
+        var credentials = JobConfiguration.Credentials(
+            clientIDVariable: "KPN_CLIENT_ID",
+            clientSecretVariable: "KPN_CLIENT_SECRET"
+        )
+        if var object = try root.object("credentials") {
+            credentials.clientIDVariable = try object.variableName("client_id_env") ?? credentials.clientIDVariable
+            credentials.clientSecretVariable =
+                try object.variableName("client_secret_env") ?? credentials.clientSecretVariable
+            try object.finish()
+        }
+
+        var quota = RateLimiterConfiguration(onExhausted: .wait)
+        var maxWait = Duration.seconds(900)
+        var waits = true
+        if var object = try root.object("quota") {
+            if let policy = try object.string("on_exhausted") {
+                guard policy == "wait" || policy == "stop" else {
+                    throw object.error("on_exhausted", "`\(policy)` is not a policy; use wait or stop")
+                }
+                waits = policy == "wait"
+            }
+            maxWait = try object.duration("max_wait") ?? maxWait
+            quota.smooth = try object.bool("smooth") ?? false
+            try object.finish()
+        }
+        quota.onExhausted = waits ? .wait : .stop(maxWait: maxWait)
+        if var object = try root.object("limits") {
+            quota.maxPerSecond = try object.number("max_per_second", above: 0)
+            try object.finish()
+        }
+
+        var retry = JobConfiguration.Retry(maxAttempts: 6, backoff: Backoff(base: .milliseconds(500), cap: .seconds(30)))
+        if var object = try root.object("retry") {
+            retry.maxAttempts = try object.integer("max_attempts", in: 1...100) ?? retry.maxAttempts
+            retry.backoff.base = try object.duration("base_delay") ?? retry.backoff.base
+            retry.backoff.cap = try object.duration("max_delay") ?? retry.backoff.cap
+            try object.finish()
+        }
+
+        var http = JobConfiguration.HTTP(timeout: .seconds(30), maxBodyBytes: 10 << 20)
+        if var object = try root.object("http") {
+            http.timeout = try object.duration("timeout") ?? http.timeout
+            if let megabytes = try object.integer("max_body_mb", in: 1...1024) { http.maxBodyBytes = megabytes << 20 }
+            try object.finish()
+        }
+
+        var numberVerify = JobConfiguration.NumberVerifyOptions(
+            scopes: ["operator_lookup"],
+            pollTimeout: .seconds(30),
+            pollInterval: .seconds(2)
+        )
+        if var object = try root.object("number_verify") {
+            guard kind == .numberVerify else { throw root.error("number_verify", "applies to kind number-verify only") }
+            if let scopes = try object.strings("scopes") {
+                let allowed = ["operator_lookup", "device_match"]
+                for scope in scopes where !allowed.contains(scope) {
+                    throw object.error("scopes", "`\(scope)` is not a scope a batch can use; use operator_lookup and optionally device_match")
+                }
+                guard scopes.contains("operator_lookup") else {
+                    throw object.error("scopes", "must include operator_lookup: it is what the results record")
+                }
+                numberVerify.scopes = scopes
+            }
+            numberVerify.pollTimeout = try object.duration("poll_timeout") ?? numberVerify.pollTimeout
+            numberVerify.pollInterval = try object.duration("poll_interval") ?? numberVerify.pollInterval
+            guard numberVerify.pollInterval > .zero else { throw object.error("poll_interval", "must be more than 0") }
+            try object.finish()
+        }
+        try root.finish()
+
+        return JobConfiguration(
+            kind: kind,
+            jobFile: file,
+            manifest: manifest,
+            output: output,
+            state: state,
+            columns: columns,
+            delimiter: delimiter,
+            concurrency: concurrency,
+            endpoints: endpoints,
+            credentials: credentials,
+            quota: quota,
+            retry: retry,
+            http: http,
+            numberVerify: numberVerify
+        )
+    }
+
+    /// The column roles each kind reads from the manifest.
+    static func columnRoles(of kind: JobConfiguration.Kind) -> [String] {
+        switch kind {
+        case .numberVerify: ["msisdn", "key"]
+        case .pimQR: ["key"]
+        case .idscanReports: ["transaction_id", "result_id"]
+        case .idscanCreate: ["key"]
+        }
+    }
+}

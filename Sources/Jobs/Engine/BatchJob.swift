@@ -1,0 +1,41 @@
+/// One job kind: how manifest rows become work, how work becomes requests, and how results become CSV.
+package protocol BatchJob: Sendable {
+    /// The header of results.csv.
+    var resultHeader: [String] { get }
+    /// The job settings that change how rows are read; a state made with other settings is not resumed.
+    var intakeSettings: String { get }
+    /// Checks the manifest header and answers how to read each data row.
+    ///
+    /// - Throws: ``JobError`` 65 when a column the job needs is missing or ambiguous.
+    func rowReader(header: ManifestHeader) throws(JobError) -> RowReader
+    /// Makes the token provider the job's requests use (nil when the API takes none).
+    func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials) -> TokenProvider?
+    /// Does the work of one item and says how it ended.
+    ///
+    /// - Throws: ``JobError`` when the run must stop; `CancellationError`.
+    func perform(_ item: WorkItem, client: APIClient) async throws -> WorkCompletion
+    /// The results.csv fields of a finished row.
+    func resultFields(of row: FinishedRow) -> [String]
+}
+
+/// Reads one data row into an accepted or rejected ``IntakeRow``; cells are already checked to be UTF-8 text.
+package struct RowReader: Sendable {
+    package let read: @Sendable (_ row: Int, _ cells: ManifestCells) -> IntakeRow
+
+    package init(read: @escaping @Sendable (_ row: Int, _ cells: ManifestCells) -> IntakeRow) {
+        self.read = read
+    }
+}
+
+/// The credentials a run authenticates with. Its description never shows the secret.
+package struct ClientCredentials: Sendable, CustomStringConvertible {
+    package var id: String
+    package var secret: String
+
+    package init(id: String, secret: String) {
+        self.id = id
+        self.secret = secret
+    }
+
+    package var description: String { "ClientCredentials(id: <\(id.count) characters>, secret: <hidden>)" }
+}

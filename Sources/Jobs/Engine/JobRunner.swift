@@ -1,0 +1,327 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+public import Logging
+import RateLimiter
+
+/// What the command line adds to a job file for one run.
+public struct RunOptions: Sendable {
+    /// Discard the state and start over (`--restart`).
+    public var restart = false
+    /// Put permanently failed rows back in the queue (`--retry-failed`).
+    public var retryFailed = false
+    /// Process at most this many more work items (`--limit`).
+    public var limit: Int?
+    /// How long in-flight rows may take to finish after SIGINT or SIGTERM.
+    public var shutdownGrace: Duration = .seconds(10)
+
+    public init() {}
+}
+
+/// How a run ended.
+public struct RunResult: Sendable {
+    /// The process exit status.
+    public var exitCode: Int32
+    /// What to tell the user on stderr when the run did not simply succeed.
+    public var message: String?
+    /// Where the outputs are, when they were written.
+    public var outputFolder: String?
+}
+
+/// Runs one job: takes the state lock, reads the manifest into the checkpoint store (or checks it is unchanged),
+/// sends what is pending through the rate limiter with `concurrency` workers, and writes the outputs.
+///
+/// ```swift
+/// let runner = JobRunner(configuration: job, credentials: credentials, options: RunOptions(), control: RunControl(), logger: logger)
+/// let result = await runner.run()
+/// exit(result.exitCode)
+/// ```
+public struct JobRunner: Sendable {
+    let configuration: JobConfiguration
+    let credentials: ClientCredentials?
+    let options: RunOptions
+    let control: RunControl
+    let wallClock: WallClock
+    let logger: Logger
+
+    package init(
+        configuration: JobConfiguration,
+        credentials: ClientCredentials?,
+        options: RunOptions,
+        control: RunControl,
+        wallClock: WallClock = .system(),
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.credentials = credentials
+        self.options = options
+        self.control = control
+        self.wallClock = wallClock
+        self.logger = logger
+    }
+
+    /// Runs the job to its end, or until it must stop. Never throws: every ending is an exit code.
+    public func run() async -> RunResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let startedAt = wallClock.iso8601
+        let job: any BatchJob
+        let lock: RunLock
+        let store: any CheckpointStore
+        let manifestSHA256: String
+        do {
+            job = try Self.makeJob(configuration)
+            lock = try RunLock(statePath: configuration.statePath)
+            do {
+                store = try SQLiteCheckpointStore(path: configuration.statePath)
+            } catch {
+                throw JobError(.ioError, "Cannot open the state database \(configuration.statePath); check that its folder is writable, or move the file away to start over.")
+            }
+            manifestSHA256 = try await prepareIntake(store: store, job: job)
+        } catch let error as JobError {
+            return RunResult(exitCode: error.code.exitCode, message: error.message)
+        } catch {
+            return RunResult(exitCode: JobError.Code.internalError.exitCode, message: "Unexpected error before the run started: \(error)")
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        let statistics = RunStatistics()
+        do {
+            if options.retryFailed {
+                let requeued = try await store.requeue([.failed])
+                logger.info("failed rows put back in the queue", metadata: ["rows.requeued": "\(requeued)"])
+            }
+            let counts = try await store.counts()
+            if counts.rows == 0 {
+                logger.info("the manifest has no data rows; nothing to do")
+            } else if counts.pendingWork == 0 {
+                logger.info("every row is already finished; no request is sent, the outputs are rewritten")
+            } else if options.limit == 0 {
+                logger.info("--limit 0: no row is sent")
+            } else {
+                try await process(store: store, job: job, statistics: statistics, pendingWork: counts.pendingWork)
+            }
+        } catch let error as JobError {
+            control.requestStop(error)
+        } catch {
+            control.requestStop(JobError(.internalError, "Unexpected error during the run: \(error)"))
+        }
+
+        // Outputs are written at every exit from here on, even a stopped one.
+        do {
+            let counts = try await store.counts()
+            let stop = control.stopReason
+            let exitCode = stop?.code.exitCode ?? (counts.failed + counts.unknown > 0 ? ExitStatus.someRowsFailed : ExitStatus.success)
+            let tally = statistics.snapshot
+            let summary = RunSummary(
+                kind: configuration.kind.rawValue,
+                rows: counts.rows,
+                accepted: counts.accepted,
+                rejected: counts.rejected,
+                succeeded: counts.succeeded,
+                failed: counts.failed,
+                pending: counts.pending,
+                unknown: counts.unknown,
+                requests: tally.requests,
+                throttled: tally.throttled,
+                retries: tally.retries,
+                durationSeconds: (start.duration(to: clock.now).seconds * 1000).rounded() / 1000,
+                exitCode: exitCode,
+                stopReason: stop?.message,
+                apiVersion: tally.apiVersion,
+                sunset: tally.sunset,
+                startedAt: startedAt,
+                finishedAt: wallClock.iso8601,
+                manifestSHA256: manifestSHA256
+            )
+            let exporter = OutputExporter(store: store, job: job, outputFolder: configuration.output)
+            try await exporter.writeAll(summary: summary)
+            logger.info(
+                "run finished",
+                metadata: [
+                    "rows.total": "\(counts.rows)", "rows.succeeded": "\(counts.succeeded)",
+                    "rows.failed": "\(counts.failed)", "rows.rejected": "\(counts.rejected)",
+                    "rows.pending": "\(counts.pending)", "http.requests": "\(tally.requests)",
+                    "http.throttled": "\(tally.throttled)", "exit_code": "\(exitCode)",
+                ]
+            )
+            var message = stop?.message
+            if stop == nil, exitCode == ExitStatus.someRowsFailed {
+                message = "\(counts.failed + counts.unknown) of \(counts.accepted) rows did not succeed; see the error column of \(configuration.output)/results.csv."
+            }
+            return RunResult(exitCode: exitCode, message: message, outputFolder: configuration.output)
+        } catch let error as JobError {
+            return RunResult(exitCode: error.code.exitCode, message: error.message)
+        } catch {
+            return RunResult(exitCode: JobError.Code.ioError.exitCode, message: "Cannot write the outputs to \(configuration.output): \(error)")
+        }
+    }
+
+    static func makeJob(_ configuration: JobConfiguration) throws(JobError) -> any BatchJob {
+        switch configuration.kind {
+        case .numberVerify:
+            return NumberVerifyJob(configuration: configuration)
+        case .pimQR, .idscanReports, .idscanCreate:
+            throw JobError(.configuration, "\(configuration.jobFile): kind `\(configuration.kind.rawValue)` is not available in this version of batch-runner.")
+        }
+    }
+
+    // MARK: Intake
+
+    /// Reads the manifest into a new state, or checks that the state was made from this very manifest and job.
+    /// Answers the manifest's SHA-256.
+    private func prepareIntake(store: any CheckpointStore, job: any BatchJob) async throws -> String {
+        let reader = ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter)
+        if !options.restart, let signature = try await store.intakeSignature() {
+            let sha256 = try reader.sha256()
+            guard sha256 == signature.manifestSHA256 else {
+                throw JobError(.manifestUnusable, "Manifest \(configuration.manifest) changed since the state \(configuration.statePath) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded).")
+            }
+            guard signature.job == job.intakeSettings else {
+                throw JobError(.manifestUnusable, "The job's kind or column settings changed since the state \(configuration.statePath) was made. Undo the change to resume, or run with --restart to start over.")
+            }
+            logger.info("resuming from the saved state")
+            return sha256
+        }
+        let manifestPath = configuration.manifest
+        let intakeSettings = job.intakeSettings
+        let tally = IntakeTally()
+        try await store.replaceIntake { emit in
+            var header: [String] = []
+            var rowReader: RowReader?
+            let scan = try reader.read(
+                onHeader: { names in
+                    header = names
+                    rowReader = try job.rowReader(header: ManifestHeader(names: names, manifestPath: manifestPath))
+                },
+                onRow: { row, record in
+                    let intakeRow: IntakeRow
+                    switch CellDecoder.decode(record, header: header) {
+                    case .success(let cells): intakeRow = rowReader!.read(row, cells)
+                    case .failure(let problem): intakeRow = IntakeRow(row: row, key: nil, value: problem.value, rejectReason: problem.reason)
+                    }
+                    tally.count(intakeRow)
+                    try emit(intakeRow)
+                }
+            )
+            tally.record(sha256: scan.sha256)
+            return IntakeSignature(manifestSHA256: scan.sha256, job: intakeSettings)
+        }
+        let (rows, rejected, sha256) = tally.totals
+        logger.info("manifest read", metadata: ["rows.total": "\(rows)", "rows.rejected": "\(rejected)"])
+        return sha256
+    }
+
+    // MARK: Processing
+
+    private func process(store: any CheckpointStore, job: any BatchJob, statistics: RunStatistics, pendingWork: Int) async throws {
+        guard let credentials else {
+            throw JobError(.configuration, "No credentials were given for this job.")
+        }
+        let limiter = RateLimiter(configuration: configuration.quota, clock: ContinuousClock())
+        let limiterKey = Self.limiterKey(base: configuration.endpoints.base, clientID: credentials.id)
+        if let stored = try await store.quota(for: limiterKey), let reset = stored.resetEpochSeconds {
+            let resetIn = reset - (wallClock.epochSeconds + stored.serverClockOffset)
+            if resetIn > 0 {
+                limiter.restore(limit: stored.limit, used: stored.used, resetIn: .seconds(resetIn), window: stored.windowSeconds.map { .seconds($0) })
+                logger.info("quota state restored", metadata: ["quota.limit": "\(stored.limit)", "quota.used": "\(stored.used)", "quota.reset_in_s": "\(Int(resetIn))"])
+            }
+        }
+        limiter.setBacklog(pendingWork)
+
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPTransport.clientConfiguration(concurrency: configuration.concurrency, timeout: configuration.http.timeout)
+        )
+        let transport = HTTPTransport(http: http, timeout: configuration.http.timeout, maxBodyBytes: configuration.http.maxBodyBytes, statistics: statistics, logger: logger)
+        let client = APIClient(
+            transport: transport,
+            limiter: limiter,
+            tokens: job.makeTokenProvider(transport: transport, credentials: credentials),
+            configuration: configuration,
+            statistics: statistics,
+            wallClock: wallClock,
+            logger: logger
+        )
+        let wallClock = self.wallClock
+        let quotaState: @Sendable () -> StoredQuota? = {
+            Self.storedQuota(limiter.snapshot, key: limiterKey, statistics: statistics, wallClock: wallClock)
+        }
+        let queue = WorkQueue(store: store, limit: options.limit)
+        let committer = GroupCommitter(store: store, quota: quotaState)
+        let backlog = BacklogCounter(pendingWork)
+        logger.info("sending", metadata: ["work.pending": "\(pendingWork)", "concurrency": "\(configuration.concurrency)"])
+
+        do {
+            try await runWorkers(job: job, client: client, queue: queue, committer: committer, limiter: limiter, backlog: backlog)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        if let quota = quotaState() { try await store.saveQuota(quota) }
+        try await http.shutdown()
+    }
+
+    /// `concurrency` workers take rows until none is left or the run must stop; after a stop request, rows in
+    /// flight get `shutdownGrace` to finish before they are cancelled (and stay pending).
+    private func runWorkers(
+        job: any BatchJob,
+        client: APIClient,
+        queue: WorkQueue,
+        committer: GroupCommitter,
+        limiter: RateLimiter<ContinuousClock>,
+        backlog: BacklogCounter
+    ) async throws {
+        let control = self.control
+        let grace = options.shutdownGrace
+        let concurrency = configuration.concurrency
+        try await withThrowingTaskGroup(of: Void.self) { outer in
+            outer.addTask {
+                try await withThrowingTaskGroup(of: Void.self) { workers in
+                    for _ in 0..<concurrency {
+                        workers.addTask {
+                            while !control.isStopping, let item = try await queue.next() {
+                                let completion: WorkCompletion
+                                do {
+                                    completion = try await job.perform(item, client: client)
+                                } catch let error as JobError {
+                                    control.requestStop(error)
+                                    return
+                                }
+                                try await committer.commit(completion)
+                                limiter.setBacklog(backlog.decrement())
+                            }
+                        }
+                    }
+                    try await workers.waitForAll()
+                }
+            }
+            outer.addTask {
+                await control.waitForStop()
+                try await Task.sleep(for: grace)
+            }
+            _ = try await outer.next()
+            outer.cancelAll()
+        }
+    }
+
+    static func limiterKey(base: String, clientID: String) -> String {
+        let host = URLComponents(string: base).map { "\($0.host ?? "")\($0.port.map { ":\($0)" } ?? "")" } ?? base
+        let digest = SHA256.hash(data: Data(clientID.utf8)).hexString.prefix(16)
+        return "\(host)|\(digest)"
+    }
+
+    static func storedQuota(_ snapshot: QuotaSnapshot, key: String, statistics: RunStatistics, wallClock: WallClock) -> StoredQuota? {
+        guard let limit = snapshot.limit else { return nil }
+        let offset = statistics.snapshot.serverClockOffset
+        let serverNow = wallClock.epochSeconds + offset
+        return StoredQuota(
+            limiter: key,
+            limit: limit,
+            used: snapshot.used,
+            windowSeconds: snapshot.window?.seconds,
+            resetEpochSeconds: snapshot.resetIn.map { serverNow + $0.seconds },
+            serverClockOffset: offset
+        )
+    }
+}

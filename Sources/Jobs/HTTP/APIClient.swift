@@ -1,0 +1,183 @@
+import Foundation
+package import Logging
+package import NIOHTTP1
+package import RateLimiter
+import Synchronization
+
+/// One request a job wants answered.
+package struct APIRequest: Sendable {
+    package var method: HTTPMethod
+    package var url: String
+    package var headers: [(String, String)]
+    package var body: [UInt8]?
+    /// For logs: the endpoint without personal data (`POST /insights/{msisdn}`).
+    package var label: String
+
+    package init(method: HTTPMethod, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, label: String) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.label = label
+    }
+}
+
+/// An answer that settles a request: a success, or an error the row cannot recover from by sending again.
+package struct APIAnswer: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
+    /// Sends of the request that counted as attempts (rate-limit answers and token renewals do not).
+    package var attempts: Int
+
+    package var isSuccess: Bool { (200..<300).contains(status) }
+}
+
+/// The row's request kept failing transiently until its attempts ran out.
+package struct TransientFailure: Error, Sendable {
+    package var message: String
+    package var attempts: Int
+}
+
+/// Sends a job's requests: through the rate limiter, with a bearer token, retrying what is worth retrying.
+///
+/// - Rate-limit answers pause every worker (the limiter does that) and are sent again without using an attempt.
+/// - A rejected token is renewed and the request sent again, once per token.
+/// - 500, 502, 503, 504, transport errors and timeouts are retried with capped exponential backoff and full
+///   jitter, up to `retry.max_attempts`; then the row fails with ``TransientFailure``.
+/// - When most recent requests fail, the ``RetryBudget`` is exhausted: the run stops, resumable (75).
+package final class APIClient: Sendable {
+    private let transport: HTTPTransport
+    private let limiter: RateLimiter<ContinuousClock>
+    private let tokens: TokenProvider?
+    private let configuration: JobConfiguration
+    private let statistics: RunStatistics
+    private let wallClock: WallClock
+    private let logger: Logger
+    private let budget = Mutex(RetryBudget())
+    private let clock = ContinuousClock()
+
+    package init(
+        transport: HTTPTransport,
+        limiter: RateLimiter<ContinuousClock>,
+        tokens: TokenProvider?,
+        configuration: JobConfiguration,
+        statistics: RunStatistics,
+        wallClock: WallClock,
+        logger: Logger
+    ) {
+        self.transport = transport
+        self.limiter = limiter
+        self.tokens = tokens
+        self.configuration = configuration
+        self.statistics = statistics
+        self.wallClock = wallClock
+        self.logger = logger
+    }
+
+    /// Sends `request` until it is settled.
+    ///
+    /// - Returns: The settling answer (2xx, or an error status that sending again cannot fix).
+    /// - Throws: ``TransientFailure`` when the attempts ran out; ``JobError`` when the run must stop (quota
+    ///   spent beyond `max_wait`, service failing, credentials refused); `CancellationError`.
+    package func send(_ request: APIRequest) async throws -> APIAnswer {
+        var attempts = 0
+        var renewedToken = false
+        var lastFailure = ""
+        while true {
+            try Task.checkCancellation()
+            do {
+                try await limiter.acquire()
+            } catch RateLimiterError.quotaExhausted(let resetIn) {
+                let when = resetIn.map { "in \(Int($0.seconds.rounded(.up))) s" } ?? "at an unknown time"
+                throw JobError(.stoppedResumable, "The API quota is spent and resets \(when), beyond quota.max_wait; progress is saved, run again after the reset.")
+            }
+            var token: String?
+            do {
+                token = try await tokens?.token()
+            } catch {
+                limiter.recordNoAnswer()
+                throw error
+            }
+            let outcome = await transport.execute(request, token: token)
+            try Task.checkCancellation()
+            switch outcome {
+            case .answer(let status, let headers, let body):
+                let observation = observe(headers)
+                let answerClass = GatewayAnswer.classify(status: status, body: body)
+                switch answerClass {
+                case .rateLimited:
+                    limiter.recordRateLimit(observation)
+                    statistics.recordThrottle()
+                    statistics.recordRetry()
+                    logger.debug("rate limited; every worker pauses", metadata: ["http.request": "\(request.label)", "http.status": "\(status)"])
+                    continue
+                case .tokenRejected:
+                    limiter.recordAnswer(observation)
+                    guard let token, let tokens, !renewedToken else {
+                        throw JobError(.credentialsRefused, "The API refused the credentials (\(GatewayAnswer.describe(status: status, body: body))) even with a new token; check the client id and secret variables and the product subscription.")
+                    }
+                    renewedToken = true
+                    await tokens.invalidate(token)
+                    statistics.recordRetry()
+                    logger.debug("token rejected; renewing", metadata: ["http.request": "\(request.label)"])
+                    continue
+                case .transient:
+                    limiter.recordAnswer(observation)
+                    attempts += 1
+                    lastFailure = GatewayAnswer.describe(status: status, body: body)
+                case .success, .rejected:
+                    limiter.recordAnswer(observation)
+                    attempts += 1
+                    try recordBudget(failed: false)
+                    return APIAnswer(status: status, headers: headers, body: body, attempts: attempts)
+                }
+            case .noAnswer(let description):
+                limiter.recordNoAnswer()
+                attempts += 1
+                lastFailure = description
+            }
+            // A transient failure: retry, fail the row, or stop the run.
+            statistics.recordError(lastFailure.hasPrefix("HTTP") ? String(lastFailure.prefix(8)) : "transport")
+            try recordBudget(failed: true)
+            guard attempts < configuration.retry.maxAttempts else {
+                throw TransientFailure(message: "\(lastFailure) (gave up after \(attempts) attempts)", attempts: attempts)
+            }
+            let delay = configuration.retry.backoff.delay(afterFailures: attempts, unitRandom: Double.random(in: 0..<1))
+            logger.debug("transient failure; retrying", metadata: ["http.request": "\(request.label)", "error": "\(lastFailure)", "retry.delay_ms": "\(Int(delay.seconds * 1000))"])
+            try await clock.sleep(for: delay)
+            statistics.recordRetry()
+        }
+    }
+
+    private func recordBudget(failed: Bool) throws(JobError) {
+        let exhausted = budget.withLock { budget -> Bool in
+            budget.record(failed: failed)
+            return budget.isExhausted
+        }
+        if exhausted {
+            throw JobError(.stoppedResumable, "Most recent requests to the API failed (HTTP 5xx or no answer); the run stops here instead of failing every row. Progress is saved; run again when the service is back.")
+        }
+    }
+
+    private func observe(_ headers: HTTPHeaders) -> QuotaObservation {
+        let now = wallClock.epochSeconds
+        let observation = QuotaObservation(headers: headers.map { ($0.name, $0.value) }, localEpochSeconds: now)
+        let offset = headers.first(name: "date").flatMap(HTTPDate.epochSeconds).map { $0 - now }
+        statistics.recordHeaders(
+            apiVersion: headers.first(name: "api-version"),
+            sunset: headers.first(name: "sunset"),
+            serverClockOffset: offset,
+            logger: logger
+        )
+        return observation
+    }
+
+}
+
+/// `Date` header parsing for the server clock offset.
+enum HTTPDate {
+    static func epochSeconds(_ value: String) -> Double? {
+        QuotaObservation.epochSeconds(httpDate: value)
+    }
+}

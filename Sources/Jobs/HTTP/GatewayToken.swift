@@ -1,0 +1,70 @@
+import Foundation
+import NIOHTTP1
+import RateLimiter
+
+/// Mints OAuth client-credentials tokens from a KPN gateway token endpoint.
+///
+/// Number Verify answers `expires_in` as a number, the gateway's own endpoint as a string: both are read.
+/// A 401, or an `invalid_client` answer, stops the run with 69: retrying cannot fix credentials.
+package enum GatewayToken {
+    package static func mint(
+        url: String,
+        form: [(String, String)],
+        transport: HTTPTransport,
+        retry: JobConfiguration.Retry
+    ) async throws -> TokenProvider.Token {
+        let body = form.map { "\(formEncode($0.0))=\(formEncode($0.1))" }.joined(separator: "&")
+        let request = APIRequest(
+            method: .POST,
+            url: url,
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+            body: Array(body.utf8),
+            label: "POST token"
+        )
+        var attempts = 0
+        var lastProblem = ""
+        while true {
+            try Task.checkCancellation()
+            attempts += 1
+            switch await transport.execute(request, token: nil) {
+            case .answer(let status, _, let body) where (200..<300).contains(status):
+                return try decode(body)
+            case .answer(let status, _, let body):
+                let text = String(decoding: body.prefix(4096), as: UTF8.self)
+                if status == 401 || status == 403 || text.contains("invalid_client") {
+                    throw JobError(.credentialsRefused, "The token endpoint refused the credentials (\(GatewayAnswer.describe(status: status, body: body))); check the values of the client id and secret environment variables.")
+                }
+                guard GatewayAnswer.classify(status: status, body: body) != .rejected else {
+                    throw JobError(.credentialsRefused, "The token endpoint rejected the request (\(GatewayAnswer.describe(status: status, body: body))); check the endpoints.token URL and the scopes.")
+                }
+                lastProblem = GatewayAnswer.describe(status: status, body: body)
+            case .noAnswer(let problem):
+                lastProblem = problem
+            }
+            guard attempts < retry.maxAttempts else {
+                throw JobError(.stoppedResumable, "The token endpoint kept failing (\(lastProblem)); progress is saved, run again later.")
+            }
+            try await Task.sleep(for: retry.backoff.delay(afterFailures: attempts, unitRandom: Double.random(in: 0..<1)))
+        }
+    }
+
+    private static func decode(_ body: [UInt8]) throws -> TokenProvider.Token {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let token = object["access_token"] as? String, !token.isEmpty
+        else {
+            throw JobError(.credentialsRefused, "The token endpoint answered without an access_token; check the endpoints.token URL.")
+        }
+        let lifetime: Double
+        switch object["expires_in"] {
+        case let number as NSNumber: lifetime = number.doubleValue
+        case let text as String: lifetime = Double(text) ?? 3600
+        default: lifetime = 3600
+        }
+        return TokenProvider.Token(value: token, lifetime: .seconds(max(lifetime, 1)))
+    }
+
+    static func formEncode(_ value: String) -> String {
+        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+}

@@ -1,0 +1,66 @@
+package import AsyncHTTPClient
+import RateLimiter
+package import Logging
+import NIOCore
+package import NIOHTTP1
+
+/// Sends one HTTP request and reads its answer, capped in time and size. Counts every request it sends.
+package struct HTTPTransport: Sendable {
+    package let http: HTTPClient
+    package let timeout: Duration
+    package let maxBodyBytes: Int
+    package let statistics: RunStatistics
+    package let logger: Logger
+
+    /// What came back from one send.
+    package enum Outcome: Sendable {
+        case answer(status: Int, headers: HTTPHeaders, body: [UInt8])
+        case noAnswer(String)
+    }
+
+    package init(http: HTTPClient, timeout: Duration, maxBodyBytes: Int, statistics: RunStatistics, logger: Logger) {
+        self.http = http
+        self.timeout = timeout
+        self.maxBodyBytes = maxBodyBytes
+        self.statistics = statistics
+        self.logger = logger
+    }
+
+    /// The client configuration every run uses: redirects are never followed (a redirect to another host would
+    /// carry the bearer token there), and there are as many connections per host as rows in flight.
+    package static func clientConfiguration(concurrency: Int, timeout: Duration) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: .seconds(10), read: .nanoseconds(Int64(timeout.seconds * 1e9)))
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 8)
+        )
+        configuration.decompression = .disabled
+        return configuration
+    }
+
+    package func execute(_ request: APIRequest, token: String?) async -> Outcome {
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = request.method
+        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
+        if let token { outgoing.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        outgoing.headers.add(name: "User-Agent", value: "batch-runner/1")
+        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        statistics.recordRequest()
+        do {
+            let response = try await http.execute(outgoing, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)), logger: logger)
+            let buffer = try await response.body.collect(upTo: maxBodyBytes)
+            return .answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
+        } catch is NIOTooManyBytesError {
+            return .noAnswer("the answer was larger than http.max_body_mb")
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            return .noAnswer("no answer within http.timeout (\(Int(timeout.seconds)) s)")
+        } catch is CancellationError {
+            return .noAnswer("cancelled")
+        } catch {
+            // AHC and NIO describe transport failures without URLs or headers, so no personal data leaks here.
+            return .noAnswer("transport error (\(String(String(describing: error).prefix(120))))")
+        }
+    }
+}

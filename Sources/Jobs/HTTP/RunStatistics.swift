@@ -1,0 +1,41 @@
+package import Logging
+import Synchronization
+
+/// Counters of one invocation, shared by every worker.
+package final class RunStatistics: Sendable {
+    package struct Counts: Sendable, Equatable {
+        package var requests = 0
+        package var throttled = 0
+        package var retries = 0
+        package var apiVersion: String?
+        package var sunset: String?
+        /// Server clock minus local clock, from the last answer's `Date`, in seconds.
+        package var serverClockOffset: Double = 0
+        package var lastErrors: [String: Int] = [:]
+    }
+
+    private let counts = Mutex(Counts())
+
+    package init() {}
+
+    package var snapshot: Counts { counts.withLock { $0 } }
+
+    package func recordRequest() { counts.withLock { $0.requests += 1 } }
+    package func recordThrottle() { counts.withLock { $0.throttled += 1 } }
+    package func recordRetry() { counts.withLock { $0.retries += 1 } }
+    package func recordError(_ kind: String) { counts.withLock { $0.lastErrors[kind, default: 0] += 1 } }
+
+    /// Notes the `api-version`, `sunset` and clock offset of an answer; logs a `sunset` notice once per run.
+    package func recordHeaders(apiVersion: String?, sunset: String?, serverClockOffset: Double?, logger: Logger) {
+        let isNewSunset = counts.withLock { counts -> Bool in
+            if let apiVersion { counts.apiVersion = apiVersion }
+            if let serverClockOffset { counts.serverClockOffset = serverClockOffset }
+            guard let sunset, !sunset.isEmpty, sunset.lowercased() != "n/a", counts.sunset == nil else { return false }
+            counts.sunset = sunset
+            return true
+        }
+        if isNewSunset, let sunset {
+            logger.warning("the API announces its deprecation (sunset header)", metadata: ["http.sunset": "\(sunset)"])
+        }
+    }
+}

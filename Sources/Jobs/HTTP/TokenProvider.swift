@@ -1,0 +1,42 @@
+/// Mints bearer tokens on first need and renews them before they expire or when the service rejects one.
+///
+/// Concurrent callers share one minting request. A token is renewed when less than a tenth of its lifetime
+/// (at most a minute) is left.
+package actor TokenProvider {
+    package struct Token: Sendable {
+        package var value: String
+        package var lifetime: Duration
+
+        package init(value: String, lifetime: Duration) {
+            self.value = value
+            self.lifetime = lifetime
+        }
+    }
+
+    private let mint: @Sendable () async throws -> Token
+    private let clock = ContinuousClock()
+    private var current: (token: Token, renewAt: ContinuousClock.Instant)?
+    private var minting: Task<Token, any Error>?
+
+    package init(mint: @escaping @Sendable () async throws -> Token) {
+        self.mint = mint
+    }
+
+    /// A token that is valid now.
+    package func token() async throws -> String {
+        if let current, clock.now < current.renewAt { return current.token.value }
+        if let minting { return try await minting.value.value }
+        let task = Task { try await mint() }
+        minting = task
+        defer { minting = nil }
+        let token = try await task.value
+        let margin = min(Duration.seconds(60), token.lifetime / 10)
+        current = (token, clock.now.advanced(by: token.lifetime - margin))
+        return token.value
+    }
+
+    /// Drops `value` if it is still the current token, so the next caller mints a new one.
+    package func invalidate(_ value: String) {
+        if current?.token.value == value { current = nil }
+    }
+}

@@ -1,0 +1,120 @@
+import CCSV
+
+/// One CSV record as libcsv delivered it: the raw bytes of every field, valid only during the callback.
+struct CSVRecord: ~Copyable {
+    fileprivate let bytes: UnsafeBufferPointer<UInt8>
+    fileprivate let ends: UnsafeBufferPointer<Int>
+
+    var fieldCount: Int { ends.count }
+
+    /// The bytes of field `index` (0-based).
+    func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+        let start = index == 0 ? 0 : ends[index - 1]
+        return UnsafeBufferPointer(rebasing: bytes[start..<ends[index]])
+    }
+
+    /// Whether the record is one empty field: a line with nothing on it.
+    var isBlank: Bool { ends.count == 1 && ends[0] == 0 }
+}
+
+/// Why the bytes cannot be read as CSV from some record on.
+struct CSVStructureError: Error {
+    enum Problem { case unterminatedQuote, fieldTooLong, parser(String) }
+    let problem: Problem
+    /// The 1-based record (header included) where the problem starts.
+    let record: Int
+}
+
+/// Streams CSV through libcsv: feed it chunks, it calls back with every complete record.
+///
+/// libcsv runs in its lenient mode (a stray quote inside an unquoted field is kept as text), except that a quoted
+/// field still open at the end of the input is an error (`CSV_STRICT_FINI`): that quote would silently swallow the
+/// rest of the file. Leading and trailing spaces of unquoted fields are trimmed; tabs are trimmed too unless the
+/// tab is the delimiter. A field that grows past `hardFieldLimit` stops the parse (the file is not the CSV it
+/// claims to be); smaller limits are the caller's business.
+final class CSVReader {
+    static let hardFieldLimit = 16 << 20
+
+    private let parser: UnsafeMutablePointer<csv_parser>
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    private var onRecord: (borrowing CSVRecord) throws -> Void = { _ in }
+    private var callbackError: (any Error)?
+    /// Records delivered so far.
+    private(set) var recordCount = 0
+
+    init(delimiter: UInt8) {
+        parser = .allocate(capacity: 1)
+        csv_init(parser, UInt8(CSV_STRICT_FINI))
+        csv_set_delim(parser, delimiter)
+        csv_set_space_func(parser, delimiter == UInt8(ascii: "\t") ? Self.isSpace : Self.isSpaceOrTab)
+        bytes.reserveCapacity(4096)
+        ends.reserveCapacity(64)
+    }
+
+    deinit {
+        csv_free(parser)
+        parser.deallocate()
+    }
+
+    /// Parses `chunk`, calling `onRecord` for each record it completes. Errors thrown by `onRecord` end the parse.
+    func feed(_ chunk: UnsafeRawBufferPointer, onRecord: @escaping (borrowing CSVRecord) throws -> Void) throws {
+        self.onRecord = onRecord
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let parsed = csv_parse(parser, chunk.baseAddress, chunk.count, Self.fieldCallback, Self.recordCallback, context)
+        try rethrowCallbackError()
+        if parsed != chunk.count {
+            throw CSVStructureError(problem: .parser(String(cString: csv_strerror(csv_error(parser)))), record: recordCount + 1)
+        }
+        if parser.pointee.entry_pos > Self.hardFieldLimit {
+            throw CSVStructureError(problem: .fieldTooLong, record: recordCount + 1)
+        }
+    }
+
+    /// Ends the input: delivers a last record without a line end, or fails on an unterminated quote.
+    func finish(onRecord: @escaping (borrowing CSVRecord) throws -> Void) throws {
+        self.onRecord = onRecord
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let status = csv_fini(parser, Self.fieldCallback, Self.recordCallback, context)
+        try rethrowCallbackError()
+        if status != 0 { throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1) }
+    }
+
+    private func rethrowCallbackError() throws {
+        if let error = callbackError {
+            callbackError = nil
+            throw error
+        }
+    }
+
+    private static let isSpace: @convention(c) (UInt8) -> Int32 = { $0 == 0x20 ? 1 : 0 }
+    private static let isSpaceOrTab: @convention(c) (UInt8) -> Int32 = { $0 == 0x20 || $0 == 0x09 ? 1 : 0 }
+
+    private static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = {
+        field, length, context in
+        let reader = Unmanaged<CSVReader>.fromOpaque(context!).takeUnretainedValue()
+        if length > 0, let field {
+            reader.bytes.append(contentsOf: UnsafeRawBufferPointer(start: field, count: length).bindMemory(to: UInt8.self))
+        }
+        reader.ends.append(reader.bytes.count)
+    }
+
+    private static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, context in
+        let reader = Unmanaged<CSVReader>.fromOpaque(context!).takeUnretainedValue()
+        defer {
+            reader.bytes.removeAll(keepingCapacity: true)
+            reader.ends.removeAll(keepingCapacity: true)
+        }
+        guard reader.callbackError == nil else { return }
+        reader.recordCount += 1
+        reader.bytes.withUnsafeBufferPointer { bytes in
+            reader.ends.withUnsafeBufferPointer { ends in
+                do {
+                    try reader.onRecord(CSVRecord(bytes: bytes, ends: ends))
+                } catch {
+                    reader.callbackError = error
+                }
+            }
+        }
+    }
+}

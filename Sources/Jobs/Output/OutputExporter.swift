@@ -1,0 +1,37 @@
+/// Writes results.csv, rejects.csv and summary.json from the store, each atomically, at every exit.
+/// Rows stream from the store to the file; a million rows are never held in memory.
+struct OutputExporter {
+    let store: any CheckpointStore
+    let job: any BatchJob
+    let outputFolder: String
+
+    func writeAll(summary: RunSummary) async throws {
+        try await writeResults()
+        try await writeRejects()
+        try writeSummary(summary)
+    }
+
+    func writeResults() async throws {
+        try await AtomicFile.write(path: outputFolder + "/results.csv") { (file: inout AtomicFile) async throws in
+            CSVLine.append(job.resultHeader, to: &file)
+            try await store.forEachFinishedRow { row in
+                CSVLine.append(job.resultFields(of: row), to: &file)
+                try file.flushIfLarge()
+            }
+        }
+    }
+
+    func writeRejects() async throws {
+        try await AtomicFile.write(path: outputFolder + "/rejects.csv") { (file: inout AtomicFile) async throws in
+            CSVLine.append(["row", "key", "value", "reason"], to: &file)
+            try await store.forEachRejectedRow { row in
+                CSVLine.append([String(row.row), row.key ?? "", row.value, row.reason], to: &file)
+                try file.flushIfLarge()
+            }
+        }
+    }
+
+    func writeSummary(_ summary: RunSummary) throws {
+        try AtomicFile.write(path: outputFolder + "/summary.json", bytes: try summary.jsonData())
+    }
+}

@@ -1,0 +1,264 @@
+import Foundation
+import GRDB
+
+/// The checkpoint store in one SQLite file (WAL, `synchronous=NORMAL`, mode 0600), through GRDB.
+///
+/// WAL with `synchronous=NORMAL` keeps every committed transaction across a killed process; only a power loss can
+/// take back the last commits, which then are simply done again.
+package final class SQLiteCheckpointStore: CheckpointStore {
+    private let queue: DatabaseQueue
+    /// Separates result fields inside one column (the ASCII unit separator never occurs in results).
+    static let fieldSeparator: Character = "\u{1F}"
+
+    /// Opens (creating when needed) the store at `path`; `":memory:"` for a private in-memory store.
+    package init(path: String) throws {
+        if path != ":memory:" {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+            if descriptor >= 0 {
+                fchmod(descriptor, 0o600)
+                close(descriptor)
+            }
+        }
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        queue = path == ":memory:" ? try DatabaseQueue(configuration: configuration) : try DatabaseQueue(path: path, configuration: configuration)
+        if path != ":memory:" {
+            try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        }
+        try Self.migrator.migrate(queue)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    CREATE TABLE rows (
+                        row INTEGER PRIMARY KEY,
+                        key TEXT,
+                        value TEXT NOT NULL,
+                        payload TEXT,
+                        reject_reason TEXT
+                    );
+                    CREATE TABLE work (
+                        id INTEGER PRIMARY KEY,
+                        value TEXT NOT NULL UNIQUE,
+                        payload TEXT,
+                        state INTEGER NOT NULL DEFAULT 0,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        result TEXT,
+                        error TEXT,
+                        updated_at REAL
+                    );
+                    CREATE INDEX work_by_state ON work (state, id);
+                    CREATE TABLE quota (
+                        limiter TEXT PRIMARY KEY,
+                        quota_limit INTEGER NOT NULL,
+                        used INTEGER NOT NULL,
+                        window_seconds REAL,
+                        reset_epoch REAL,
+                        server_clock_offset REAL NOT NULL
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+
+    package func intakeSignature() async throws -> IntakeSignature? {
+        try await queue.read { db in
+            let values = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('manifest_sha256', 'job')")
+            var map: [String: String] = [:]
+            for row in values { map[row[0]] = row[1] }
+            guard let sha = map["manifest_sha256"], let job = map["job"] else { return nil }
+            return IntakeSignature(manifestSHA256: sha, job: job)
+        }
+    }
+
+    package func replaceIntake(
+        produce: @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
+    ) async throws {
+        try await queue.write { db in
+            try db.execute(sql: "DELETE FROM meta; DELETE FROM rows; DELETE FROM work; DELETE FROM quota;")
+            let insert = try db.makeStatement(
+                sql: "INSERT INTO rows (row, key, value, payload, reject_reason) VALUES (?, ?, ?, ?, ?)"
+            )
+            let signature = try produce { row in
+                insert.setUncheckedArguments([row.row, row.key, row.value, row.payload, row.rejectReason])
+                try insert.execute()
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO work (value, payload)
+                    SELECT value, payload FROM rows WHERE reject_reason IS NULL ORDER BY row
+                    ON CONFLICT (value) DO NOTHING
+                    """
+            )
+            try db.execute(
+                sql: "INSERT INTO meta (key, value) VALUES ('manifest_sha256', ?), ('job', ?)",
+                arguments: [signature.manifestSHA256, signature.job]
+            )
+        }
+    }
+
+    package func pendingWork(after id: Int64, limit: Int) async throws -> [WorkItem] {
+        try await queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT id, value, payload, attempts FROM work WHERE state = 0 AND id > ? ORDER BY id LIMIT ?",
+                arguments: [id, limit]
+            ).map { WorkItem(id: $0[0], value: $0[1], payload: $0[2], attempts: $0[3]) }
+        }
+    }
+
+    package func complete(_ completions: [WorkCompletion], quota: StoredQuota?) async throws {
+        guard !completions.isEmpty || quota != nil else { return }
+        let now = Date().timeIntervalSince1970
+        try await queue.write { db in
+            let update = try db.cachedStatement(
+                sql: "UPDATE work SET state = ?, attempts = ?, result = ?, error = ?, updated_at = ? WHERE id = ?"
+            )
+            for completion in completions {
+                let result = completion.result.joined(separator: String(Self.fieldSeparator))
+                update.setUncheckedArguments([
+                    completion.state.rawValue, completion.attempts, result, completion.error, now, completion.id,
+                ])
+                try update.execute()
+            }
+            if let quota { try Self.save(quota, in: db) }
+        }
+    }
+
+    package func markSending(_ id: Int64) async throws {
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE work SET state = ? WHERE id = ?", arguments: [WorkState.sending.rawValue, id])
+        }
+    }
+
+    package func requeue(_ states: [WorkState]) async throws -> Int {
+        guard !states.isEmpty else { return 0 }
+        return try await queue.write { db in
+            let list = states.map { String($0.rawValue) }.joined(separator: ",")
+            try db.execute(sql: "UPDATE work SET state = 0, error = NULL WHERE state IN (\(list))")
+            return db.changesCount
+        }
+    }
+
+    package func counts() async throws -> StateCounts {
+        try await queue.read { db in
+            var counts = StateCounts()
+            let totals = try Row.fetchOne(db, sql: "SELECT count(*), count(reject_reason) FROM rows")
+            counts.rows = totals?[0] ?? 0
+            counts.rejected = totals?[1] ?? 0
+            let byState = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT w.state, count(*) FROM rows r JOIN work w ON w.value = r.value
+                    WHERE r.reject_reason IS NULL GROUP BY w.state
+                    """
+            )
+            for row in byState {
+                let count: Int = row[1]
+                switch WorkState(rawValue: row[0]) {
+                case .succeeded: counts.succeeded += count
+                case .failed: counts.failed += count
+                case .unknown, .sending: counts.unknown += count
+                case .pending, nil: counts.pending += count
+                }
+            }
+            counts.pendingWork = try Int.fetchOne(db, sql: "SELECT count(*) FROM work WHERE state = 0") ?? 0
+            return counts
+        }
+    }
+
+    package func forEachFinishedRow(_ body: (FinishedRow) throws -> Void) async throws {
+        try readStreaming { db in
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT r.row, r.key, r.value, w.state, w.attempts, w.result, w.error
+                    FROM rows r JOIN work w ON w.value = r.value
+                    WHERE r.reject_reason IS NULL AND w.state IN (1, 2, 3, 4) ORDER BY r.row
+                    """
+            )
+            while let row = try cursor.next() {
+                let result: String = row[5] ?? ""
+                let state = WorkState(rawValue: row[3]) ?? .pending
+                try body(
+                    FinishedRow(
+                        row: row[0],
+                        key: row[1],
+                        value: row[2],
+                        state: state == .sending ? .unknown : state,
+                        attempts: row[4],
+                        result: result.split(separator: Self.fieldSeparator, omittingEmptySubsequences: false).map(String.init),
+                        error: row[6]
+                    )
+                )
+            }
+        }
+    }
+
+    package func forEachRejectedRow(_ body: (RejectedRow) throws -> Void) async throws {
+        try readStreaming { db in
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: "SELECT row, key, value, reject_reason FROM rows WHERE reject_reason IS NOT NULL ORDER BY row"
+            )
+            while let row = try cursor.next() {
+                try body(RejectedRow(row: row[0], key: row[1], value: row[2], reason: row[3]))
+            }
+        }
+    }
+
+    /// A synchronous read, so rows stream straight into a non-escaping body (GRDB's async read needs an escaping,
+    /// Sendable one). Only used at exit, when nothing else waits on the cooperative pool.
+    private func readStreaming(_ body: (Database) throws -> Void) throws {
+        try queue.read(body)
+    }
+
+    package func quota(for limiter: String) async throws -> StoredQuota? {
+        try await queue.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT quota_limit, used, window_seconds, reset_epoch, server_clock_offset
+                        FROM quota WHERE limiter = ?
+                        """,
+                    arguments: [limiter]
+                )
+            else { return nil }
+            return StoredQuota(
+                limiter: limiter,
+                limit: row[0],
+                used: row[1],
+                windowSeconds: row[2],
+                resetEpochSeconds: row[3],
+                serverClockOffset: row[4]
+            )
+        }
+    }
+
+    package func saveQuota(_ quota: StoredQuota) async throws {
+        try await queue.write { db in try Self.save(quota, in: db) }
+    }
+
+    private static func save(_ quota: StoredQuota, in db: Database) throws {
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO quota (limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    quota.limiter, quota.limit, quota.used, quota.windowSeconds, quota.resetEpochSeconds,
+                    quota.serverClockOffset,
+                ]
+            )
+    }
+}

@@ -1,0 +1,191 @@
+/// What the limiter tells a request that wants to leave.
+enum LimiterDecision<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    /// Go: the request is counted in flight until its outcome is reported.
+    case send
+    /// Ask again at this instant.
+    case sleep(until: Instant)
+    /// Ask again when an answer arrives (requests in flight decide what is left).
+    case park
+    /// The quota is spent and the reset is further away than `max_wait` allows (`on_exhausted: stop`).
+    case exhausted(resetIn: Duration?)
+}
+
+/// The limiter's state machine: a pure value, driven by the instants the caller passes in.
+///
+/// It counts calls against the quota the server publishes (`quota-limit` minus `quota-used`, minus the requests in
+/// flight, which the server's count lags behind), and reset instants measured from the server's own `Date`. Before
+/// the first answer, and after every pause, it lets one request out and waits for its answer. A rate-limit answer
+/// pauses every request until the reset, the `Retry-After`, or a jittered backoff. Without quota headers it falls
+/// back to ``AdaptiveRate``.
+struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    let configuration: RateLimiterConfiguration
+    private(set) var limit: Int?
+    private(set) var used = 0
+    private(set) var window: Duration?
+    private(set) var resetAt: Instant?
+    private(set) var inFlight = 0
+    private(set) var pausedUntil: Instant?
+    /// Without a reset header: the first answer seen in the window, so `firstSeen + window` bounds the reset.
+    private var windowFirstSeenAt: Instant?
+    private var isProbing = true
+    private var consecutiveThrottles = 0
+    private var localCap: TokenBucket<Instant>?
+    private var adaptive = AdaptiveRate<Instant>()
+    private var smoothingNextSend: Instant?
+    /// Rows the run still has to do; smoothing applies only while it exceeds the quota left.
+    var backlog: Int?
+
+    init(configuration: RateLimiterConfiguration) {
+        self.configuration = configuration
+        if let perSecond = configuration.maxPerSecond, perSecond > 0 {
+            localCap = TokenBucket(ratePerSecond: perSecond, capacity: perSecond)
+        }
+    }
+
+    /// Calls left in the current window by the limiter's count, or nil while the quota is unknown.
+    var remaining: Int? { limit.map { $0 - used - inFlight } }
+
+    /// Whether the window's quota is spent by the server's own count (the requests in flight not counted).
+    var isSpent: Bool { limit.map { used >= $0 } ?? false }
+
+    // MARK: Deciding
+
+    mutating func decide(at now: Instant, unitRandom: Double) -> LimiterDecision<Instant> {
+        if let pausedUntil {
+            if now < pausedUntil { return wait(until: pausedUntil, now: now) }
+            self.pausedUntil = nil
+            isProbing = true
+        }
+        rollWindowIfDue(at: now)
+        if let remaining, remaining <= 0 {
+            if inFlight > 0 { return .park }
+            if let reset = resetEstimate { return wait(until: reset, now: now) }
+            consecutiveThrottles += 1
+            let until = now.advanced(
+                by: configuration.backoff.delay(afterFailures: consecutiveThrottles, unitRandom: unitRandom)
+            )
+            pausedUntil = until
+            return wait(until: until, now: now)
+        }
+        if isProbing && inFlight > 0 { return .park }
+        if let wait = localCap?.waitTime(at: now) { return .sleep(until: now.advanced(by: wait)) }
+        if limit == nil, let next = adaptive.sendTime(at: now) { return .sleep(until: next) }
+        let smoothingSpacing = smoothingSpacing(at: now)
+        if smoothingSpacing != nil, let next = smoothingNextSend, now < next { return .sleep(until: next) }
+
+        inFlight += 1
+        localCap?.take(at: now)
+        adaptive.recordSend(at: now)
+        if let smoothingSpacing { smoothingNextSend = now.advanced(by: smoothingSpacing) }
+        return .send
+    }
+
+    private func wait(until instant: Instant, now: Instant) -> LimiterDecision<Instant> {
+        if case .stop(let maxWait) = configuration.onExhausted, now.duration(to: instant) > maxWait {
+            return .exhausted(resetIn: resetAt.map { now.duration(to: $0) })
+        }
+        return .sleep(until: instant)
+    }
+
+    private var resetEstimate: Instant? {
+        if let resetAt { return resetAt }
+        if let windowFirstSeenAt, let window { return windowFirstSeenAt.advanced(by: window) }
+        return nil
+    }
+
+    private mutating func rollWindowIfDue(at now: Instant) {
+        guard limit != nil, let reset = resetEstimate, now >= reset else { return }
+        used = 0
+        resetAt = nil
+        windowFirstSeenAt = nil
+        smoothingNextSend = nil
+        isProbing = true
+    }
+
+    private func smoothingSpacing(at now: Instant) -> Duration? {
+        guard configuration.smooth, let resetAt, let remaining, remaining > 0, let backlog, backlog > remaining else {
+            return nil
+        }
+        return now.duration(to: resetAt) / remaining
+    }
+
+    // MARK: Outcomes
+
+    /// An answer arrived (any status but a rate limit).
+    mutating func recordAnswer(_ observation: QuotaObservation, at now: Instant) {
+        inFlight = max(inFlight - 1, 0)
+        isProbing = false
+        consecutiveThrottles = 0
+        if observation.hasQuota {
+            apply(observation, at: now)
+        } else {
+            adaptive.recordSuccess()
+        }
+    }
+
+    /// A 429, or a `policies.ratelimit.*` fault, arrived: pause every request.
+    mutating func recordRateLimit(_ observation: QuotaObservation, at now: Instant, unitRandom: Double) {
+        inFlight = max(inFlight - 1, 0)
+        consecutiveThrottles += 1
+        if observation.hasQuota { apply(observation, at: now) }
+        if let limit {
+            used = max(used, limit)
+        } else {
+            adaptive.recordThrottle(at: now)
+        }
+        let until: Instant
+        if let retryAfter = observation.retryAfter {
+            until = now.advanced(by: retryAfter)
+        } else if let reset = resetEstimate {
+            until = reset
+        } else {
+            until = now.advanced(
+                by: configuration.backoff.delay(afterFailures: consecutiveThrottles, unitRandom: unitRandom)
+            )
+        }
+        pausedUntil = max(pausedUntil ?? until, until)
+    }
+
+    /// The request got no answer (transport error, timeout) or was never sent.
+    mutating func recordNoAnswer() {
+        inFlight = max(inFlight - 1, 0)
+    }
+
+    /// Seeds the state from a previous run's last observation.
+    mutating func restore(limit: Int, used: Int, resetIn: Duration?, window: Duration?, at now: Instant) {
+        self.limit = limit
+        self.used = used
+        self.window = window
+        self.resetAt = resetIn.map { now.advanced(by: $0 + configuration.resetMargin) }
+    }
+
+    private mutating func apply(_ observation: QuotaObservation, at now: Instant) {
+        guard let observedLimit = observation.limit, let observedUsed = observation.used else { return }
+        limit = observedLimit
+        window = observation.window ?? window
+        guard let resetIn = observation.resetIn else {
+            if windowFirstSeenAt == nil || observedUsed < used {
+                windowFirstSeenAt = now
+                used = observedUsed
+            } else {
+                used = max(used, observedUsed)
+            }
+            return
+        }
+        let observedReset = now.advanced(by: resetIn + configuration.resetMargin)
+        let tolerance = configuration.resetMargin * 2
+        if let resetAt {
+            if observedReset > resetAt.advanced(by: tolerance) {
+                used = observedUsed  // a newer window than the one we were counting
+                self.resetAt = observedReset
+                smoothingNextSend = nil
+            } else if observedReset >= resetAt.advanced(by: .zero - tolerance) {
+                used = max(used, observedUsed)
+                self.resetAt = max(resetAt, observedReset)
+            }  // else: an answer from a window that has already ended
+        } else {
+            used = observedUsed
+            self.resetAt = observedReset
+        }
+    }
+}

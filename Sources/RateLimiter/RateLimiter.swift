@@ -1,0 +1,163 @@
+import Synchronization
+
+/// Paces requests to one API host and credential by the quota its answers publish.
+///
+/// One limiter is shared by every worker of a run. A worker calls ``acquire()`` before each request and reports
+/// the outcome with exactly one of ``recordAnswer(_:)``, ``recordRateLimit(_:)`` or ``recordNoAnswer()``.
+/// Generic over `Clock`, so tests drive it with a manual clock and never sleep.
+///
+/// ```swift
+/// let limiter = RateLimiter(configuration: .init(), clock: ContinuousClock())
+/// try await limiter.acquire()
+/// let answer = try await send(request)
+/// limiter.recordAnswer(QuotaObservation(headers: answer.headers, localEpochSeconds: now))
+/// ```
+public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
+    private struct Guarded: Sendable {
+        var state: LimiterState<C.Instant>
+        var parked: [UInt64: CheckedContinuation<LimiterDecision<C.Instant>?, any Error>] = [:]
+        var nextWaiterID: UInt64 = 0
+    }
+
+    private let clock: C
+    private let unitRandom: @Sendable () -> Double
+    private let guarded: Mutex<Guarded>
+
+    /// - Parameters:
+    ///   - configuration: How to spend the quota.
+    ///   - clock: The clock to read and sleep on.
+    ///   - unitRandom: Jitter source, a number in `0 ..< 1`.
+    public init(
+        configuration: RateLimiterConfiguration,
+        clock: C,
+        unitRandom: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.clock = clock
+        self.unitRandom = unitRandom
+        self.guarded = Mutex(Guarded(state: LimiterState(configuration: configuration)))
+    }
+
+    /// Waits until a request may leave, and counts it in flight.
+    ///
+    /// - Throws: ``RateLimiterError/quotaExhausted(resetIn:)`` under `on_exhausted: stop`, `CancellationError`.
+    public func acquire() async throws {
+        while true {
+            try Task.checkCancellation()
+            switch try await decideOrPark() {
+            case .send:
+                return
+            case .sleep(let until):
+                try await clock.sleep(until: until, tolerance: nil)
+            case .exhausted(let resetIn):
+                throw RateLimiterError.quotaExhausted(resetIn: resetIn)
+            case .park:
+                preconditionFailure("decideOrPark never answers .park")
+            }
+        }
+    }
+
+    /// An answer other than a rate limit arrived for an acquired request.
+    public func recordAnswer(_ observation: QuotaObservation) {
+        let now = clock.now
+        update { $0.recordAnswer(observation, at: now) }
+    }
+
+    /// A rate-limit answer arrived for an acquired request: every request pauses.
+    public func recordRateLimit(_ observation: QuotaObservation) {
+        let now = clock.now
+        let random = unitRandom()
+        update { $0.recordRateLimit(observation, at: now, unitRandom: random) }
+    }
+
+    /// An acquired request got no answer, or was never sent.
+    public func recordNoAnswer() {
+        update { $0.recordNoAnswer() }
+    }
+
+    /// Seeds the quota from a previous run, so a resumed run does not overspend a nearly used window.
+    public func restore(limit: Int, used: Int, resetIn: Duration?, window: Duration?) {
+        let now = clock.now
+        update { $0.restore(limit: limit, used: used, resetIn: resetIn, window: window, at: now) }
+    }
+
+    /// Tells the limiter how many rows the run still has to do (for `smooth`).
+    public func setBacklog(_ rows: Int) {
+        guarded.withLock { $0.state.backlog = rows }
+    }
+
+    /// The quota as the limiter sees it now.
+    public var snapshot: QuotaSnapshot {
+        let now = clock.now
+        return guarded.withLock { guarded in
+            let state = guarded.state
+            return QuotaSnapshot(
+                limit: state.limit,
+                used: state.used + state.inFlight,
+                window: state.window,
+                resetIn: state.resetAt.map { max(.zero, now.duration(to: $0)) },
+                pausedFor: state.pausedUntil.map { max(.zero, now.duration(to: $0)) },
+                inFlight: state.inFlight
+            )
+        }
+    }
+
+    // MARK: Waiting
+
+    /// Decides under the lock; a request that must wait for an answer is parked under the same lock, so no answer
+    /// can slip between the decision and the parking. Answers nil after a wake-up: decide again.
+    private func decideOrPark() async throws -> LimiterDecision<C.Instant> {
+        let id = guarded.withLock { guarded in
+            guarded.nextWaiterID &+= 1
+            return guarded.nextWaiterID
+        }
+        while true {
+            let decision = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation {
+                    (continuation: CheckedContinuation<LimiterDecision<C.Instant>?, any Error>) in
+                    let now = clock.now
+                    let random = unitRandom()
+                    let immediate: Result<LimiterDecision<C.Instant>, any Error>? = guarded.withLock { guarded in
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        let decision = guarded.state.decide(at: now, unitRandom: random)
+                        if case .park = decision {
+                            guarded.parked[id] = continuation
+                            return nil
+                        }
+                        return .success(decision)
+                    }
+                    if let immediate { continuation.resume(with: immediate.map { Optional($0) }) }
+                }
+            } onCancel: {
+                let continuation = guarded.withLock { $0.parked.removeValue(forKey: id) }
+                continuation?.resume(throwing: CancellationError())
+            }
+            if let decision { return decision }
+        }
+    }
+
+    private func update(_ body: (inout LimiterState<C.Instant>) -> Void) {
+        let woken = guarded.withLock { guarded in
+            body(&guarded.state)
+            let parked = guarded.parked
+            guarded.parked.removeAll(keepingCapacity: true)
+            return parked
+        }
+        for continuation in woken.values { continuation.resume(returning: nil) }
+    }
+}
+
+/// The quota as a limiter sees it at one instant (for checkpoints, progress and metrics).
+public struct QuotaSnapshot: Sendable, Equatable {
+    /// Calls allowed per window, when known.
+    public var limit: Int?
+    /// Calls counted in the window, including the requests in flight.
+    public var used: Int
+    /// The window's length, when published.
+    public var window: Duration?
+    /// Time to the reset (with the margin), when known.
+    public var resetIn: Duration?
+    /// Time left in a pause after a rate-limit answer.
+    public var pausedFor: Duration?
+    /// Requests in flight.
+    public var inFlight: Int
+}

@@ -1,0 +1,171 @@
+import Foundation
+public import Hummingbird
+import HTTPTypes
+public import Logging
+public import NIOCore
+
+/// An emulation of the three APIs batch-runner calls (Number Verify, PiM ID, ID Scan) at their production paths
+/// under one loopback host, with the gateway's quota headers, 429s, token expiry and injected faults.
+///
+/// ```swift
+/// let sandbox = Sandbox(configuration: SandboxConfiguration())
+/// try await sandbox.run(host: "127.0.0.1", port: 0) { port in print("listening on \(port)") }
+/// ```
+public final class Sandbox: Sendable {
+    public let configuration: SandboxConfiguration
+    /// Every request the sandbox answered, counted.
+    public let log: RequestLog
+    let tokens: TokenIssuer
+    let ledger: QuotaLedger
+    let faults: FaultInjector
+    let pollingSessions = PollingSessions()
+
+    public init(configuration: SandboxConfiguration) {
+        self.configuration = configuration
+        self.log = RequestLog(path: configuration.requestLogPath)
+        self.tokens = TokenIssuer(lifetimeSeconds: configuration.tokenLifetimeSeconds)
+        self.ledger = QuotaLedger(quota: configuration.quota, spikeArrestPerMinute: configuration.spikeArrestPerMinute)
+        self.faults = FaultInjector(seed: configuration.seed)
+    }
+
+    /// The sandbox's routes, for `Application` or Hummingbird's router test mode.
+    public func makeRouter() -> Router<SandboxContext> {
+        let router = Router(context: SandboxContext.self)
+        addGatewayTokenRoutes(to: router)
+        addNumberVerifyRoutes(to: router)
+        router.get("/_sandbox/stats") { _, _ in
+            let data = try JSONEncoder().encode(self.log.snapshot)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        return router
+    }
+
+    /// Serves until the calling task is cancelled.
+    ///
+    /// - Parameters:
+    ///   - host: The address to bind; loopback by default.
+    ///   - port: The port, 0 for any free one.
+    ///   - onRunning: Called with the bound port once the server accepts connections.
+    public func run(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        logger: Logger = Logger(label: "sandbox", factory: { _ in SwiftLogNoOpLogHandler() }),
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let application = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+        try await application.run()
+    }
+
+    // MARK: The gateway's pipeline
+
+    /// The server's clock, seconds since 1970.
+    var now: Double { Date().timeIntervalSince1970 }
+
+    /// Runs an API call through the gateway: token check, quota, fault injection, latency; then `handler`.
+    func gateway(
+        _ request: Request,
+        context: SandboxContext,
+        endpoint: String,
+        subject: String?,
+        handler: (TokenIssuer.Grant) async throws -> (status: HTTPResponse.Status, body: ByteBuffer, contentType: String)
+    ) async throws -> Response {
+        let now = self.now
+        let grant: TokenIssuer.Grant
+        switch tokens.check(authorization: request.headers[.authorization], now: now) {
+        case .valid(let valid):
+            grant = valid
+        case .expired:
+            log.record(endpoint: endpoint, subject: subject, status: 401, outcome: .unauthorized)
+            return fault(status: .unauthorized, text: "Access Token expired", code: "oauth.v2.AccessTokenExpired", window: nil)
+        case .invalid:
+            log.record(endpoint: endpoint, subject: subject, status: 401, outcome: .unauthorized)
+            return fault(status: .unauthorized, text: "Invalid access token", code: "oauth.v2.InvalidAccessToken", window: nil)
+        }
+
+        let window: QuotaLedger.Window?
+        switch ledger.admit(client: grant.client, now: now) {
+        case .limited(let limitedWindow, let retryAfter):
+            log.record(endpoint: endpoint, subject: subject, status: configuration.rateLimitStatus, outcome: .rateLimited)
+            var response = fault(
+                status: .init(code: configuration.rateLimitStatus),
+                text: "Rate limit quota violation. Quota limit  exceeded. Identifier : _default",
+                code: "policies.ratelimit.QuotaViolation",
+                window: limitedWindow
+            )
+            if configuration.sendsRetryAfter {
+                response.headers[.retryAfter] = String(Int(retryAfter.rounded(.up)))
+            }
+            return response
+        case .allowed(let allowedWindow):
+            window = allowedWindow
+        }
+
+        let draw = faults.draw()
+        var threshold = configuration.dropRate
+        if draw < threshold {
+            log.record(endpoint: endpoint, subject: subject, status: 0, outcome: .dropped)
+            try await context.channel.close()
+            throw SandboxDroppedConnection()
+        }
+        threshold += configuration.faultRate
+        if draw < threshold {
+            let statuses: [HTTPResponse.Status] = [.internalServerError, .badGateway, .serviceUnavailable]
+            let status = statuses[Int(faults.draw() * 3) % 3]
+            log.record(endpoint: endpoint, subject: subject, status: status.code, outcome: .fault)
+            let body = #"{"error_code": \#(status.code), "message": "\#(status.reasonPhrase)"}"#
+            return respond(status: status, body: ByteBuffer(string: body), contentType: "application/json", window: window)
+        }
+        threshold += configuration.slowRate
+        if draw < threshold { try await Task.sleep(for: configuration.slowDelay) }
+        if configuration.latency > .zero { try await Task.sleep(for: configuration.latency) }
+
+        let answer = try await handler(grant)
+        let outcome: RequestLog.Outcome = (200..<300).contains(answer.status.code) ? .ok : .rejected
+        log.record(endpoint: endpoint, subject: subject, status: answer.status.code, outcome: outcome)
+        return respond(status: answer.status, body: answer.body, contentType: answer.contentType, window: window)
+    }
+
+    /// An answer with the gateway's standard headers.
+    func respond(status: HTTPResponse.Status, body: ByteBuffer, contentType: String, window: QuotaLedger.Window?) -> Response {
+        var headers: HTTPFields = [.contentType: contentType]
+        headers[HTTPField.Name("sunset")!] = "n/a"
+        headers[HTTPField.Name("api-version")!] = "v1"
+        if configuration.sendsQuotaHeaders, let window {
+            headers[HTTPField.Name("quota-limit")!] = String(window.limit)
+            headers[HTTPField.Name("quota-used")!] = String(window.used)
+            headers[HTTPField.Name("quota-interval")!] = String(window.quota.interval)
+            headers[HTTPField.Name("quota-time-unit")!] = window.quota.unit.rawValue
+            headers[HTTPField.Name("quota-reset-UTC")!] = ResetHeader.format(window.resetEpoch, as: configuration.resetFormat)
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// An Apigee fault answer.
+    func fault(status: HTTPResponse.Status, text: String, code: String, window: QuotaLedger.Window?) -> Response {
+        let body = #"{"fault":{"faultstring":"\#(text)","detail":{"errorcode":"\#(code)"}}}"#
+        return respond(status: status, body: ByteBuffer(string: body), contentType: "application/json", window: window)
+    }
+
+    func json(_ object: Any) throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+    }
+}
+
+/// The sandbox's request context: Hummingbird's basics plus the channel, so a fault can drop the connection.
+public struct SandboxContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+}
+
+/// Thrown after the sandbox closed a connection on purpose.
+struct SandboxDroppedConnection: Error {}

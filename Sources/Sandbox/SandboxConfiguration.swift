@@ -1,0 +1,86 @@
+/// How the sandbox behaves: its quota, its faults, its credentials. Every knob has a `sandbox` command option.
+public struct SandboxConfiguration: Sendable {
+    /// A per-client quota, as KPN's gateway enforces it: `limit` calls per `interval` x `unit`.
+    public struct Quota: Sendable, Equatable {
+        public var limit: Int
+        public var interval: Int
+        public var unit: TimeUnit
+
+        public init(limit: Int, interval: Int = 1, unit: TimeUnit = .minute) {
+            self.limit = limit
+            self.interval = interval
+            self.unit = unit
+        }
+
+        public var windowSeconds: Double { Double(interval) * unit.seconds }
+    }
+
+    public enum TimeUnit: String, Sendable, CaseIterable {
+        case second, minute, hour, day, week, month
+
+        public var seconds: Double {
+            switch self {
+            case .second: 1
+            case .minute: 60
+            case .hour: 3_600
+            case .day: 86_400
+            case .week: 604_800
+            case .month: 2_592_000
+            }
+        }
+    }
+
+    /// The forms `quota-reset-UTC` can be sent in (the real one is undocumented).
+    public enum ResetFormat: String, Sendable, CaseIterable {
+        case epochMilliseconds = "epoch-ms"
+        case epochSeconds = "epoch-s"
+        case iso8601
+        case rfc1123
+        case notAvailable = "n/a"
+    }
+
+    /// How PiM's `/image` frames the Base64 SVG (unconfirmed upstream, so all three are served).
+    public enum ImageFraming: String, Sendable, CaseIterable {
+        case bareBase64 = "base64"
+        case jsonString = "json-string"
+        case jsonObject = "json-object"
+    }
+
+    /// Demo credentials of the gateway (Number Verify and PiM ID).
+    public var clientID = "sandbox-client"
+    public var clientSecret = "sandbox-secret"
+    /// Demo ID Scan credentials.
+    public var idscanKeyID = "3b438437-04a4-40bb-8389-54bb02766fba"
+    public var idscanSecret = "sandbox-idscan-secret"
+    /// nil: no quota. Default 1,200 calls a minute.
+    public var quota: Quota? = Quota(limit: 1_200)
+    /// Send the quota-* headers. Off: the quota is still enforced, silently.
+    public var sendsQuotaHeaders = true
+    public var resetFormat = ResetFormat.epochMilliseconds
+    /// The status of a quota violation: 429, or 500 as old Apigee gateways send it (the fault body is the same).
+    public var rateLimitStatus = 429
+    /// Send `Retry-After` with rate-limit answers.
+    public var sendsRetryAfter = false
+    /// Header-less spike arrest: at most this many calls a minute, evenly spaced (Apigee `SpikeArrest`).
+    public var spikeArrestPerMinute: Int?
+    /// Share of calls answered 500, 502 or 503.
+    public var faultRate = 0.0
+    /// Share of calls whose connection is closed without an answer.
+    public var dropRate = 0.0
+    /// Share of calls answered only after `slowDelay`.
+    public var slowRate = 0.0
+    public var slowDelay: Duration = .seconds(5)
+    /// Added to every answer.
+    public var latency: Duration = .zero
+    /// Lifetime of the bearer tokens the sandbox issues.
+    public var tokenLifetimeSeconds = 3_600
+    /// Seed of the fault injection's random numbers.
+    public var seed: UInt64 = 1
+    /// Answer insights with the public spec's bare `session_id`/`polling_id` instead of the seed's URIs.
+    public var sendsBareDeviceMatchIDs = false
+    public var imageFraming = ImageFraming.jsonObject
+    /// Append every request to this file as JSON lines (time, endpoint, subject, status, outcome).
+    public var requestLogPath: String?
+
+    public init() {}
+}
