@@ -91,6 +91,7 @@ let package = Package(
             name: "JobsTests",
             dependencies: [
                 "Jobs",
+                "RateLimiter",
                 "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

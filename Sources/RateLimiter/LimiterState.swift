@@ -32,7 +32,8 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     private var localCap: TokenBucket<Instant>?
     private var adaptive = AdaptiveRate<Instant>()
     private var smoothingNextSend: Instant?
-    /// Rows the run still has to do; smoothing applies only while it exceeds the quota left.
+    /// Rows the run still has to do, those in flight included; smoothing applies only while the rows not yet sent
+    /// exceed the quota left.
     var backlog: Int?
 
     init(configuration: RateLimiterConfiguration) {
@@ -60,12 +61,15 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if let remaining, remaining <= 0 {
             if inFlight > 0 { return .park }
             if let reset = resetEstimate { return wait(until: reset, now: now) }
-            consecutiveThrottles += 1
-            let until = now.advanced(
-                by: configuration.backoff.delay(afterFailures: consecutiveThrottles, unitRandom: unitRandom)
-            )
-            pausedUntil = until
-            return wait(until: until, now: now)
+            // The reset is unknown: back off, then let one probe find out whether the window has turned.
+            if !isProbing {
+                consecutiveThrottles += 1
+                let until = now.advanced(
+                    by: configuration.backoff.delay(afterFailures: consecutiveThrottles, unitRandom: unitRandom)
+                )
+                pausedUntil = until
+                return wait(until: until, now: now)
+            }
         }
         if isProbing && inFlight > 0 { return .park }
         if let wait = localCap?.waitTime(at: now) { return .sleep(until: now.advanced(by: wait)) }
@@ -103,9 +107,10 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     }
 
     private func smoothingSpacing(at now: Instant) -> Duration? {
-        guard configuration.smooth, let resetAt, let remaining, remaining > 0, let backlog, backlog > remaining else {
-            return nil
-        }
+        // The backlog still holds the rows in flight, which `remaining` has already taken off the quota.
+        guard configuration.smooth, let resetAt, let remaining, remaining > 0, let backlog,
+            backlog - inFlight > remaining
+        else { return nil }
         return now.duration(to: resetAt) / remaining
     }
 
@@ -129,7 +134,8 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         consecutiveThrottles += 1
         if observation.hasQuota { apply(observation, at: now) }
         if let limit {
-            used = max(used, limit)
+            // Spent until the reset, unless the server said when to try again.
+            if observation.retryAfter == nil { used = max(used, limit) }
         } else {
             adaptive.recordThrottle(at: now)
         }

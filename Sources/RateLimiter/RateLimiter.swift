@@ -101,6 +101,9 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
         }
     }
 
+    /// How many acquirers are parked until an answer arrives (lets tests wait for them without sleeping).
+    var parkedCount: Int { guarded.withLock { $0.parked.count } }
+
     // MARK: Waiting
 
     /// Decides under the lock; a request that must wait for an answer is parked under the same lock, so no answer

@@ -28,8 +28,7 @@ struct CSVStructureError: Error {
 /// Streams CSV through libcsv: feed it chunks, it calls back with every complete record.
 ///
 /// libcsv runs in its lenient mode (a stray quote inside an unquoted field is kept as text), except that a quoted
-/// field still open at the end of the input is an error (`CSV_STRICT_FINI`): that quote would silently swallow the
-/// rest of the file. Leading and trailing spaces of unquoted fields are trimmed; tabs are trimmed too unless the
+/// field still open at the end of the input is an error: that quote would silently swallow the rest of the file. Leading and trailing spaces of unquoted fields are trimmed; tabs are trimmed too unless the
 /// tab is the delimiter. A field that grows past `hardFieldLimit` stops the parse (the file is not the CSV it
 /// claims to be); smaller limits are the caller's business.
 final class CSVReader {
@@ -73,6 +72,11 @@ final class CSVReader {
 
     /// Ends the input: delivers a last record without a line end, or fails on an unterminated quote.
     func finish(onRecord: @escaping (borrowing CSVRecord) throws -> Void) throws {
+        // libcsv honours CSV_STRICT_FINI only in strict mode, so look for a quoted field still open ourselves
+        // (parser state FIELD_BEGUN is 2 in libcsv.c).
+        if parser.pointee.quoted != 0 && parser.pointee.pstate == 2 {
+            throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1)
+        }
         self.onRecord = onRecord
         let context = Unmanaged.passUnretained(self).toOpaque()
         let status = csv_fini(parser, Self.fieldCallback, Self.recordCallback, context)

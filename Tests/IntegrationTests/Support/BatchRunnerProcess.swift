@@ -1,0 +1,71 @@
+import Foundation
+
+/// Runs the real `batch-runner` binary, as a cron job or an operator would.
+struct BatchRunnerProcess {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The binary beside the test bundle (`swift build --build-tests` builds both into one folder).
+    static var executable: URL {
+        let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidates = [bundleFolder.appendingPathComponent("batch-runner")]
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/batch-runner"))
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    let process = Process()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+
+    init(_ arguments: [String], environment: [String: String] = [:]) {
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment
+        merged["KPN_CLIENT_ID"] = nil
+        merged["KPN_CLIENT_SECRET"] = nil
+        for (key, value) in environment { merged[key] = value }
+        process.environment = merged
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+    }
+
+    func start() throws { try process.run() }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to end and collects its output.
+    func finish() async -> Outcome {
+        async let out = Self.readAll(stdoutPipe)
+        async let err = Self.readAll(stderrPipe)
+        let (stdout, stderr) = await (out, err)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {
+                process.waitUntilExit()
+                continuation.resume()
+            }.start()
+        }
+        return Outcome(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+    }
+
+    private static func readAll(_ pipe: Pipe) async -> String {
+        // Blocking reads get threads of their own: on GCD's small global pool they would starve other tests.
+        await withCheckedContinuation { continuation in
+            Thread {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                continuation.resume(returning: String(decoding: data, as: UTF8.self))
+            }.start()
+        }
+    }
+
+    /// Runs to the end.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
+        let process = BatchRunnerProcess(arguments, environment: environment)
+        try process.start()
+        return await process.finish()
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// A temporary folder holding one test's job file, manifest and outputs.
+struct Workspace {
+    let folder: String
+
+    init() throws {
+        folder = NSTemporaryDirectory() + "batch-runner-e2e-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    var output: String { folder + "/out" }
+    var jobFile: String { folder + "/job.yml" }
+    var manifest: String { folder + "/manifest.csv" }
+
+    /// Writes a number-verify job file pointing at `origin` (a sandbox), with extra YAML lines appended.
+    func writeNumberVerifyJob(origin: String, concurrency: Int = 8, extra: String = "") throws {
+        let text = """
+            kind: number-verify
+            manifest: manifest.csv
+            output: out
+            columns: { msisdn: msisdn, key: customer_id }
+            concurrency: \(concurrency)
+            endpoints:
+              base: \(origin)/communication/kpn/numberverify
+              token: \(origin)/communication/kpn/numberverify/token
+            retry: { max_attempts: 6, base_delay: 20ms, max_delay: 200ms }
+            \(extra)
+            """
+        try text.write(toFile: jobFile, atomically: true, encoding: .utf8)
+    }
+
+    func writeManifest(_ text: String) throws {
+        try text.write(toFile: manifest, atomically: true, encoding: .utf8)
+    }
+
+    func read(_ name: String) throws -> String {
+        try String(contentsOfFile: output + "/" + name, encoding: .utf8)
+    }
+
+    /// results.csv or rejects.csv as rows of fields (the tests' values hold no quotes or commas).
+    func csv(_ name: String) throws -> [[String]] {
+        try read(name).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    func summary() throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: output + "/summary.json"))
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+}
+
+/// Deterministic manifests of Dutch mobile numbers.
+enum Manifests {
+    /// The i-th distinct valid Dutch mobile number (never ending in 404 unless asked).
+    static func number(_ index: Int) -> String {
+        let digits = String(format: "%07d", index % 10_000_000)
+        let third = ["1", "2", "3", "4", "5", "8"][index / 10_000_000 % 6]
+        let number = "316\(third)\(digits)"
+        // Numbers ending in 404 are unknown to the sandbox; move them to the 3168 range, which small indexes
+        // never use, ending in 9 instead.
+        return number.hasSuffix("404") ? "3168" + digits.dropLast() + "9" : number
+    }
+
+    /// `count` rows; every `duplicateEvery`-th row repeats an earlier number, every `rejectEvery`-th is invalid.
+    static func numbers(count: Int, duplicateEvery: Int = 0, rejectEvery: Int = 0, notFoundEvery: Int = 0) -> String {
+        var lines = ["customer_id,msisdn"]
+        for row in 1...max(count, 1) where count > 0 {
+            let msisdn: String
+            if rejectEvery > 0, row % rejectEvery == 0 {
+                msisdn = "06-12AB"
+            } else if notFoundEvery > 0, row % notFoundEvery == 0 {
+                msisdn = "0612\(String(format: "%03d", row % 1000))404"
+            } else if duplicateEvery > 0, row % duplicateEvery == 0 {
+                msisdn = "0" + number(row / 2).dropFirst(2)
+            } else {
+                msisdn = "+" + number(row)
+            }
+            lines.append("C\(row),\(msisdn)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,127 @@
+import RateLimiter
+import Testing
+
+@testable import Jobs
+
+@Suite struct JobFileTests {
+    let path = "/jobs/campaign/job.yml"
+
+    func parse(_ text: String) throws(JobError) -> JobConfiguration {
+        try JobFile.parse(text, path: path)
+    }
+
+    func expectError(_ text: String, containing fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try parse(text)
+            Issue.record("expected a job file error", sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.code == .configuration, sourceLocation: sourceLocation)
+            for fragment in fragments {
+                #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    @Test func readsTheIssueExampleWithItsDefaults() throws {
+        let job = try parse(
+            """
+            kind: number-verify
+            manifest: ../samples/msisdns.csv
+            output: ../out/number-verify
+            columns: { msisdn: msisdn, key: customer_id }
+            concurrency: 8
+            endpoints:
+              base: https://api-prd.kpn.com/communication/kpn/numberverify
+              token: https://api-prd.kpn.com/communication/kpn/numberverify/token
+            credentials: { client_id_env: KPN_CLIENT_ID, client_secret_env: KPN_CLIENT_SECRET }
+            quota: { on_exhausted: wait, max_wait: 15m }
+            number_verify: { scopes: [operator_lookup], poll_timeout: 30s, poll_interval: 2s }
+            """
+        )
+        #expect(job.kind == .numberVerify)
+        #expect(job.manifest == "/jobs/samples/msisdns.csv")
+        #expect(job.output == "/jobs/out/number-verify")
+        #expect(job.statePath == "/jobs/out/number-verify/state.sqlite")
+        #expect(job.column("msisdn") == "msisdn")
+        #expect(job.column("key") == "customer_id")
+        #expect(job.concurrency == 8)
+        #expect(job.quota.onExhausted == .wait)
+        #expect(job.numberVerify.pollTimeout == .seconds(30))
+        #expect(job.numberVerify.pollsDeviceMatch == false)
+        #expect(job.credentials.clientIDVariable == "KPN_CLIENT_ID")
+    }
+
+    @Test func appliesDefaultsForAMinimalFile() throws {
+        let job = try parse("kind: number-verify\nmanifest: numbers.csv\n")
+        #expect(job.manifest == "/jobs/campaign/numbers.csv")
+        #expect(job.output == "/jobs/campaign/out/job")
+        #expect(job.concurrency == 8)
+        #expect(job.endpoints.base == "https://api-prd.kpn.com/communication/kpn/numberverify")
+        #expect(job.retry.maxAttempts == 6)
+        #expect(job.http.timeout == .seconds(30))
+    }
+
+    @Test func readsStopPolicyLimitsAndExplicitState() throws {
+        let job = try parse(
+            """
+            kind: number-verify
+            manifest: m.csv
+            state: /var/lib/batch/state.db
+            quota: { on_exhausted: stop, max_wait: 90s, smooth: true }
+            limits: { max_per_second: 2.5 }
+            retry: { max_attempts: 3 }
+            number_verify: { scopes: "operator_lookup,device_match" }
+            delimiter: semicolon
+            """
+        )
+        #expect(job.statePath == "/var/lib/batch/state.db")
+        #expect(job.quota.onExhausted == .stop(maxWait: .seconds(90)))
+        #expect(job.quota.smooth)
+        #expect(job.quota.maxPerSecond == 2.5)
+        #expect(job.retry.maxAttempts == 3)
+        #expect(job.numberVerify.pollsDeviceMatch)
+        #expect(job.delimiter == UInt8(ascii: ";"))
+    }
+
+    @Test func anUnknownKeyIsNamedWithItsLine() {
+        expectError("kind: number-verify\nmanifest: m.csv\nconcurency: 4\n", containing: ["`concurency`", "line 3"])
+        expectError("kind: number-verify\nmanifest: m.csv\nquota: { on_exhausted: wait, maxwait: 1m }\n", containing: ["`quota.maxwait`"])
+    }
+
+    @Test func missingOrWrongValuesAreNamed() {
+        expectError("manifest: m.csv\n", containing: ["`kind`"])
+        expectError("kind: number-verify\n", containing: ["`manifest`"])
+        expectError("kind: fax\nmanifest: m.csv\n", containing: ["`fax`", "number-verify"])
+        expectError("kind: number-verify\nmanifest: m.csv\nconcurrency: 0\n", containing: ["`concurrency`", "1 to 256"])
+        expectError("kind: number-verify\nmanifest: m.csv\nconcurrency: lots\n", containing: ["`concurrency`"])
+        expectError("kind: number-verify\nmanifest: m.csv\nquota: { max_wait: soon }\n", containing: ["`quota.max_wait`", "duration"])
+        expectError("kind: number-verify\nmanifest: m.csv\nquota: { on_exhausted: panic }\n", containing: ["wait or stop"])
+        expectError("kind: number-verify\nmanifest: m.csv\nnumber_verify: { scopes: [device_match] }\n", containing: ["operator_lookup"])
+        expectError("kind: number-verify\nmanifest: m.csv\nnumber_verify: { scopes: [operator_lookup, device_match_notify] }\n", containing: ["device_match_notify"])
+        expectError("kind: number-verify\nmanifest: [a, b\n", containing: ["YAML"])
+        expectError("- just\n- a list\n", containing: ["mapping"])
+    }
+
+    @Test func httpIsOnlyForLoopback() throws {
+        expectError("kind: number-verify\nmanifest: m.csv\nendpoints: { base: http://api.example.com/nv }\n", containing: ["https://"])
+        expectError("kind: number-verify\nmanifest: m.csv\nendpoints: { base: ftp://127.0.0.1/nv }\n", containing: ["https://"])
+        expectError("kind: number-verify\nmanifest: m.csv\nendpoints: { base: \"https://user:pw@api.example.com\" }\n", containing: ["credentials"])
+        let job = try parse("kind: number-verify\nmanifest: m.csv\nendpoints: { base: http://127.0.0.1:8080/nv, token: http://localhost:8080/t }\n")
+        #expect(job.endpoints.base == "http://127.0.0.1:8080/nv")
+    }
+
+    @Test func credentialsAreVariableNamesNeverValues() {
+        expectError("kind: number-verify\nmanifest: m.csv\ncredentials: { client_secret_env: \"s3cr3t!value\" }\n", containing: ["environment variable"])
+    }
+
+    @Test(arguments: [("500ms", Duration.milliseconds(500)), ("30s", .seconds(30)), ("15m", .seconds(900)), ("2h", .seconds(7200)), ("1d", .seconds(86400)), ("45", .seconds(45)), ("1.5s", .milliseconds(1500))])
+    func parsesDurations(text: String, expected: Duration) {
+        #expect(DurationText.parse(text) == expected)
+    }
+
+    @Test func pointsEveryEndpointAtASandboxOrigin() throws {
+        let job = try parse("kind: number-verify\nmanifest: m.csv\n").pointing(at: "http://127.0.0.1:9999")
+        #expect(job.endpoints.base == "http://127.0.0.1:9999/communication/kpn/numberverify")
+        #expect(job.endpoints.token == "http://127.0.0.1:9999/communication/kpn/numberverify/token")
+    }
+}

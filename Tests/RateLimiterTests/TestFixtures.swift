@@ -1,0 +1,47 @@
+@testable import RateLimiter
+import TestSupport
+
+/// Shared helpers for the limiter tests: instants on a ``ManualClock`` and comparable decisions.
+
+typealias Instant = ManualClock.Instant
+
+/// The manual clock's instant `seconds` after its start.
+func at(_ seconds: Double) -> Instant {
+    Instant(offset: .seconds(seconds))
+}
+
+/// The quota headers of a KPN-style answer, already parsed.
+func quota(
+    limit: Int,
+    used: Int,
+    resetIn: Duration? = nil,
+    window: Duration? = nil,
+    retryAfter: Duration? = nil
+) -> QuotaObservation {
+    QuotaObservation(limit: limit, used: used, window: window, resetIn: resetIn, retryAfter: retryAfter)
+}
+
+extension LimiterDecision: Equatable {
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.send, .send), (.park, .park): true
+        case (.sleep(let left), .sleep(let right)): left == right
+        case (.exhausted(let left), .exhausted(let right)): left == right
+        default: false
+        }
+    }
+}
+
+extension LimiterState {
+    /// Decides with a fixed jitter of one half.
+    mutating func decide(at now: Instant) -> LimiterDecision<Instant> {
+        decide(at: now, unitRandom: 0.5)
+    }
+}
+
+extension RateLimiter {
+    /// Waits until at least `count` acquirers are parked waiting for an answer (yields, never sleeps).
+    func waitForParked(_ count: Int) async {
+        while parkedCount < count { await Task.yield() }
+    }
+}
