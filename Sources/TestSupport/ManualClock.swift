@@ -22,7 +22,7 @@ public final class ManualClock: Clock, Sendable {
         var now = Instant(offset: .zero)
         var sleepers: [UInt64: Sleeper] = [:]
         var nextID: UInt64 = 0
-        var sleeperWatchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var sleeperWatchers: [UInt64: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
     }
 
     private let state = Mutex(State())
@@ -60,15 +60,25 @@ public final class ManualClock: Clock, Sendable {
         }
     }
 
-    /// Waits until at least `count` tasks are asleep on the clock.
+    /// Waits until at least `count` tasks are asleep on the clock, or the waiting task is cancelled (so a test's
+    /// time limit can end a wait for sleepers that never come).
     public func waitForSleepers(_ count: Int = 1) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state in
-                if state.sleepers.count >= count { return true }
-                state.sleeperWatchers.append((count, continuation))
-                return false
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state in
+                    if state.sleepers.count >= count || Task.isCancelled { return true }
+                    state.sleeperWatchers[id] = (count, continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            let watcher = state.withLock { $0.sleeperWatchers.removeValue(forKey: id) }
+            watcher?.continuation.resume()
         }
     }
 
@@ -90,8 +100,8 @@ public final class ManualClock: Clock, Sendable {
 
     private static func takeSatisfiedWatchers(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
         let count = state.sleepers.count
-        let satisfied = state.sleeperWatchers.filter { $0.count <= count }.map(\.continuation)
-        state.sleeperWatchers.removeAll { $0.count <= count }
-        return satisfied
+        let satisfied = state.sleeperWatchers.filter { $0.value.count <= count }
+        for id in satisfied.keys { state.sleeperWatchers.removeValue(forKey: id) }
+        return satisfied.values.map(\.continuation)
     }
 }

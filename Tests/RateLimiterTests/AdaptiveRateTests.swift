@@ -1,6 +1,7 @@
-@testable import RateLimiter
 import TestSupport
 import Testing
+
+@testable import RateLimiter
 
 @Suite struct AdaptiveRateTests {
     /// Ten sends 0.25 s apart (4 per second), then a throttle at 2.25 s.

@@ -16,8 +16,8 @@ import Testing
     func fullJitterDelayStaysWithinZeroAndTheCeiling(failures: Int) {
         let exponent = min(failures - 1, 30)
         let bound = min(backoff.cap, backoff.base * (1 << exponent))
-        var generator = SystemRandomNumberGenerator()
-        for unitRandom in [0, 0.25, 0.5, 0.999_999] + (0..<200).map({ _ in Double.random(in: 0..<1, using: &generator) }) {
+        let randomNumbers = [0, 0.25, 0.5, 0.999_999] + (0..<200).map { _ in Double.random(in: 0..<1) }
+        for unitRandom in randomNumbers {
             let delay = backoff.delay(afterFailures: failures, unitRandom: unitRandom)
             #expect(delay >= .zero)
             #expect(delay <= bound)

@@ -1,5 +1,6 @@
-@testable import RateLimiter
 import Testing
+
+@testable import RateLimiter
 
 @Suite struct HTTPDateParserTests {
     @Test(arguments: [
@@ -15,8 +16,10 @@ import Testing
         #expect(HTTPDateParser.epochSeconds(rfc1123: value) == expected)
     }
 
-    @Test(arguments: ["", "Sun, 06 Nov 1994", "Sun, 06 Nox 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 CET",
-        "Sun, 06 Nov 1994 08:49 GMT", "Sun, 06 Nov 1994 25:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT"])
+    @Test(arguments: [
+        "", "Sun, 06 Nov 1994", "Sun, 06 Nox 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 CET",
+        "Sun, 06 Nov 1994 08:49 GMT", "Sun, 06 Nov 1994 25:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+    ])
     func rfc1123RejectsOtherForms(value: String) {
         #expect(HTTPDateParser.epochSeconds(rfc1123: value) == nil)
     }
@@ -35,8 +38,10 @@ import Testing
         #expect(HTTPDateParser.epochSeconds(iso8601: Array(value.utf8)) == expected)
     }
 
-    @Test(arguments: ["1994-11-06T08:49Z", "1994-11-06T08:49:37.Z", "1994-11-06T08:49:37Q", "1994-11-06T08:49:37Z!",
-        "1994-00-06T08:49:37Z", "1994-11-06T08:49:37+01", "94-11-06T08:49:37Z"])
+    @Test(arguments: [
+        "1994-11-06T08:49Z", "1994-11-06T08:49:37.Z", "1994-11-06T08:49:37Q", "1994-11-06T08:49:37Z!",
+        "1994-00-06T08:49:37Z", "1994-11-06T08:49:37+01", "94-11-06T08:49:37Z",
+    ])
     func iso8601RejectsMalformedValues(value: String) {
         #expect(HTTPDateParser.epochSeconds(iso8601: Array(value.utf8)) == nil)
     }

@@ -33,8 +33,10 @@ import Testing
         #expect(resetIn(value) == expected)
     }
 
-    @Test(arguments: ["n/a", "N/A", "", "   ", "soon", "17639172601234567", "2025-11-23", "2025-13-23T17:01:00Z",
-        "2025-11-23T17:01:00+0x:00", "Sun, 32 Nov 2025 17:01:00 GMT", "-1763917260", "1763917260.5"])
+    @Test(arguments: [
+        "n/a", "N/A", "", "   ", "soon", "17639172601234567", "2025-11-23", "2025-13-23T17:01:00Z",
+        "2025-11-23T17:01:00+0x:00", "Sun, 32 Nov 2025 17:01:00 GMT", "-1763917260", "1763917260.5",
+    ])
     func unreadableQuotaResetIsUnknown(value: String) {
         let observation = parse([("Date", Self.dateHeader), ("quota-reset-UTC", value), ("quota-limit", "10")])
         #expect(observation.resetIn == nil)
@@ -51,9 +53,16 @@ import Testing
             ("RETRY-AFTER", "7"),
             ("date", Self.dateHeader),
         ])
-        #expect(observation == QuotaObservation(
-            limit: 10, used: 4, window: .seconds(60), resetIn: .seconds(30), retryAfter: .seconds(7)
-        ))
+        #expect(
+            observation
+                == QuotaObservation(
+                    limit: 10,
+                    used: 4,
+                    window: .seconds(60),
+                    resetIn: .seconds(30),
+                    retryAfter: .seconds(7)
+                )
+        )
         #expect(observation.hasQuota)
     }
 

@@ -1,6 +1,7 @@
-@testable import RateLimiter
 import TestSupport
 import Testing
+
+@testable import RateLimiter
 
 @Suite(.timeLimit(.minutes(1))) struct RateLimiterTests {
     let clock = ManualClock()
@@ -25,7 +26,7 @@ import Testing
         await limiter.waitForParked(3)
         #expect(limiter.snapshot.inFlight == 1)
         limiter.recordAnswer(quota(limit: 10, used: 1, resetIn: .seconds(60)))
-        for waiter in waiters { try await waiter.value }
+        try await finish(waiters)
         #expect(limiter.snapshot.inFlight == 3)
         #expect(clock.sleeperCount == 0)
     }
@@ -51,7 +52,7 @@ import Testing
         #expect(clock.sleeperCount == 1)
         #expect(limiter.snapshot.inFlight == 0)
         clock.advance(to: at(61))
-        try await eleventh.value
+        try await finish([eleventh])
         #expect(limiter.snapshot.inFlight == 1)
 
         limiter.recordAnswer(quota(limit: 10, used: 1, resetIn: .seconds(60)))
@@ -70,7 +71,12 @@ import Testing
         #expect(
             limiter.snapshot
                 == QuotaSnapshot(
-                    limit: 10, used: 5, window: .seconds(3_600), resetIn: .seconds(41), pausedFor: nil, inFlight: 2
+                    limit: 10,
+                    used: 5,
+                    window: .seconds(3_600),
+                    resetIn: .seconds(41),
+                    pausedFor: nil,
+                    inFlight: 2
                 )
         )
     }
@@ -100,9 +106,28 @@ import Testing
         await limiter.waitForParked(4)
         #expect(limiter.snapshot.inFlight == 1)  // the probe
         limiter.recordAnswer(quota(limit: 100, used: 4, resetIn: .seconds(3_570)))
-        for waiter in waiters { try await waiter.value }
+        try await finish(waiters)
         #expect(limiter.snapshot.inFlight == 4)
         #expect(clock.now == at(30))
+    }
+
+    @Test func rateLimitOnTheFirstAnswerPausesTheParkedWaitersToo() async throws {
+        let limiter = makeLimiter()
+        try await limiter.acquire()
+        let waiters = acquirers(3, of: limiter)
+        await limiter.waitForParked(3)
+        limiter.recordRateLimit(QuotaObservation(retryAfter: .seconds(20)))
+        await clock.waitForSleepers(3)
+        #expect(limiter.parkedCount == 0)
+        #expect(clock.nextDeadline == at(20))
+        #expect(limiter.snapshot.inFlight == 0)
+        clock.advance(by: .seconds(20))
+        await limiter.waitForParked(2)
+        #expect(limiter.snapshot.inFlight == 1)
+        limiter.recordAnswer(quota(limit: 100, used: 2, resetIn: .seconds(3_580)))
+        try await finish(waiters)
+        #expect(limiter.snapshot.inFlight == 2)
+        #expect(limiter.snapshot.used == 4)
     }
 
     @Test(arguments: [0.0, 0.75, 0.999])
@@ -128,17 +153,15 @@ import Testing
         #expect(limiter.snapshot.inFlight == 1)
         limiter.recordAnswer(QuotaObservation())
         // Adaptive mode is on now: the other two leave spaced out, never together.
-        var released = 1
-        while released < 3 {
+        for inFlight in 1...2 {
             await clock.waitForSleepers(1)
             let deadline = try #require(clock.nextDeadline)
             #expect(clock.now.duration(to: deadline) > .milliseconds(500))
             clock.advance(to: deadline)
-            released += 1
-            while limiter.snapshot.inFlight < released { await Task.yield() }
-            #expect(limiter.snapshot.inFlight == released)
+            while limiter.snapshot.inFlight < inFlight, !Task.isCancelled { await Task.yield() }
+            #expect(limiter.snapshot.inFlight == inFlight)
         }
-        for waiter in waiters { try await waiter.value }
+        try await finish(waiters)
     }
 
     @Test func adaptiveModeLeavesRequestsUnlimitedUntilTheFirstRateLimit() async throws {
@@ -173,7 +196,7 @@ import Testing
         #expect(clock.nextDeadline == at(31))
         #expect(limiter.snapshot.inFlight == 0)
         clock.advance(by: .seconds(31))
-        try await waiter.value
+        try await finish([waiter])
         #expect(limiter.snapshot.inFlight == 1)
     }
 
@@ -197,7 +220,7 @@ import Testing
         #expect(clock.nextDeadline == at(601))
         #expect(limiter.snapshot.inFlight == 0)
         clock.advance(by: .seconds(601))
-        try await waiter.value
+        try await finish([waiter])
         #expect(limiter.snapshot.inFlight == 1)
     }
 
@@ -226,7 +249,7 @@ import Testing
             let deadline = try #require(clock.nextDeadline)
             #expect(clock.now.duration(to: deadline) == .milliseconds(500))
             clock.advance(to: deadline)
-            try await waiter.value
+            try await finish([waiter])
         }
         #expect(clock.now == at(1.5))
         #expect(limiter.snapshot.inFlight == 4)
@@ -243,7 +266,7 @@ import Testing
             await clock.waitForSleepers(1)
             #expect(clock.nextDeadline == at(Double(step) * 10))
             clock.advance(by: .seconds(10))
-            try await waiter.value
+            try await finish([waiter])
         }
         #expect(limiter.snapshot.inFlight == 4)
     }
@@ -272,7 +295,7 @@ import Testing
         #expect(limiter.parkedCount == 2)
         #expect(limiter.snapshot.inFlight == 1)
         limiter.recordAnswer(quota(limit: 3, used: 1, resetIn: .seconds(60)))
-        for other in others { try await other.value }
+        try await finish(others)
         #expect(limiter.snapshot.inFlight == 2)
         #expect(limiter.snapshot.used == 3)
     }
@@ -317,7 +340,7 @@ import Testing
         }
         await limiter.waitForParked(64)
         limiter.recordAnswer(answer)
-        for worker in workers { try await worker.value }
+        try await finish(workers)
         #expect(limiter.snapshot.inFlight == 0)
         #expect(limiter.parkedCount == 0)
         #expect(clock.sleeperCount == 0)

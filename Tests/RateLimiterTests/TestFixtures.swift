@@ -1,7 +1,8 @@
-@testable import RateLimiter
 import TestSupport
 
-/// Shared helpers for the limiter tests: instants on a ``ManualClock`` and comparable decisions.
+@testable import RateLimiter
+
+// Shared helpers for the limiter tests: instants on a `ManualClock`, comparable decisions, waiting for waiters.
 
 typealias Instant = ManualClock.Instant
 
@@ -42,6 +43,15 @@ extension LimiterState {
 extension RateLimiter {
     /// Waits until at least `count` acquirers are parked waiting for an answer (yields, never sleeps).
     func waitForParked(_ count: Int) async {
-        while parkedCount < count { await Task.yield() }
+        while parkedCount < count, !Task.isCancelled { await Task.yield() }
+    }
+}
+
+/// Awaits every task; cancels them if the test is cancelled (its time limit ran out), so a hang ends the test.
+func finish(_ tasks: [Task<Void, any Error>]) async throws {
+    try await withTaskCancellationHandler {
+        for task in tasks { try await task.value }
+    } onCancel: {
+        for task in tasks { task.cancel() }
     }
 }

@@ -1,6 +1,7 @@
-@testable import RateLimiter
 import TestSupport
 import Testing
+
+@testable import RateLimiter
 
 @Suite struct TokenBucketTests {
     @Test func burstsUpToTheCapacityThenWaitsForARefill() {
