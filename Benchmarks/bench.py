@@ -142,8 +142,8 @@ def memory(arguments):
 QUOTA_VARIANTS = {
     # name: (sandbox options, runner options, rows, limit per minute)
     "headers": (["--quota-limit", "600"], [], 2000, 600),
-    "skew-ahead": (["--quota-limit", "600"], ["--clock-offset", "300"], 2000, 600),
-    "skew-behind": (["--quota-limit", "600"], ["--clock-offset", "-300"], 2000, 600),
+    "skew-ahead": (["--quota-limit", "600"], ["--clock-offset=300"], 2000, 600),
+    "skew-behind": (["--quota-limit", "600"], ["--clock-offset=-300"], 2000, 600),
     "no-headers": (["--quota-limit", "75", "--no-quota-headers"], [], 400, 75),
     "spike-arrest": (["--quota-limit", "0", "--spike-arrest", "75"], [], 400, 75),
 }

@@ -52,6 +52,11 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     // MARK: Deciding
 
     mutating func decide(at now: Instant, unitRandom: Double) -> LimiterDecision<Instant> {
+        decide(at: now, random: { unitRandom })
+    }
+
+    /// Decides; `random` is called only when a backoff needs jitter (drawing a random number costs a system call).
+    mutating func decide(at now: Instant, random: () -> Double) -> LimiterDecision<Instant> {
         if let pausedUntil {
             if now < pausedUntil { return wait(until: pausedUntil, now: now) }
             self.pausedUntil = nil
@@ -65,13 +70,14 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
             if !isProbing {
                 consecutiveThrottles += 1
                 let until = now.advanced(
-                    by: configuration.backoff.delay(afterFailures: consecutiveThrottles, unitRandom: unitRandom)
+                    by: configuration.backoff.delay(afterFailures: consecutiveThrottles, unitRandom: random())
                 )
                 pausedUntil = until
                 return wait(until: until, now: now)
             }
         }
         if isProbing && inFlight > 0 { return .park }
+        if limit == nil, !adaptive.allowsAnother(inFlight: inFlight) { return .park }
         if let wait = localCap?.waitTime(at: now) { return .sleep(until: now.advanced(by: wait)) }
         if limit == nil, let next = adaptive.sendTime(at: now) { return .sleep(until: next) }
         let smoothingSpacing = smoothingSpacing(at: now)
@@ -124,7 +130,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if observation.hasQuota {
             apply(observation, at: now)
         } else {
-            adaptive.recordSuccess()
+            adaptive.recordSuccess(at: now)
         }
     }
 

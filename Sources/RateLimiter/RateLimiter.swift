@@ -40,10 +40,18 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
     /// Waits until a request may leave, and counts it in flight.
     ///
     /// - Throws: ``RateLimiterError/quotaExhausted(resetIn:)`` under `on_exhausted: stop`, `CancellationError`.
+    // Specialized for the clock runs use: unspecialized generic code costs about a microsecond per acquire.
+    @_specialize(exported: true, where C == ContinuousClock)
     public func acquire() async throws {
         while true {
             try Task.checkCancellation()
-            switch try await decideOrPark() {
+            let now = clock.now
+            var decision = guarded.withLock { $0.state.decide(at: now, random: unitRandom) }
+            if case .park = decision {
+                guard let decided = try await decideOrPark() else { continue }
+                decision = decided
+            }
+            switch decision {
             case .send:
                 return
             case .sleep(let until):
@@ -57,12 +65,14 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
     }
 
     /// An answer other than a rate limit arrived for an acquired request.
+    @_specialize(exported: true, where C == ContinuousClock)
     public func recordAnswer(_ observation: QuotaObservation) {
         let now = clock.now
         update { $0.recordAnswer(observation, at: now) }
     }
 
     /// A rate-limit answer arrived for an acquired request: every request pauses.
+    @_specialize(exported: true, where C == ContinuousClock)
     public func recordRateLimit(_ observation: QuotaObservation) {
         let now = clock.now
         let random = unitRandom()
@@ -70,6 +80,7 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
     }
 
     /// An acquired request got no answer, or was never sent.
+    @_specialize(exported: true, where C == ContinuousClock)
     public func recordNoAnswer() {
         update { $0.recordNoAnswer() }
     }
@@ -106,46 +117,42 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
 
     // MARK: Waiting
 
-    /// Decides under the lock; a request that must wait for an answer is parked under the same lock, so no answer
-    /// can slip between the decision and the parking. Answers nil after a wake-up: decide again.
-    private func decideOrPark() async throws -> LimiterDecision<C.Instant> {
+    /// Decides again under the lock and, when the request must wait for an answer, parks it under the same lock,
+    /// so no answer can slip between the decision and the parking. Answers nil after a wake-up: decide again.
+    private func decideOrPark() async throws -> LimiterDecision<C.Instant>? {
         let id = guarded.withLock { guarded in
             guarded.nextWaiterID &+= 1
             return guarded.nextWaiterID
         }
-        while true {
-            let decision = try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation {
-                    (continuation: CheckedContinuation<LimiterDecision<C.Instant>?, any Error>) in
-                    let now = clock.now
-                    let random = unitRandom()
-                    let immediate: Result<LimiterDecision<C.Instant>, any Error>? = guarded.withLock { guarded in
-                        if Task.isCancelled { return .failure(CancellationError()) }
-                        let decision = guarded.state.decide(at: now, unitRandom: random)
-                        if case .park = decision {
-                            guarded.parked[id] = continuation
-                            return nil
-                        }
-                        return .success(decision)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<LimiterDecision<C.Instant>?, any Error>) in
+                let now = clock.now
+                let immediate: Result<LimiterDecision<C.Instant>?, any Error>? = guarded.withLock { guarded in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    let decision = guarded.state.decide(at: now, random: unitRandom)
+                    if case .park = decision {
+                        guarded.parked[id] = continuation
+                        return nil
                     }
-                    if let immediate { continuation.resume(with: immediate.map { Optional($0) }) }
+                    return .success(decision)
                 }
-            } onCancel: {
-                let continuation = guarded.withLock { $0.parked.removeValue(forKey: id) }
-                continuation?.resume(throwing: CancellationError())
+                if let immediate { continuation.resume(with: immediate) }
             }
-            if let decision { return decision }
+        } onCancel: {
+            let continuation = guarded.withLock { $0.parked.removeValue(forKey: id) }
+            continuation?.resume(throwing: CancellationError())
         }
     }
 
     private func update(_ body: (inout LimiterState<C.Instant>) -> Void) {
-        let woken = guarded.withLock { guarded in
+        let woken = guarded.withLock { guarded -> [CheckedContinuation<LimiterDecision<C.Instant>?, any Error>] in
             body(&guarded.state)
-            let parked = guarded.parked
-            guarded.parked.removeAll(keepingCapacity: true)
-            return parked
+            guard !guarded.parked.isEmpty else { return [] }
+            defer { guarded.parked.removeAll() }
+            return Array(guarded.parked.values)
         }
-        for continuation in woken.values { continuation.resume(returning: nil) }
+        for continuation in woken { continuation.resume(returning: nil) }
     }
 }
 

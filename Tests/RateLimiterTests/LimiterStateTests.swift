@@ -107,6 +107,7 @@ import Testing
         var state = State(configuration: .init())
         #expect(state.decide(at: at(0)) == .send)
         state.recordAnswer(QuotaObservation(), at: at(0))
+        for _ in 0..<3 { state.recordAnswer(QuotaObservation(), at: at(0)) }  // past slow start's first steps
         for _ in 0..<3 { #expect(state.decide(at: at(0)) == .send) }
         state.recordRateLimit(QuotaObservation(retryAfter: .seconds(30)), at: at(1), unitRandom: 0.5)
         #expect(state.pausedUntil == at(31))
@@ -263,7 +264,7 @@ import Testing
     @Test func maxPerSecondSpacesRequests() {
         var state = State(configuration: .init(maxPerSecond: 2))
         #expect(state.decide(at: at(0)) == .send)
-        state.recordAnswer(QuotaObservation(), at: at(0))
+        state.recordAnswer(quota(limit: 1_000, used: 1, resetIn: .seconds(60)), at: at(0))
         #expect(state.decide(at: at(0)) == .send)
         #expect(state.decide(at: at(0)) == .sleep(until: at(0.5)))
         #expect(state.decide(at: at(0.5)) == .send)

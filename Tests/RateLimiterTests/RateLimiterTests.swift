@@ -164,12 +164,25 @@ import Testing
         try await finish(waiters)
     }
 
-    @Test func adaptiveModeLeavesRequestsUnlimitedUntilTheFirstRateLimit() async throws {
+    @Test func adaptiveModeStartsSlowlyAndHasNoRateUntilTheFirstRateLimit() async throws {
         let limiter = makeLimiter(unitRandom: 0)
         try await limiter.acquire()
-        limiter.recordAnswer(QuotaObservation())
+        limiter.recordAnswer(QuotaObservation())  // slow start: two in flight now
+        try await limiter.acquire()
+        try await limiter.acquire()
+        let third = Task { try await limiter.acquire() }
+        await limiter.waitForParked(1)
+        #expect(limiter.snapshot.inFlight == 2)
+        limiter.recordAnswer(QuotaObservation())  // one answered, and the cap grew: the third goes
+        try await finish([third])
+        #expect(limiter.snapshot.inFlight == 2)
+        for _ in 0..<300 {
+            limiter.recordAnswer(QuotaObservation())
+            try await limiter.acquire()
+        }
+        // The cap has grown past any concurrency; no rate applies before a rate limit.
         for _ in 0..<50 { try await limiter.acquire() }
-        #expect(limiter.snapshot.inFlight == 50)
+        #expect(limiter.snapshot.inFlight == 52)
         #expect(limiter.snapshot.limit == nil)
         #expect(clock.sleeperCount == 0)
         #expect(clock.now == at(0))
@@ -241,7 +254,7 @@ import Testing
     @Test func maxPerSecondSpacesRequests() async throws {
         let limiter = makeLimiter(.init(maxPerSecond: 2))
         try await limiter.acquire()
-        limiter.recordAnswer(QuotaObservation())
+        limiter.recordAnswer(quota(limit: 1_000, used: 1, resetIn: .seconds(600)))
         try await limiter.acquire()  // the bucket's second token
         for _ in 0..<3 {
             let waiter = Task { try await limiter.acquire() }

@@ -42,11 +42,13 @@ func contended(tasks: Int, iterationsPerTask: Int) async throws -> Double {
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+/// `limiter-benchmark [scale]`: a scale below 1 shortens the runs (for profiling under callgrind).
+let scale = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 1
 var alone: [Double] = []
 var crowded: [Double] = []
 for _ in 0..<5 {
-    alone.append(try await uncontended(iterations: 1_000_000))
-    crowded.append(try await contended(tasks: 64, iterationsPerTask: 20_000))
+    alone.append(try await uncontended(iterations: Int(1_000_000 * scale)))
+    crowded.append(try await contended(tasks: 64, iterationsPerTask: Int(20_000 * scale)))
 }
 print(#"{"benchmark": "limiter-acquire-uncontended", "ns_per_acquire": \#(Int(median(alone))), "runs": 5}"#)
 print(#"{"benchmark": "limiter-acquire-64-tasks", "ns_per_acquire": \#(Int(median(crowded))), "runs": 5}"#)
