@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// One YAML mapping of a job file, read key by key. Remembers which keys were read, so ``finish()`` can reject
@@ -131,10 +132,8 @@ struct YAMLObject {
 }
 
 extension StringProtocol {
+    /// The text without leading and trailing spaces and tabs.
     func trimmingSpaces() -> String {
-        var text = Substring(self)
-        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
-        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
-        return String(text)
+        trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
     }
 }
