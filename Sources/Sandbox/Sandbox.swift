@@ -33,6 +33,7 @@ public final class Sandbox: Sendable {
         let router = Router(context: SandboxContext.self)
         addGatewayTokenRoutes(to: router)
         addNumberVerifyRoutes(to: router)
+        addPimRoutes(to: router)
         router.get("/_sandbox/stats") { _, _ in
             let data = try JSONEncoder().encode(self.log.snapshot)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -44,6 +44,8 @@ public struct SandboxConfiguration: Sendable {
         case bareBase64 = "base64"
         case jsonString = "json-string"
         case jsonObject = "json-object"
+        /// A Base64 PNG header instead of an SVG, to test that such answers fail their rows.
+        case notSVG = "not-svg"
     }
 
     /// Demo credentials of the gateway (Number Verify and PiM ID).

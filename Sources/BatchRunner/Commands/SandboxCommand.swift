@@ -71,6 +71,9 @@ struct SandboxCommand: AsyncParsableCommand {
     @Flag(help: "Answer insights with bare session_id/polling_id (the public spec's form).")
     var bareDeviceMatchIDs = false
 
+    @Option(help: "Framing of PiM's Base64 SVG: base64, json-string, json-object, or not-svg (a PNG, to test failures).")
+    var imageFraming = "json-object"
+
     @Option(help: "Write every request as a JSON line to this file.")
     var requestLog: String?
 
@@ -80,6 +83,9 @@ struct SandboxCommand: AsyncParsableCommand {
         }
         guard SandboxConfiguration.ResetFormat(rawValue: resetFormat) != nil else {
             throw ValidationError("--reset-format must be one of epoch-ms, epoch-s, iso8601, rfc1123, n/a.")
+        }
+        guard SandboxConfiguration.ImageFraming(rawValue: imageFraming) != nil else {
+            throw ValidationError("--image-framing must be one of base64, json-string, json-object, not-svg.")
         }
         for (name, rate) in [("--fault-rate", faultRate), ("--drop-rate", dropRate), ("--slow-rate", slowRate)] where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be from 0 to 1.")
@@ -102,6 +108,7 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.tokenLifetimeSeconds = tokenLifetime
         configuration.seed = seed
         configuration.sendsBareDeviceMatchIDs = bareDeviceMatchIDs
+        configuration.imageFraming = .init(rawValue: imageFraming)!
         configuration.requestLogPath = requestLog
         return configuration
     }

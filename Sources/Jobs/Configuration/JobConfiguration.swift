@@ -35,6 +35,7 @@ public struct JobConfiguration: Sendable {
     public var retry: Retry
     public var http: HTTP
     public var numberVerify: NumberVerifyOptions
+    public var pim: PimOptions
 
     /// Where requests go. Defaults are production; `--sandbox` points both at the embedded sandbox.
     public struct Endpoints: Sendable {
@@ -78,6 +79,36 @@ public struct JobConfiguration: Sendable {
 
     /// The checkpoint database: `state`, or `<output>/state.sqlite`.
     public var statePath: String { state ?? output + "/state.sqlite" }
+
+    /// Options of the `pim-qr` kind: the fields of `POST /image`. Per row, manifest columns of the same name
+    /// override them (an empty cell keeps the job's value).
+    public struct PimOptions: Sendable, Equatable {
+        /// The registered redirect URL's reference. Default 1.
+        public var redirect = 1
+        /// `{column}` fills in from the row.
+        public var title = ""
+        /// `{column}` fills in from the row.
+        public var description = ""
+        /// From the 15 documented names; matched ignoring case, sent in the documented spelling.
+        public var attributes: [String] = []
+        /// Pixels, 100 to 2000. Default 400.
+        public var width = 400
+        public var height = 400
+
+        public static let allowedAttributes = [
+            "Email", "Mobile", "Bankaccountnumber", "NickName", "Initials", "FirstName", "FamilyNamePrefix",
+            "FamilyName", "BirthName", "DateOfBirth", "PlaceOfBirth", "Gender", "HeadShot", "BankIdentificationNumber",
+            "BankAccountHolderName",
+        ]
+        public static let sizeRange = 100...2000
+        public static let redirectRange = 1...9999
+
+        /// The documented spelling of `name`, or nil when it is not an allowed attribute.
+        public static func attribute(named name: String) -> String? {
+            let wanted = name.trimmingCharacters(in: .whitespaces).lowercased()
+            return allowedAttributes.first { $0.lowercased() == wanted }
+        }
+    }
 
     /// The manifest column that plays `role`.
     public func column(_ role: String) -> String { columns[role] ?? role }

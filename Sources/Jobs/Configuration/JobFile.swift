@@ -151,6 +151,29 @@ public enum JobFile {
             guard numberVerify.pollInterval > .zero else { throw object.error("poll_interval", "must be more than 0") }
             try object.finish()
         }
+        var pim = JobConfiguration.PimOptions()
+        if var object = try root.object("pim") {
+            guard kind == .pimQR else { throw root.error("pim", "applies to kind pim-qr only") }
+            pim.redirect = try object.integer("redirect", in: JobConfiguration.PimOptions.redirectRange) ?? pim.redirect
+            pim.title = try object.string("title") ?? pim.title
+            pim.description = try object.string("description") ?? pim.description
+            if let names = try object.strings("attributes") {
+                pim.attributes = try names.map { (name) throws(JobError) -> String in
+                    guard let attribute = JobConfiguration.PimOptions.attribute(named: name) else {
+                        let allowed = JobConfiguration.PimOptions.allowedAttributes.joined(separator: ", ")
+                        throw object.error("attributes", "has `\(name)`, which is not a PiM attribute; use \(allowed)")
+                    }
+                    return attribute
+                }
+            }
+            let sizes = JobConfiguration.PimOptions.sizeRange
+            pim.width = try object.integer("width", in: sizes) ?? pim.width
+            pim.height = try object.integer("height", in: sizes) ?? pim.height
+            try object.finish()
+        }
+        if kind == .pimQR, columns["key"] == nil {
+            throw JobError(.configuration, "\(file): kind pim-qr needs `columns: { key: <column> }`: the key names each QR file.")
+        }
         try root.finish()
 
         return JobConfiguration(
@@ -167,7 +190,8 @@ public enum JobFile {
             quota: quota,
             retry: retry,
             http: http,
-            numberVerify: numberVerify
+            numberVerify: numberVerify,
+            pim: pim
         )
     }
 

@@ -16,6 +16,12 @@ package protocol BatchJob: Sendable {
     func perform(_ item: WorkItem, client: APIClient) async throws -> WorkCompletion
     /// The results.csv fields of a finished row.
     func resultFields(of row: FinishedRow) -> [String]
+    /// Whether rows whose values collide are rejected (all but the first) instead of sharing one work item.
+    var rejectsDuplicateValues: Bool { get }
+}
+
+extension BatchJob {
+    package var rejectsDuplicateValues: Bool { false }
 }
 
 /// Reads one data row into an accepted or rejected ``IntakeRow``; cells are already checked to be UTF-8 text.

@@ -86,6 +86,9 @@ public struct JobRunner: Sendable {
         defer { withExtendedLifetime(lock) {} }
 
         let statistics = RunStatistics()
+        for folder in [configuration.output, configuration.output + "/qr"] {
+            AtomicFile.removeStaleTemporaryFiles(in: folder)
+        }
         do {
             if options.retryFailed {
                 let requeued = try await store.requeue([.failed])
@@ -161,7 +164,9 @@ public struct JobRunner: Sendable {
         switch configuration.kind {
         case .numberVerify:
             return NumberVerifyJob(configuration: configuration)
-        case .pimQR, .idscanReports, .idscanCreate:
+        case .pimQR:
+            return PimQRJob(configuration: configuration)
+        case .idscanReports, .idscanCreate:
             throw JobError(.configuration, "\(configuration.jobFile): kind `\(configuration.kind.rawValue)` is not available in this version of batch-runner.")
         }
     }
@@ -186,7 +191,7 @@ public struct JobRunner: Sendable {
         let manifestPath = configuration.manifest
         let intakeSettings = job.intakeSettings
         let tally = IntakeTally()
-        try await store.replaceIntake { emit in
+        try await store.replaceIntake(rejectingDuplicates: job.rejectsDuplicateValues) { emit in
             var header: [String] = []
             var rowReader: RowReader?
             let scan = try reader.read(

@@ -55,6 +55,17 @@ package struct AtomicFile {
         try write(path: path) { $0.append(bytes) }
     }
 
+    /// Removes the temporary files a killed writer left in `folder` (`.<name>.tmp-<pid>`); answers how many.
+    @discardableResult
+    package static func removeStaleTemporaryFiles(in folder: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        var removed = 0
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            if unlink(folder + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     package mutating func append(_ bytes: some Collection<UInt8>) {
         buffer.append(contentsOf: bytes)
     }

@@ -9,7 +9,11 @@ package protocol CheckpointStore: Sendable {
 
     /// Replaces everything with a fresh intake: `produce` is called once, emits every manifest row and answers
     /// the intake's signature. All rows and the signature are committed together, or none are.
-    func replaceIntake(produce: @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature) async throws
+    /// With `rejectingDuplicates`, accepted rows whose value an earlier accepted row has are rejected instead.
+    func replaceIntake(
+        rejectingDuplicates: Bool,
+        produce: @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
+    ) async throws
 
     /// Up to `limit` pending work items with an id above `id`, in id (manifest) order.
     func pendingWork(after id: Int64, limit: Int) async throws -> [WorkItem]

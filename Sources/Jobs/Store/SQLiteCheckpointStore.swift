@@ -81,6 +81,7 @@ package final class SQLiteCheckpointStore: CheckpointStore {
     }
 
     package func replaceIntake(
+        rejectingDuplicates: Bool,
         produce: @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
     ) async throws {
         try await queue.write { db in
@@ -91,6 +92,19 @@ package final class SQLiteCheckpointStore: CheckpointStore {
             let signature = try produce { row in
                 insert.setUncheckedArguments([row.row, row.key, row.value, row.payload, row.rejectReason])
                 try insert.execute()
+            }
+            if rejectingDuplicates {
+                try db.execute(
+                    sql: """
+                        CREATE INDEX IF NOT EXISTS rows_by_value ON rows (value);
+                        UPDATE rows SET reject_reason = 'key becomes the file name ' || value || ' after making it safe, which row '
+                            || (SELECT min(first.row) FROM rows first WHERE first.value = rows.value AND first.reject_reason IS NULL)
+                            || ' already uses; make the keys unique'
+                        WHERE reject_reason IS NULL AND row > (
+                            SELECT min(first.row) FROM rows first WHERE first.value = rows.value AND first.reject_reason IS NULL
+                        );
+                        """
+                )
             }
             try db.execute(
                 sql: """

@@ -1,0 +1,137 @@
+import Crypto
+import Foundation
+import NIOHTTP1
+
+/// `pim-qr`: one PiM ID QR code per customer row, saved as `qr/<key>.svg`.
+package struct PimQRJob: BatchJob {
+    package let configuration: JobConfiguration
+
+    package init(configuration: JobConfiguration) {
+        self.configuration = configuration
+    }
+
+    package var resultHeader: [String] { ["row", "key", "status", "file", "sha256", "bytes", "attempts", "error"] }
+
+    package var intakeSettings: String {
+        let pim = configuration.pim
+        return "pim-qr;key=\(configuration.column("key"));redirect=\(pim.redirect);title=\(pim.title);"
+            + "description=\(pim.description);attributes=\(pim.attributes.joined(separator: ","));"
+            + "size=\(pim.width)x\(pim.height)"
+    }
+
+    /// Two keys that become the same file name: the first row keeps it, later ones are rejected.
+    package var rejectsDuplicateValues: Bool { true }
+
+    package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
+        let keyIndex = try header.index(of: configuration.column("key"), role: "key")
+        let names = header.names
+        func column(_ name: String) -> Int? { names.firstIndex { $0.trimmingSpaces().lowercased() == name } }
+        func template(_ text: String, key: String) throws(JobError) -> RowTemplate {
+            do {
+                return try RowTemplate(text, header: names)
+            } catch {
+                throw JobError(.configuration, "\(configuration.jobFile): `pim.\(key)` uses {\(error.name)}, but the manifest \(header.manifestPath) has no column `\(error.name)`. Fix the placeholder or add the column.")
+            }
+        }
+        let defaults = configuration.pim
+        let title = try template(defaults.title, key: "title")
+        let description = try template(defaults.description, key: "description")
+        let overrides = (
+            title: column("title"), description: column("description"), attributes: column("attributes"),
+            width: column("width"), height: column("height"), redirect: column("redirect")
+        )
+        return RowReader { row, cells in
+            let key = cells[keyIndex] ?? ""
+            guard let safeKey = SafeFileName.make(key) else {
+                return IntakeRow(row: row, key: key, value: key, rejectReason: "key is empty or has no letter or digit to name the QR file; fill in the key column")
+            }
+            func reject(_ reason: String) -> IntakeRow { IntakeRow(row: row, key: key, value: key, rejectReason: reason) }
+            func cell(_ index: Int?) -> String? {
+                guard let index, let value = cells[index]?.trimmingSpaces(), !value.isEmpty else { return nil }
+                return value
+            }
+            var fields = defaults
+            var renderedTitle = title.render(cells)
+            var renderedDescription = description.render(cells)
+            for (index, target) in [(overrides.title, 0), (overrides.description, 1)] {
+                guard let text = cell(index) else { continue }
+                guard let override = try? RowTemplate(text, header: names) else {
+                    return reject("\(target == 0 ? "title" : "description") uses a {placeholder} that is not a column; fix the cell")
+                }
+                if target == 0 { renderedTitle = override.render(cells) } else { renderedDescription = override.render(cells) }
+            }
+            if let text = cell(overrides.attributes) {
+                var attributes: [String] = []
+                for name in text.split(separator: ",") where !name.trimmingSpaces().isEmpty {
+                    guard let attribute = JobConfiguration.PimOptions.attribute(named: String(name)) else {
+                        return reject("attributes has `\(name.trimmingSpaces())`, which is not a PiM attribute; use names such as Email, Mobile, FirstName, FamilyName")
+                    }
+                    attributes.append(attribute)
+                }
+                fields.attributes = attributes
+            }
+            for (index, name) in [(overrides.width, "width"), (overrides.height, "height")] {
+                guard let text = cell(index) else { continue }
+                guard let number = Int(text), JobConfiguration.PimOptions.sizeRange.contains(number) else {
+                    return reject("\(name) `\(text)` is not a whole number from 100 to 2000")
+                }
+                if name == "width" { fields.width = number } else { fields.height = number }
+            }
+            if let text = cell(overrides.redirect) {
+                guard let number = Int(text), JobConfiguration.PimOptions.redirectRange.contains(number) else {
+                    return reject("redirect `\(text)` is not a whole number from 1 to 9999")
+                }
+                fields.redirect = number
+            }
+            guard !fields.attributes.isEmpty else {
+                return reject("no attributes to ask for; set pim.attributes in the job file or fill in the attributes column")
+            }
+            let body: [String: String] = [
+                "redirect": String(fields.redirect), "title": renderedTitle, "description": renderedDescription,
+                "attributes": fields.attributes.joined(separator: ","), "width": String(fields.width),
+                "height": String(fields.height),
+            ]
+            let payload = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+            return IntakeRow(row: row, key: key, value: safeKey, payload: payload)
+        }
+    }
+
+    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials) -> TokenProvider? {
+        guard let url = configuration.endpoints.token else { return nil }
+        let form = [("client_id", credentials.id), ("client_secret", credentials.secret)]
+        let retry = configuration.retry
+        return TokenProvider { try await GatewayToken.mint(url: url, form: form, transport: transport, retry: retry) }
+    }
+
+    package func perform(_ item: WorkItem, client: APIClient) async throws -> WorkCompletion {
+        let request = APIRequest(
+            method: .POST,
+            url: configuration.endpoints.base + "/image",
+            headers: [("Content-Type", "application/json"), ("Accept", "application/json, text/plain")],
+            body: Array((item.payload ?? "{}").utf8),
+            label: "POST /image"
+        )
+        let answer: APIAnswer
+        do {
+            answer = try await client.send(request)
+        } catch let failure as TransientFailure {
+            return WorkCompletion(id: item.id, state: .failed, attempts: failure.attempts, result: [], error: failure.message)
+        }
+        guard answer.isSuccess else {
+            return WorkCompletion(id: item.id, state: .failed, attempts: answer.attempts, result: [], error: "PiM ID rejected the request (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))")
+        }
+        guard let svg = SVGAnswer.decode(answer.body) else {
+            return WorkCompletion(id: item.id, state: .failed, attempts: answer.attempts, result: [], error: "PiM ID answered HTTP \(answer.status), but the answer does not decode to an SVG document (\(answer.body.count) bytes)")
+        }
+        let relative = "qr/\(item.value).svg"
+        try AtomicFile.write(path: configuration.output + "/" + relative, bytes: svg)
+        let digest = SHA256.hash(data: svg).hexString
+        return WorkCompletion(id: item.id, state: .succeeded, attempts: answer.attempts, result: [relative, digest, String(svg.count)], error: nil)
+    }
+
+    package func resultFields(of row: FinishedRow) -> [String] {
+        let result = row.result + Array(repeating: "", count: max(0, 3 - row.result.count))
+        let status = row.state == .succeeded ? "ok" : "failed"
+        return [String(row.row), row.key ?? "", status] + result.prefix(3) + [String(row.attempts), row.error ?? ""]
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@testable import Jobs
+
+@Suite struct PimQRTests {
+    @Test(arguments: [
+        ("C001", "C001"), ("customer 42", "customer_42"), ("../etc/passwd", "__etc_passwd"), ("a/b", "a_b"),
+        ("..", nil), ("", nil), ("...hidden", "_hidden"), (".profile", "profile"), ("tab\there", "tab_here"),
+        ("ünïcødé", "_n_c_d_"), ("C:\\x", "C__x"), ("_/_", nil), ("a..b", "a_b"), ("v1.2", "v1.2"),
+    ] as [(String, String?)])
+    func makesKeysSafeAsFileNames(key: String, expected: String?) {
+        #expect(SafeFileName.make(key) == expected)
+    }
+
+    @Test func capsFileNamesAt100Characters() {
+        #expect(SafeFileName.make(String(repeating: "k", count: 5_000))?.count == 100)
+    }
+
+    @Test func fillsTemplatesFromTheRow() throws {
+        let template = try RowTemplate("Hello {first_name} { Family_Name }!", header: ["id", "first_name", "family_name"])
+        #expect(template.render(ManifestCells(values: ["1", "Anna", "de Vries"])) == "Hello Anna de Vries!")
+        #expect(template.render(ManifestCells(values: ["1"])) == "Hello  !")
+        #expect(throws: RowTemplate.UnknownColumn.self) { try RowTemplate("Hi {nickname}", header: ["id"]) }
+    }
+
+    static let svg = #"<?xml version="1.0"?><!-- made by a test --><svg xmlns="http://www.w3.org/2000/svg"></svg>"#
+
+    @Test func readsEveryFramingOfTheBase64SVG() {
+        let base64 = Data(Self.svg.utf8).base64EncodedString()
+        for body in [base64, "\"\(base64)\"", #"{"image": "\#(base64)"}"#, #"{"status": "ok", "qr": "\#(base64)"}"#, base64 + "\n"] {
+            #expect(SVGAnswer.decode(Array(body.utf8)) == Array(Self.svg.utf8), "\(body.prefix(20))")
+        }
+    }
+
+    @Test func refusesAnswersThatAreNotSVG() {
+        let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A]).base64EncodedString()
+        let html = Data("<html><body>error</body></html>".utf8).base64EncodedString()
+        for body in [png, html, "not base64 at all!", "{}", #"{"error": "x"}"#, ""] {
+            #expect(SVGAnswer.decode(Array(body.utf8)) == nil, "\(body)")
+        }
+        #expect(!SVGAnswer.isSVG(Array("<svg".utf8)))
+    }
+
+    @Test func readsThePimSectionOfAJobFile() throws {
+        let job = try JobFile.parse(
+            """
+            kind: pim-qr
+            manifest: customers.csv
+            columns: { key: customer_id }
+            pim: { redirect: 2, title: "Hi {first_name}", attributes: [email, MOBILE, FamilyName], width: 300, height: 500 }
+            """,
+            path: "/jobs/pim.yml"
+        )
+        #expect(job.pim.attributes == ["Email", "Mobile", "FamilyName"])
+        #expect(job.pim.redirect == 2)
+        #expect(job.pim.width == 300)
+        #expect(job.pim.height == 500)
+        #expect(job.endpoints.base == "https://api-prd.kpn.com/kpn/qrcodegenerator")
+    }
+
+    @Test(arguments: [
+        ("pim: { attributes: [Shoesize] }", "Shoesize"),
+        ("pim: { width: 20 }", "100 to 2000"),
+        ("pim: { colour: red }", "pim.colour"),
+    ])
+    func refusesBadPimSettings(line: String, fragment: String) {
+        do {
+            _ = try JobFile.parse("kind: pim-qr\nmanifest: c.csv\ncolumns: { key: id }\n\(line)\n", path: "/jobs/pim.yml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .configuration)
+            #expect(error.message.contains(fragment), "\(error.message)")
+        }
+    }
+
+    @Test func aPimJobNeedsAKeyColumn() {
+        #expect(throws: JobError.self) { try JobFile.parse("kind: pim-qr\nmanifest: c.csv\n", path: "/jobs/pim.yml") }
+    }
+}
