@@ -78,3 +78,59 @@ import Testing
         #expect(throws: JobError.self) { try JobFile.parse("kind: pim-qr\nmanifest: c.csv\n", path: "/jobs/pim.yml") }
     }
 }
+
+@Suite struct PimQRRowReaderTests {
+    func reader(header: [String]) throws -> RowReader {
+        var job = try JobFile.parse(
+            """
+            kind: pim-qr
+            manifest: c.csv
+            columns: { key: id }
+            pim: { title: "Hi {first_name}", description: "For {id}", attributes: [Email], width: 400, height: 400 }
+            """,
+            path: "/jobs/pim.yml"
+        )
+        job.output = "/tmp/out"
+        return try PimQRJob(configuration: job).rowReader(header: ManifestHeader(names: header, manifestPath: "c.csv"))
+    }
+
+    func body(_ row: IntakeRow) throws -> [String: String] {
+        let payload = try #require(row.payload)
+        return try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: String] ?? [:]
+    }
+
+    @Test func emptyOverrideCellsKeepTheJobsValues() throws {
+        let row = try reader(header: ["id", "first_name", "title", "width"]).read(1, ManifestCells(values: ["C1", "Anna", "", ""]))
+        #expect(row.rejectReason == nil)
+        #expect(row.value == "C1")
+        #expect(try body(row) == ["redirect": "1", "title": "Hi Anna", "description": "For C1", "attributes": "Email", "width": "400", "height": "400"])
+    }
+
+    @Test func overrideCellsReplaceTheJobsValuesAndFillTheirTemplates() throws {
+        let header = ["id", "first_name", "title", "attributes", "width", "height", "redirect"]
+        let row = try reader(header: header).read(1, ManifestCells(values: ["C1", "Anna", "Dear {first_name}", "mobile, FAMILYNAME", "600", "300", "7"]))
+        #expect(row.rejectReason == nil)
+        let fields = try body(row)
+        #expect(fields["title"] == "Dear Anna")
+        #expect(fields["attributes"] == "Mobile,FamilyName")
+        #expect(fields["width"] == "600")
+        #expect(fields["height"] == "300")
+        #expect(fields["redirect"] == "7")
+    }
+
+    @Test(arguments: [
+        (["C1", "Anna", "", "Shoesize", "", "", ""], "Shoesize"),
+        (["C1", "Anna", "", "", "99", "", ""], "width `99`"),
+        (["C1", "Anna", "", "", "", "wide", ""], "height `wide`"),
+        (["C1", "Anna", "", "", "", "", "0"], "redirect `0`"),
+        (["C1", "Anna", "Hi {nickname}", "", "", "", ""], "placeholder"),
+        (["", "Anna", "", "", "", "", ""], "key is empty"),
+    ])
+    func rowsThatBreakARuleAreRejectedWithTheReason(values: [String], fragment: String) throws {
+        let header = ["id", "first_name", "title", "attributes", "width", "height", "redirect"]
+        let row = try reader(header: header).read(3, ManifestCells(values: values))
+        let reason = try #require(row.rejectReason)
+        #expect(reason.contains(fragment), "\(reason)")
+        #expect(row.row == 3)
+    }
+}

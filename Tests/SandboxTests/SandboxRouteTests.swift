@@ -59,6 +59,14 @@ import Testing
                 #expect(object["expires_in"] as? String == "3600")
                 #expect(object.values.allSatisfy { $0 is String })
             }
+            try await client.execute(
+                uri: "/oauth/client_credential/accesstoken?grant_type=client_credentials",
+                method: .post,
+                body: ByteBuffer(string: "client_id=sandbox-client&client_secret=wrong")
+            ) { response in
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body).contains(#""ErrorCode":"invalid_client""#))
+            }
         }
     }
 
