@@ -95,6 +95,7 @@ public struct JobRunner: Sendable {
                 logger.info("failed rows put back in the queue", metadata: ["rows.requeued": "\(requeued)"])
             }
             let counts = try await store.counts()
+            logger.info("rows", metadata: ["rows.total": "\(counts.rows)", "rows.rejected": "\(counts.rejected)", "rows.pending": "\(counts.pending)"])
             if counts.rows == 0 {
                 logger.info("the manifest has no data rows; nothing to do")
             } else if counts.pendingWork == 0 {
@@ -212,8 +213,8 @@ public struct JobRunner: Sendable {
             tally.record(sha256: scan.sha256)
             return IntakeSignature(manifestSHA256: scan.sha256, job: intakeSettings)
         }
-        let (rows, rejected, sha256) = tally.totals
-        logger.info("manifest read", metadata: ["rows.total": "\(rows)", "rows.rejected": "\(rejected)"])
+        let (rows, sha256) = tally.totals
+        logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
         return sha256
     }
 

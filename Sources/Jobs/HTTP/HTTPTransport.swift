@@ -23,7 +23,11 @@ package struct HTTPTransport: Sendable {
         self.timeout = timeout
         self.maxBodyBytes = maxBodyBytes
         self.statistics = statistics
-        self.logger = logger
+        // AsyncHTTPClient logs request URLs at debug and trace, and URLs carry phone numbers: it never gets more
+        // than info, whatever --log-level says.
+        var clientLogger = logger
+        clientLogger.logLevel = max(logger.logLevel, .info)
+        self.logger = clientLogger
     }
 
     /// The client configuration every run uses: redirects are never followed (a redirect to another host would
