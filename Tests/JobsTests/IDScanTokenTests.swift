@@ -1,0 +1,60 @@
+import Crypto
+import Foundation
+import Testing
+
+@testable import Jobs
+
+/// The ID Scan JWT, checked against the seed's worked example: its key id and secret, a fixed clock, 60 s.
+@Suite struct IDScanTokenTests {
+    let token = IDScanToken(
+        keyID: "3b438437-04a4-40bb-8389-54bb02766fba",
+        secret: "AC4Etykn7jusGR5FwLDAtILtQbiQbTMKedP31szXg4WlSbjGEXyNMZ"
+    )
+
+    func decode(_ part: Substring) throws -> [String: Any] {
+        var base64 = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        let data = try #require(Data(base64Encoded: base64))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test func followsTheWorkedExample() throws {
+        let jwt = token.make(issuedAt: 1_700_000_000)
+        let parts = jwt.split(separator: ".")
+        #expect(parts.count == 3)
+        let header = try decode(parts[0])
+        #expect(header["alg"] as? String == "HS256")
+        #expect(header["typ"] as? String == "JWT")
+        #expect(header["kid"] as? String == "3b438437-04a4-40bb-8389-54bb02766fba")
+        let payload = try decode(parts[1])
+        #expect(payload["iat"] as? Int == 1_700_000_000)
+        #expect(payload["nbf"] as? Int == 1_700_000_000)
+        #expect(payload["exp"] as? Int == 1_700_000_060)
+        #expect(!jwt.contains("=") && !jwt.contains("+") && !jwt.contains("/"))
+    }
+
+    /// Computed independently (Python's hmac and base64) for the seed's key id and secret at this instant.
+    @Test func matchesAnIndependentlyComputedToken() {
+        #expect(
+            token.make(issuedAt: 1_700_000_000)
+                == "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6IjNiNDM4NDM3LTA0YTQtNDBiYi04Mzg5LTU0YmIwMjc2NmZiYSJ9"
+                + ".eyJpYXQiOjE3MDAwMDAwMDAsIm5iZiI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAwMDYwfQ"
+                + ".lxNxk_mhkJEeUA3jbwS8tEUQEeOeUo1dReqZ23OH_JQ"
+        )
+    }
+
+    @Test func isSignedWithTheSecretsUTF8Bytes() throws {
+        let jwt = token.make(issuedAt: 1_700_000_000)
+        let parts = jwt.split(separator: ".")
+        let key = SymmetricKey(data: Array("AC4Etykn7jusGR5FwLDAtILtQbiQbTMKedP31szXg4WlSbjGEXyNMZ".utf8))
+        let expected = HMAC<SHA256>.authenticationCode(for: Array("\(parts[0]).\(parts[1])".utf8), using: key)
+        #expect(IDScanToken.base64URL(Array(expected)) == String(parts[2]))
+        let other = IDScanToken(keyID: token.keyID, secret: "another secret").make(issuedAt: 1_700_000_000)
+        #expect(other.split(separator: ".")[2] != parts[2])
+    }
+
+    @Test func isDeterministicForAFixedClock() {
+        #expect(token.make(issuedAt: 42) == token.make(issuedAt: 42))
+        #expect(token.make(issuedAt: 42) != token.make(issuedAt: 43))
+    }
+}
