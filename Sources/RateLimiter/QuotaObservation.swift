@@ -15,24 +15,23 @@ public struct QuotaObservation: Sendable, Equatable {
     public var resetIn: Duration?
     /// `Retry-After`, in seconds or as an HTTP date relative to `Date`.
     public var retryAfter: Duration?
+    /// The answer's `Date` header as epoch seconds (the server's clock), when it had a readable one.
+    public var serverEpochSeconds: Double?
 
     public init(
         limit: Int? = nil,
         used: Int? = nil,
         window: Duration? = nil,
         resetIn: Duration? = nil,
-        retryAfter: Duration? = nil
+        retryAfter: Duration? = nil,
+        serverEpochSeconds: Double? = nil
     ) {
         self.limit = limit
         self.used = used
         self.window = window
         self.resetIn = resetIn
         self.retryAfter = retryAfter
-    }
-
-    /// Parses an HTTP date (RFC 1123) into epoch seconds: for the `Date` header.
-    public static func epochSeconds(httpDate: String) -> Double? {
-        HTTPDateParser.epochSeconds(rfc1123: httpDate.trimmingSpaces())
+        self.serverEpochSeconds = serverEpochSeconds
     }
 
     /// Whether the answer carried enough to count calls against a limit.
@@ -64,7 +63,8 @@ public struct QuotaObservation: Sendable, Equatable {
         {
             self.window = unit.duration * interval
         }
-        let serverNow = values["date"].flatMap(HTTPDateParser.epochSeconds(rfc1123:)) ?? localEpochSeconds
+        self.serverEpochSeconds = values["date"].flatMap(HTTPDateParser.epochSeconds(rfc1123:))
+        let serverNow = serverEpochSeconds ?? localEpochSeconds
         if let reset = values["quota-reset-utc"].flatMap(HTTPDateParser.epochSeconds(resetHeader:)) {
             self.resetIn = .seconds(max(0, reset - serverNow))
         }

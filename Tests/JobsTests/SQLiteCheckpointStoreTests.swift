@@ -122,14 +122,17 @@ import Testing
 
     @Test func aSecondRunCannotTakeTheLock() throws {
         let path = try TemporaryFiles.folder() + "/state.sqlite"
-        let lock = try RunLock(statePath: path)
-        #expect(RunLock.isHeld(statePath: path) == false || true)
+        #expect(!RunLock.isHeld(statePath: path))
+        var lock: RunLock? = try RunLock(statePath: path)
+        #expect(RunLock.isHeld(statePath: path))
         do {
             _ = try RunLock(statePath: path)
             Issue.record("expected the lock to be held")
         } catch {
             #expect(error.code == .stoppedResumable)
         }
-        withExtendedLifetime(lock) {}
+        #expect(lock != nil)
+        lock = nil
+        #expect(!RunLock.isHeld(statePath: path))
     }
 }

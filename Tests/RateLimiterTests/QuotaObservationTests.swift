@@ -60,7 +60,8 @@ import Testing
                     used: 4,
                     window: .seconds(60),
                     resetIn: .seconds(30),
-                    retryAfter: .seconds(7)
+                    retryAfter: .seconds(7),
+                    serverEpochSeconds: 1_763_917_200
                 )
         )
         #expect(observation.hasQuota)
@@ -150,7 +151,7 @@ import Testing
     }
 
     @Test func epochSecondsOfDateHeader() {
-        #expect(QuotaObservation.epochSeconds(httpDate: " \(Self.dateHeader) ") == Self.serverNow)
-        #expect(QuotaObservation.epochSeconds(httpDate: "n/a") == nil)
+        #expect(parse([("Date", " \(Self.dateHeader) ")], localEpochSeconds: 0).serverEpochSeconds == Self.serverNow)
+        #expect(parse([("Date", "n/a")], localEpochSeconds: 0).serverEpochSeconds == nil)
     }
 }

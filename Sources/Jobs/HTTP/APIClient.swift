@@ -138,7 +138,6 @@ package final class APIClient: Sendable {
                 lastFailure = description
             }
             // A transient failure: retry, fail the row, or stop the run.
-            statistics.recordError(lastFailure.hasPrefix("HTTP") ? String(lastFailure.prefix(8)) : "transport")
             try recordBudget(failed: true)
             guard attempts < configuration.retry.maxAttempts else {
                 throw TransientFailure(message: "\(lastFailure) (gave up after \(attempts) attempts)", attempts: attempts)
@@ -163,7 +162,7 @@ package final class APIClient: Sendable {
     private func observe(_ headers: HTTPHeaders) -> QuotaObservation {
         let now = wallClock.epochSeconds
         let observation = QuotaObservation(headers: headers.map { ($0.name, $0.value) }, localEpochSeconds: now)
-        let offset = headers.first(name: "date").flatMap(HTTPDate.epochSeconds).map { $0 - now }
+        let offset = observation.serverEpochSeconds.map { $0 - now }
         statistics.recordHeaders(
             apiVersion: headers.first(name: "api-version"),
             sunset: headers.first(name: "sunset"),
@@ -173,11 +172,4 @@ package final class APIClient: Sendable {
         return observation
     }
 
-}
-
-/// `Date` header parsing for the server clock offset.
-enum HTTPDate {
-    static func epochSeconds(_ value: String) -> Double? {
-        QuotaObservation.epochSeconds(httpDate: value)
-    }
 }

@@ -11,7 +11,6 @@ package final class RunStatistics: Sendable {
         package var sunset: String?
         /// Server clock minus local clock, from the last answer's `Date`, in seconds.
         package var serverClockOffset: Double = 0
-        package var lastErrors: [String: Int] = [:]
     }
 
     private let counts = Mutex(Counts())
@@ -23,7 +22,6 @@ package final class RunStatistics: Sendable {
     package func recordRequest() { counts.withLock { $0.requests += 1 } }
     package func recordThrottle() { counts.withLock { $0.throttled += 1 } }
     package func recordRetry() { counts.withLock { $0.retries += 1 } }
-    package func recordError(_ kind: String) { counts.withLock { $0.lastErrors[kind, default: 0] += 1 } }
 
     /// Notes the `api-version`, `sunset` and clock offset of an answer; logs a `sunset` notice once per run.
     package func recordHeaders(apiVersion: String?, sunset: String?, serverClockOffset: Double?, logger: Logger) {

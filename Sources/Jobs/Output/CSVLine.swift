@@ -2,6 +2,15 @@
 /// quotes inside are doubled. Lines end with LF.
 package enum CSVLine {
     package static func append(_ fields: [String], to file: inout AtomicFile) {
+        file.append(bytes(fields))
+    }
+
+    package static func format(_ fields: [String]) -> String {
+        String(decoding: bytes(fields).dropLast(), as: UTF8.self)  // without the line end
+    }
+
+    /// One line, LF included.
+    private static func bytes(_ fields: [String]) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(128)
         for (index, field) in fields.enumerated() {
@@ -9,16 +18,7 @@ package enum CSVLine {
             appendField(field, to: &line)
         }
         line.append(0x0A)
-        file.append(line)
-    }
-
-    package static func format(_ fields: [String]) -> String {
-        var line: [UInt8] = []
-        for (index, field) in fields.enumerated() {
-            if index > 0 { line.append(UInt8(ascii: ",")) }
-            appendField(field, to: &line)
-        }
-        return String(decoding: line, as: UTF8.self)
+        return line
     }
 
     private static func appendField(_ field: String, to line: inout [UInt8]) {

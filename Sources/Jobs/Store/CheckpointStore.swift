@@ -21,9 +21,6 @@ package protocol CheckpointStore: Sendable {
     /// Commits finished work items, and the limiter's quota state when given, in one transaction.
     func complete(_ completions: [WorkCompletion], quota: StoredQuota?) async throws
 
-    /// Marks work items as about to be sent (for requests that are not idempotent).
-    func markSending(_ id: Int64) async throws
-
     /// Puts work items in these states back to pending; answers how many.
     func requeue(_ states: [WorkState]) async throws -> Int
 

@@ -148,12 +148,6 @@ package final class SQLiteCheckpointStore: CheckpointStore {
         }
     }
 
-    package func markSending(_ id: Int64) async throws {
-        try await queue.write { db in
-            try db.execute(sql: "UPDATE work SET state = ? WHERE id = ?", arguments: [WorkState.sending.rawValue, id])
-        }
-    }
-
     package func requeue(_ states: [WorkState]) async throws -> Int {
         guard !states.isEmpty else { return 0 }
         return try await queue.write { db in
