@@ -40,7 +40,7 @@ public final class RequestLog: Sendable {
 
     init(path: String?) {
         if let path {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             file = FileHandle(forWritingAtPath: path)
         } else {
             file = nil

@@ -2,7 +2,7 @@ import Foundation
 public import Hummingbird
 import HTTPTypes
 public import Logging
-public import NIOCore
+import NIOCore
 
 /// An emulation of the three APIs batch-runner calls (Number Verify, PiM ID, ID Scan) at their production paths
 /// under one loopback host, with the gateway's quota headers, 429s, token expiry and injected faults.
@@ -19,6 +19,7 @@ public final class Sandbox: Sendable {
     let ledger: QuotaLedger
     let faults: FaultInjector
     let pollingSessions = PollingSessions()
+    let idscanTransactions = IDScanTransactions()
 
     public init(configuration: SandboxConfiguration) {
         self.configuration = configuration
@@ -34,6 +35,7 @@ public final class Sandbox: Sendable {
         addGatewayTokenRoutes(to: router)
         addNumberVerifyRoutes(to: router)
         addPimRoutes(to: router)
+        addIDScanRoutes(to: router)
         router.get("/_sandbox/stats") { _, _ in
             let data = try JSONEncoder().encode(self.log.snapshot)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -67,25 +69,31 @@ public final class Sandbox: Sendable {
     /// The server's clock, seconds since 1970.
     var now: Double { Date().timeIntervalSince1970 }
 
-    /// Runs an API call through the gateway: token check, quota, fault injection, latency; then `handler`.
+    /// How ``gateway(_:context:endpoint:subject:authentication:handler:)`` checks the caller.
+    enum Authentication {
+        /// The gateway's bearer tokens (Number Verify, PiM ID); refusals are Apigee faults.
+        case gatewayToken
+        /// ID Scan's HS256 JWTs, signed with `idscanSecret` under `idscanKeyID`; refusals are ID Scan errors.
+        case idscanJWT
+    }
+
+    /// Runs an API call through the gateway: authentication, quota, fault injection, latency; then `handler`.
     func gateway(
         _ request: Request,
         context: SandboxContext,
         endpoint: String,
         subject: String?,
+        authentication: Authentication = .gatewayToken,
         handler: (TokenIssuer.Grant) async throws -> (status: HTTPResponse.Status, body: ByteBuffer, contentType: String)
     ) async throws -> Response {
         let now = self.now
         let grant: TokenIssuer.Grant
-        switch tokens.check(authorization: request.headers[.authorization], now: now) {
-        case .valid(let valid):
-            grant = valid
-        case .expired:
+        switch authenticate(request, with: authentication, now: now) {
+        case .granted(let granted):
+            grant = granted
+        case .refused(let refusal):
             log.record(endpoint: endpoint, subject: subject, status: 401, outcome: .unauthorized)
-            return fault(status: .unauthorized, text: "Access Token expired", code: "oauth.v2.AccessTokenExpired", window: nil)
-        case .invalid:
-            log.record(endpoint: endpoint, subject: subject, status: 401, outcome: .unauthorized)
-            return fault(status: .unauthorized, text: "Invalid access token", code: "oauth.v2.InvalidAccessToken", window: nil)
+            return refusal
         }
 
         let window: QuotaLedger.Window?
@@ -129,6 +137,35 @@ public final class Sandbox: Sendable {
         let outcome: RequestLog.Outcome = (200..<300).contains(answer.status.code) ? .ok : .rejected
         log.record(endpoint: endpoint, subject: subject, status: answer.status.code, outcome: outcome)
         return respond(status: answer.status, body: answer.body, contentType: answer.contentType, window: window)
+    }
+
+    private enum AuthenticationVerdict {
+        case granted(TokenIssuer.Grant)
+        case refused(Response)
+    }
+
+    private func authenticate(_ request: Request, with authentication: Authentication, now: Double) -> AuthenticationVerdict {
+        let authorization = request.headers[.authorization]
+        switch authentication {
+        case .gatewayToken:
+            switch tokens.check(authorization: authorization, now: now) {
+            case .valid(let grant):
+                return .granted(grant)
+            case .expired:
+                return .refused(fault(status: .unauthorized, text: "Access Token expired", code: "oauth.v2.AccessTokenExpired", window: nil))
+            case .invalid:
+                return .refused(fault(status: .unauthorized, text: "Invalid access token", code: "oauth.v2.InvalidAccessToken", window: nil))
+            }
+        case .idscanJWT:
+            let verifier = IDScanJWT(keyID: configuration.idscanKeyID, secret: configuration.idscanSecret, leewaySeconds: configuration.jwtLeewaySeconds)
+            switch verifier.verify(authorization: authorization, now: now) {
+            case .success(let claims):
+                return .granted(TokenIssuer.Grant(client: claims.keyID, scopes: [], expiresAt: Double(claims.expires)))
+            case .failure(let failure):
+                let answer = Self.idscanError(.unauthorized, failure.message)
+                return .refused(respond(status: answer.status, body: answer.body, contentType: answer.contentType, window: nil))
+            }
+        }
     }
 
     /// An answer with the gateway's standard headers.

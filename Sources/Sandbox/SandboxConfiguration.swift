@@ -48,12 +48,27 @@ public struct SandboxConfiguration: Sendable {
         case notSVG = "not-svg"
     }
 
+    /// How ID Scan's audit reports are damaged on purpose, to test the runner's completeness check.
+    public enum ReportDamage: String, Sendable, CaseIterable {
+        /// Complete PDFs.
+        case none
+        /// The PDF cut in half (no `%%EOF`), still 200 `application/pdf`.
+        case truncated
+        /// 200 `text/html` with `<html>error</html>` instead of a PDF.
+        case html
+    }
+
     /// Demo credentials of the gateway (Number Verify and PiM ID).
     public var clientID = "sandbox-client"
     public var clientSecret = "sandbox-secret"
     /// Demo ID Scan credentials.
     public var idscanKeyID = "3b438437-04a4-40bb-8389-54bb02766fba"
     public var idscanSecret = "sandbox-idscan-secret"
+    /// Clock skew allowed on a JWT's `nbf` and `exp`, in seconds.
+    public var jwtLeewaySeconds = 5
+    /// Size of an ID Scan audit report (simple or extended), in bytes; never less than the bare PDF (700 to 1,000 bytes, with the IDs).
+    public var reportBytes = 4_096
+    public var reportDamage = ReportDamage.none
     /// nil: no quota. Default 1,200 calls a minute.
     public var quota: Quota? = Quota(limit: 1_200)
     /// Send the quota-* headers. Off: the quota is still enforced, silently.

@@ -11,15 +11,7 @@ import Testing
     }
 
     func expectError(_ text: String, containing fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
-        do {
-            _ = try parse(text)
-            Issue.record("expected a job file error", sourceLocation: sourceLocation)
-        } catch {
-            #expect(error.code == .configuration, sourceLocation: sourceLocation)
-            for fragment in fragments {
-                #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
-            }
-        }
+        expectJobFileError(text, path: path, containing: fragments, sourceLocation: sourceLocation)
     }
 
     @Test func readsTheIssueExampleWithItsDefaults() throws {

@@ -7,7 +7,7 @@ import Testing
     func makeStore(rows: [IntakeRow]) async throws -> (SQLiteCheckpointStore, String) {
         let path = try TemporaryFiles.folder() + "/state.sqlite"
         let store = try SQLiteCheckpointStore(path: path)
-        try await store.replaceIntake(rejectingDuplicates: false) { emit in
+        try await store.replaceIntake(duplicateReason: nil) { emit in
             for row in rows { try emit(row) }
             return IntakeSignature(manifestSHA256: "abc", job: "job")
         }
@@ -84,7 +84,7 @@ import Testing
 
     @Test func aNewIntakeReplacesTheOldOne() async throws {
         let (store, _) = try await makeStore(rows: rows)
-        try await store.replaceIntake(rejectingDuplicates: false) { emit in
+        try await store.replaceIntake(duplicateReason: nil) { emit in
             try emit(IntakeRow(row: 1, key: nil, value: "x"))
             return IntakeSignature(manifestSHA256: "def", job: "job")
         }
@@ -97,7 +97,7 @@ import Testing
         let store = try SQLiteCheckpointStore(path: path)
         struct Broken: Error {}
         await #expect(throws: Broken.self) {
-            try await store.replaceIntake(rejectingDuplicates: false) { emit in
+            try await store.replaceIntake(duplicateReason: nil) { emit in
                 try emit(IntakeRow(row: 1, key: nil, value: "x"))
                 throw Broken()
             }

@@ -9,14 +9,6 @@ import Testing
 @Suite struct SandboxRouteTests {
     let base = "/communication/kpn/numberverify"
 
-    func withSandbox(_ configure: (inout SandboxConfiguration) -> Void = { _ in }, _ body: @Sendable (any TestClientProtocol, Sandbox) async throws -> Void) async throws {
-        var configuration = SandboxConfiguration()
-        configure(&configuration)
-        let sandbox = Sandbox(configuration: configuration)
-        let application = Application(router: sandbox.makeRouter())
-        try await application.test(.router) { client in try await body(client, sandbox) }
-    }
-
     static func token(_ client: any TestClientProtocol, scopes: String = "operator_lookup", secret: String = "sandbox-secret") async throws -> String? {
         try await client.execute(
             uri: "/communication/kpn/numberverify/token",

@@ -42,6 +42,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Put rows that failed permanently back in the queue.")
     var retryFailed = false
 
+    @Flag(help: "Send again the rows whose outcome is unknown (idscan-create: the request may have reached ID Scan).")
+    var retryUnknown = false
+
     @Option(help: "Process at most this many more rows (sampling a campaign before the full run).")
     var limit: Int?
 
@@ -77,6 +80,7 @@ struct RunCommand: AsyncParsableCommand {
         var options = RunOptions()
         options.restart = restart
         options.retryFailed = retryFailed
+        options.retryUnknown = retryUnknown
         options.limit = limit
         let control = RunControl()
         let wallClock = WallClock.system(offset: clockOffset)
@@ -94,7 +98,10 @@ struct RunCommand: AsyncParsableCommand {
                 guard let port = await iterator.next() else { throw failure(code: 70, "The embedded sandbox did not start.") }
                 logger.info("embedded sandbox listening", metadata: ["sandbox.port": "\(port)"])
                 let pointed = job.pointing(at: "http://127.0.0.1:\(port)")
-                let credentials = ClientCredentials(id: embedded.configuration.clientID, secret: embedded.configuration.clientSecret)
+                let demo = embedded.configuration
+                let credentials = pointed.usesIDScan
+                    ? ClientCredentials(id: demo.idscanKeyID, secret: demo.idscanSecret)
+                    : ClientCredentials(id: demo.clientID, secret: demo.clientSecret)
                 let outcome = await Self.runWithSignals(JobRunner(configuration: pointed, credentials: credentials, options: options, control: control, wallClock: wallClock, logger: logger), control: control)
                 group.cancelAll()
                 return outcome

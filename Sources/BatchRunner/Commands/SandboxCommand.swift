@@ -13,7 +13,9 @@ struct SandboxCommand: AsyncParsableCommand {
             Example (a quota of 600 calls a minute, 10% server errors):
               batch-runner sandbox --port 8080 --quota-limit 600 --fault-rate 0.1
             Point a job's endpoints at http://127.0.0.1:8080 with the production paths, and export
-            KPN_CLIENT_ID=sandbox-client KPN_CLIENT_SECRET=sandbox-secret.
+            KPN_CLIENT_ID=\(SandboxConfiguration().clientID) KPN_CLIENT_SECRET=\(SandboxConfiguration().clientSecret).
+            ID Scan is served under /id-scan/v1 and takes HS256 JWTs made with the demo credentials
+            IDSCAN_KEY_ID=\(SandboxConfiguration().idscanKeyID) IDSCAN_SECRET=\(SandboxConfiguration().idscanSecret).
             """
     )
 
@@ -74,6 +76,15 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Framing of PiM's Base64 SVG: base64, json-string, json-object, or not-svg (a PNG, to test failures).")
     var imageFraming = "json-object"
 
+    @Option(help: "Clock skew allowed on an ID Scan JWT's nbf and exp, in seconds.")
+    var jwtLeeway = 5
+
+    @Option(help: "Size of an ID Scan audit report (simple or extended), in bytes.")
+    var reportBytes = 4_096
+
+    @Option(help: "Damage ID Scan audit reports on purpose: none, truncated (no %%EOF), or html (a text/html page).")
+    var reportDamage = "none"
+
     @Option(help: "Write every request as a JSON line to this file.")
     var requestLog: String?
 
@@ -87,6 +98,11 @@ struct SandboxCommand: AsyncParsableCommand {
         guard SandboxConfiguration.ImageFraming(rawValue: imageFraming) != nil else {
             throw ValidationError("--image-framing must be one of base64, json-string, json-object, not-svg.")
         }
+        guard SandboxConfiguration.ReportDamage(rawValue: reportDamage) != nil else {
+            throw ValidationError("--report-damage must be one of none, truncated, html.")
+        }
+        guard jwtLeeway >= 0 else { throw ValidationError("--jwt-leeway must not be negative.") }
+        guard reportBytes >= 0 else { throw ValidationError("--report-bytes must not be negative.") }
         for (name, rate) in [("--fault-rate", faultRate), ("--drop-rate", dropRate), ("--slow-rate", slowRate)] where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be from 0 to 1.")
         }
@@ -109,6 +125,9 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.seed = seed
         configuration.sendsBareDeviceMatchIDs = bareDeviceMatchIDs
         configuration.imageFraming = .init(rawValue: imageFraming)!
+        configuration.jwtLeewaySeconds = jwtLeeway
+        configuration.reportBytes = reportBytes
+        configuration.reportDamage = .init(rawValue: reportDamage)!
         configuration.requestLogPath = requestLog
         return configuration
     }

@@ -36,6 +36,7 @@ public struct JobConfiguration: Sendable {
     public var http: HTTP
     public var numberVerify: NumberVerifyOptions
     public var pim: PimOptions
+    public var idscan: IDScanOptions
 
     /// Where requests go. Defaults are production; `--sandbox` points both at the embedded sandbox.
     public struct Endpoints: Sendable {
@@ -43,7 +44,8 @@ public struct JobConfiguration: Sendable {
         public var token: String?
     }
 
-    /// The environment variables that hold the credentials.
+    /// The environment variables that hold the credentials: client id and secret for the KPN gateway, key id and
+    /// secret for ID Scan.
     public struct Credentials: Sendable {
         public var clientIDVariable: String
         public var clientSecretVariable: String
@@ -109,6 +111,9 @@ public struct JobConfiguration: Sendable {
             return allowedAttributes.first { $0.lowercased() == wanted }
         }
     }
+
+    /// Whether the job calls ID Scan (JWT credentials) rather than a KPN gateway (OAuth client credentials).
+    public var usesIDScan: Bool { kind == .idscanReports || kind == .idscanCreate }
 
     /// The manifest column that plays `role`.
     public func column(_ role: String) -> String { columns[role] ?? role }

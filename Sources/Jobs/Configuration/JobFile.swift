@@ -1,5 +1,5 @@
 import Foundation
-public import RateLimiter
+import RateLimiter
 import Yams
 
 /// Reads a job file (YAML) into a ``JobConfiguration``.
@@ -83,14 +83,14 @@ public enum JobFile {
             if let problem = EndpointPolicy.problem(with: value) { throw root.error(key, problem) }
         }
 
-        var credentials = JobConfiguration.Credentials(
-            clientIDVariable: "KPN_CLIENT_ID",
-            clientSecretVariable: "KPN_CLIENT_SECRET"
-        )
+        let usesIDScan = kind == .idscanReports || kind == .idscanCreate
+        var credentials = usesIDScan
+            ? JobConfiguration.Credentials(clientIDVariable: "IDSCAN_KEY_ID", clientSecretVariable: "IDSCAN_SECRET")
+            : JobConfiguration.Credentials(clientIDVariable: "KPN_CLIENT_ID", clientSecretVariable: "KPN_CLIENT_SECRET")
         if var object = try root.object("credentials") {
-            credentials.clientIDVariable = try object.variableName("client_id_env") ?? credentials.clientIDVariable
-            credentials.clientSecretVariable =
-                try object.variableName("client_secret_env") ?? credentials.clientSecretVariable
+            let (idKey, secretKey) = usesIDScan ? ("key_id_env", "secret_env") : ("client_id_env", "client_secret_env")
+            credentials.clientIDVariable = try object.variableName(idKey) ?? credentials.clientIDVariable
+            credentials.clientSecretVariable = try object.variableName(secretKey) ?? credentials.clientSecretVariable
             try object.finish()
         }
 
@@ -171,6 +171,7 @@ public enum JobFile {
             pim.height = try object.integer("height", in: sizes) ?? pim.height
             try object.finish()
         }
+        let idscan = try Self.idscanOptions(&root, kind: kind)
         if kind == .pimQR, columns["key"] == nil {
             throw JobError(.configuration, "\(file): kind pim-qr needs `columns: { key: <column> }`: the key names each QR file.")
         }
@@ -191,7 +192,8 @@ public enum JobFile {
             retry: retry,
             http: http,
             numberVerify: numberVerify,
-            pim: pim
+            pim: pim,
+            idscan: idscan
         )
     }
 

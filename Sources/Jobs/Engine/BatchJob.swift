@@ -9,19 +9,26 @@ package protocol BatchJob: Sendable {
     /// - Throws: ``JobError`` 65 when a column the job needs is missing or ambiguous.
     func rowReader(header: ManifestHeader) throws(JobError) -> RowReader
     /// Makes the token provider the job's requests use (nil when the API takes none).
-    func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials) -> TokenProvider?
-    /// Does the work of one item and says how it ended.
+    func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider?
+    /// Does the work of one item and says how it ended. Jobs whose requests are not idempotent record each send in
+    /// `journal` first.
     ///
     /// - Throws: ``JobError`` when the run must stop; `CancellationError`.
-    func perform(_ item: WorkItem, client: APIClient) async throws -> WorkCompletion
+    func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion
     /// The results.csv fields of a finished row.
     func resultFields(of row: FinishedRow) -> [String]
-    /// Whether rows whose values collide are rejected (all but the first) instead of sharing one work item.
-    var rejectsDuplicateValues: Bool { get }
+    /// How rows whose values collide are rejected (all but the first); nil when they share one work item.
+    var duplicateReason: DuplicateReason? { get }
+    /// Output subfolders the job writes files to (their stale temporary files are removed at start).
+    var fileFolders: [String] { get }
+    /// Writes the job's own outputs beside results.csv, at every exit.
+    func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws
 }
 
 extension BatchJob {
-    package var rejectsDuplicateValues: Bool { false }
+    package var duplicateReason: DuplicateReason? { nil }
+    package var fileFolders: [String] { [] }
+    package func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws {}
 }
 
 /// Reads one data row into an accepted or rejected ``IntakeRow``; cells are already checked to be UTF-8 text.

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
-public import Logging
+package import Logging
 import RateLimiter
 
 /// What the command line adds to a job file for one run.
@@ -10,6 +10,9 @@ public struct RunOptions: Sendable {
     public var restart = false
     /// Put permanently failed rows back in the queue (`--retry-failed`).
     public var retryFailed = false
+    /// Put rows whose outcome is unknown (a non-idempotent request that may have reached the service) back in
+    /// the queue (`--retry-unknown`).
+    public var retryUnknown = false
     /// Process at most this many more work items (`--limit`).
     public var limit: Int?
     /// How long in-flight rows may take to finish after SIGINT or SIGTERM.
@@ -86,10 +89,18 @@ public struct JobRunner: Sendable {
         defer { withExtendedLifetime(lock) {} }
 
         let statistics = RunStatistics()
-        for folder in [configuration.output, configuration.output + "/qr"] {
+        for folder in [configuration.output] + job.fileFolders.map({ configuration.output + "/" + $0 }) {
             AtomicFile.removeStaleTemporaryFiles(in: folder)
         }
         do {
+            let interrupted = try await store.settleInterruptedSends(error: Self.interruptedSendError)
+            if interrupted > 0 {
+                logger.warning("rows whose request may have reached the service when the last run died are marked unknown", metadata: ["rows.unknown": "\(interrupted)"])
+            }
+            if options.retryUnknown {
+                let requeued = try await store.requeue([.unknown])
+                logger.info("unknown rows put back in the queue", metadata: ["rows.requeued": "\(requeued)"])
+            }
             if options.retryFailed {
                 let requeued = try await store.requeue([.failed])
                 logger.info("failed rows put back in the queue", metadata: ["rows.requeued": "\(requeued)"])
@@ -167,10 +178,15 @@ public struct JobRunner: Sendable {
             return NumberVerifyJob(configuration: configuration)
         case .pimQR:
             return PimQRJob(configuration: configuration)
-        case .idscanReports, .idscanCreate:
-            throw JobError(.configuration, "\(configuration.jobFile): kind `\(configuration.kind.rawValue)` is not available in this version of batch-runner.")
+        case .idscanReports:
+            return IDScanReportsJob(configuration: configuration)
+        case .idscanCreate:
+            return IDScanCreateJob(configuration: configuration)
         }
     }
+
+    static let interruptedSendError = "the run stopped while this row's request may have been on its way; check whether ID Scan created it, then run with --retry-unknown to send it again"
+
 
     // MARK: Intake
 
@@ -192,7 +208,7 @@ public struct JobRunner: Sendable {
         let manifestPath = configuration.manifest
         let intakeSettings = job.intakeSettings
         let tally = IntakeTally()
-        try await store.replaceIntake(rejectingDuplicates: job.rejectsDuplicateValues) { emit in
+        try await store.replaceIntake(duplicateReason: job.duplicateReason) { emit in
             var header: [String] = []
             var rowReader: RowReader?
             let scan = try reader.read(
@@ -243,7 +259,7 @@ public struct JobRunner: Sendable {
         let client = APIClient(
             transport: transport,
             limiter: limiter,
-            tokens: job.makeTokenProvider(transport: transport, credentials: credentials),
+            tokens: job.makeTokenProvider(transport: transport, credentials: credentials, wallClock: wallClock),
             configuration: configuration,
             statistics: statistics,
             wallClock: wallClock,
@@ -259,7 +275,7 @@ public struct JobRunner: Sendable {
         logger.info("sending", metadata: ["work.pending": "\(pendingWork)", "concurrency": "\(configuration.concurrency)"])
 
         do {
-            try await runWorkers(job: job, client: client, queue: queue, committer: committer, limiter: limiter, backlog: backlog)
+            try await runWorkers(job: job, client: client, journal: SendJournal(store: store), queue: queue, committer: committer, limiter: limiter, backlog: backlog)
         } catch {
             try? await http.shutdown()
             throw error
@@ -273,6 +289,7 @@ public struct JobRunner: Sendable {
     private func runWorkers(
         job: any BatchJob,
         client: APIClient,
+        journal: SendJournal,
         queue: WorkQueue,
         committer: GroupCommitter,
         limiter: RateLimiter<ContinuousClock>,
@@ -289,7 +306,7 @@ public struct JobRunner: Sendable {
                             while !control.isStopping, let item = try await queue.next() {
                                 let completion: WorkCompletion
                                 do {
-                                    completion = try await job.perform(item, client: client)
+                                    completion = try await job.perform(item, client: client, journal: journal)
                                 } catch let error as JobError {
                                     control.requestStop(error)
                                     return

@@ -12,13 +12,20 @@ package struct APIRequest: Sendable {
     package var body: [UInt8]?
     /// For logs: the endpoint without personal data (`POST /insights/{msisdn}`).
     package var label: String
+    /// Whether sending it twice does no harm. A request that is not (creating an ID Scan transaction) is only
+    /// sent again when the service surely did not act on it.
+    package var isIdempotent: Bool
+    /// Called once, just before the request first leaves (after the limiter and the token): where a
+    /// non-idempotent request records that it may reach the service.
+    package var beforeFirstSend: (@Sendable () async throws -> Void)?
 
-    package init(method: HTTPMethod, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, label: String) {
+    package init(method: HTTPMethod, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, label: String, isIdempotent: Bool = true) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.label = label
+        self.isIdempotent = isIdempotent
     }
 }
 
@@ -29,12 +36,23 @@ package struct APIAnswer: Sendable {
     package var body: [UInt8]
     /// Sends of the request that counted as attempts (rate-limit answers and token renewals do not).
     package var attempts: Int
+    /// When the settling send left, ISO-8601 UTC.
+    package var requestedAt: String
+    /// The request's URL.
+    package var url: String
 
     package var isSuccess: Bool { (200..<300).contains(status) }
 }
 
 /// The row's request kept failing transiently until its attempts ran out.
 package struct TransientFailure: Error, Sendable {
+    package var message: String
+    package var attempts: Int
+}
+
+/// A non-idempotent request failed in a way that leaves open whether the service acted on it (no answer, a
+/// timeout, 500, 502 or 504): it is not sent again.
+package struct AmbiguousFailure: Error, Sendable {
     package var message: String
     package var attempts: Int
 }
@@ -78,11 +96,13 @@ package final class APIClient: Sendable {
     /// Sends `request` until it is settled.
     ///
     /// - Returns: The settling answer (2xx, or an error status that sending again cannot fix).
-    /// - Throws: ``TransientFailure`` when the attempts ran out; ``JobError`` when the run must stop (quota
+    /// - Throws: ``TransientFailure`` when the attempts ran out; ``AmbiguousFailure`` when a non-idempotent
+    ///   request may have reached the service without an answer; ``JobError`` when the run must stop (quota
     ///   spent beyond `max_wait`, service failing, credentials refused); `CancellationError`.
     package func send(_ request: APIRequest) async throws -> APIAnswer {
         var attempts = 0
         var renewedToken = false
+        var announced = false
         var lastFailure = ""
         while true {
             try Task.checkCancellation()
@@ -99,6 +119,16 @@ package final class APIClient: Sendable {
                 limiter.recordNoAnswer()
                 throw error
             }
+            if let beforeFirstSend = request.beforeFirstSend, !announced {
+                announced = true
+                do {
+                    try await beforeFirstSend()
+                } catch {
+                    limiter.recordNoAnswer()
+                    throw error
+                }
+            }
+            let requestedAt = wallClock.iso8601
             let outcome = await transport.execute(request, token: token)
             try Task.checkCancellation()
             switch outcome {
@@ -126,16 +156,24 @@ package final class APIClient: Sendable {
                     limiter.recordAnswer(observation)
                     attempts += 1
                     lastFailure = GatewayAnswer.describe(status: status, body: body)
+                    if !request.isIdempotent, status != 503 {
+                        try recordBudget(failed: true)
+                        throw AmbiguousFailure(message: "\(lastFailure), after which the service may or may not have acted on the request", attempts: attempts)
+                    }
                 case .success, .rejected:
                     limiter.recordAnswer(observation)
                     attempts += 1
                     try recordBudget(failed: false)
-                    return APIAnswer(status: status, headers: headers, body: body, attempts: attempts)
+                    return APIAnswer(status: status, headers: headers, body: body, attempts: attempts, requestedAt: requestedAt, url: request.url)
                 }
-            case .noAnswer(let description):
+            case .noAnswer(let description, let mayHaveArrived):
                 limiter.recordNoAnswer()
                 attempts += 1
                 lastFailure = description
+                if !request.isIdempotent, mayHaveArrived {
+                    try recordBudget(failed: true)
+                    throw AmbiguousFailure(message: "\(description); the request may have reached the service", attempts: attempts)
+                }
             }
             // A transient failure: retry, fail the row, or stop the run.
             try recordBudget(failed: true)

@@ -38,7 +38,7 @@ package enum GatewayToken {
                     throw JobError(.credentialsRefused, "The token endpoint rejected the request (\(GatewayAnswer.describe(status: status, body: body))); check the endpoints.token URL and the scopes.")
                 }
                 lastProblem = GatewayAnswer.describe(status: status, body: body)
-            case .noAnswer(let problem):
+            case .noAnswer(let problem, _):
                 lastProblem = problem
             }
             guard attempts < retry.maxAttempts else {

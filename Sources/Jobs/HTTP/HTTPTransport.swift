@@ -2,6 +2,7 @@ package import AsyncHTTPClient
 import RateLimiter
 package import Logging
 import NIOCore
+import NIOPosix
 package import NIOHTTP1
 
 /// Sends one HTTP request and reads its answer, capped in time and size. Counts every request it sends.
@@ -15,7 +16,9 @@ package struct HTTPTransport: Sendable {
     /// What came back from one send.
     package enum Outcome: Sendable {
         case answer(status: Int, headers: HTTPHeaders, body: [UInt8])
-        case noAnswer(String)
+        /// No answer: what went wrong, and whether the request may have reached the server (false only when the
+        /// connection could not be made, so a non-idempotent request can safely be sent again).
+        case noAnswer(String, mayHaveArrived: Bool)
     }
 
     package init(http: HTTPClient, timeout: Duration, maxBodyBytes: Int, statistics: RunStatistics, logger: Logger) {
@@ -44,6 +47,19 @@ package struct HTTPTransport: Sendable {
         return configuration
     }
 
+    /// Whether `error` means no connection was made (refused, unreachable, connect timeout): nothing was sent.
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        switch error {
+        case is NIOConnectionError: return true
+        case let error as HTTPClientError: return error == .connectTimeout
+        case let error as ChannelError:
+            if case .connectTimeout = error { return true }
+            return false
+        case let error as IOError: return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode)
+        default: return false
+        }
+    }
+
     package func execute(_ request: APIRequest, token: String?) async -> Outcome {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = request.method
@@ -57,14 +73,14 @@ package struct HTTPTransport: Sendable {
             let buffer = try await response.body.collect(upTo: maxBodyBytes)
             return .answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
         } catch is NIOTooManyBytesError {
-            return .noAnswer("the answer was larger than http.max_body_mb")
+            return .noAnswer("the answer was larger than http.max_body_mb", mayHaveArrived: true)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            return .noAnswer("no answer within http.timeout (\(Int(timeout.seconds)) s)")
+            return .noAnswer("no answer within http.timeout (\(Int(timeout.seconds)) s)", mayHaveArrived: true)
         } catch is CancellationError {
-            return .noAnswer("cancelled")
+            return .noAnswer("cancelled", mayHaveArrived: true)
         } catch {
             // AHC and NIO describe transport failures without URLs or headers, so no personal data leaks here.
-            return .noAnswer("transport error (\(String(String(describing: error).prefix(120))))")
+            return .noAnswer("transport error (\(String(String(describing: error).prefix(120))))", mayHaveArrived: !Self.isConnectFailure(error))
         }
     }
 }

@@ -33,7 +33,7 @@ package struct NumberVerifyJob: BatchJob {
         }
     }
 
-    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials) -> TokenProvider? {
+    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider? {
         guard let url = configuration.endpoints.token else { return nil }
         let form = [
             ("client_id", credentials.id), ("client_secret", credentials.secret),
@@ -43,7 +43,7 @@ package struct NumberVerifyJob: BatchJob {
         return TokenProvider { try await GatewayToken.mint(url: url, form: form, transport: transport, retry: retry) }
     }
 
-    package func perform(_ item: WorkItem, client: APIClient) async throws -> WorkCompletion {
+    package func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
         let request = APIRequest(
             method: .POST,
             url: configuration.endpoints.base + "/insights/" + item.value,

@@ -8,6 +8,7 @@ struct OutputExporter {
     func writeAll(summary: RunSummary) async throws {
         try await writeResults()
         try await writeRejects()
+        try await job.writeOutputs(store: store, outputFolder: outputFolder)
         try writeSummary(summary)
     }
 

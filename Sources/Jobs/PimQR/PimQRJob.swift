@@ -20,7 +20,11 @@ package struct PimQRJob: BatchJob {
     }
 
     /// Two keys that become the same file name: the first row keeps it, later ones are rejected.
-    package var rejectsDuplicateValues: Bool { true }
+    package var duplicateReason: DuplicateReason? {
+        { value, firstRow in "key becomes the file name \(value) after making it safe, which row \(firstRow) already uses; make the keys unique" }
+    }
+
+    package var fileFolders: [String] { ["qr"] }
 
     package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
         let keyIndex = try header.index(of: configuration.column("key"), role: "key")
@@ -96,14 +100,14 @@ package struct PimQRJob: BatchJob {
         }
     }
 
-    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials) -> TokenProvider? {
+    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider? {
         guard let url = configuration.endpoints.token else { return nil }
         let form = [("client_id", credentials.id), ("client_secret", credentials.secret)]
         let retry = configuration.retry
         return TokenProvider { try await GatewayToken.mint(url: url, form: form, transport: transport, retry: retry) }
     }
 
-    package func perform(_ item: WorkItem, client: APIClient) async throws -> WorkCompletion {
+    package func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
         let request = APIRequest(
             method: .POST,
             url: configuration.endpoints.base + "/image",

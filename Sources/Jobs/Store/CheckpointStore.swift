@@ -9,16 +9,25 @@ package protocol CheckpointStore: Sendable {
 
     /// Replaces everything with a fresh intake: `produce` is called once, emits every manifest row and answers
     /// the intake's signature. All rows and the signature are committed together, or none are.
-    /// With `rejectingDuplicates`, accepted rows whose value an earlier accepted row has are rejected instead.
+    /// With `duplicateReason`, accepted rows whose value an earlier accepted row has are rejected instead, for
+    /// the reason it gives (the value, the first row's number); without it they share the first row's work item.
     func replaceIntake(
-        rejectingDuplicates: Bool,
+        duplicateReason: DuplicateReason?,
         produce: @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
     ) async throws
 
     /// Up to `limit` pending work items with an id above `id`, in id (manifest) order.
     func pendingWork(after id: Int64, limit: Int) async throws -> [WorkItem]
 
-    /// Commits finished work items, and the limiter's quota state when given, in one transaction.
+    /// Records, durably, that a non-idempotent request for this work item is about to leave: if the run dies
+    /// before ``complete(_:quota:)``, the item ends `unknown` instead of being sent again.
+    func markSending(_ id: Int64) async throws
+
+    /// Turns items a dead run left `sending` into `unknown`, with `error`; answers how many.
+    func settleInterruptedSends(error: String) async throws -> Int
+
+    /// Commits finished work items (with the files they saved), and the limiter's quota state when given, in one
+    /// transaction.
     func complete(_ completions: [WorkCompletion], quota: StoredQuota?) async throws
 
     /// Puts work items in these states back to pending; answers how many.
@@ -29,6 +38,9 @@ package protocol CheckpointStore: Sendable {
 
     /// Every finished row (succeeded, failed or unknown), in row order.
     func forEachFinishedRow(_ body: (FinishedRow) throws -> Void) async throws
+
+    /// Every saved file of a finished work item, in path order, with the item's value.
+    func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String) throws -> Void) async throws
 
     /// Every rejected row, in row order.
     func forEachRejectedRow(_ body: (RejectedRow) throws -> Void) async throws
@@ -102,13 +114,49 @@ package struct WorkCompletion: Sendable, Equatable {
     /// Job-specific result fields, in the job's result column order.
     package var result: [String]
     package var error: String?
+    /// Files the work item saved (recorded for checksums and provenance).
+    package var files: [SavedFile]
 
-    package init(id: Int64, state: WorkState, attempts: Int, result: [String], error: String?) {
+    package init(id: Int64, state: WorkState, attempts: Int, result: [String], error: String?, files: [SavedFile] = []) {
         self.id = id
         self.state = state
         self.attempts = attempts
         self.result = result
         self.error = error
+        self.files = files
+    }
+}
+
+/// Why a row repeating an earlier row's value is rejected: `(value, first row) -> reason`.
+package typealias DuplicateReason = @Sendable (_ value: String, _ firstRow: Int) -> String
+
+/// A file saved by a work item: what SHA256SUMS and provenance.csv list.
+package struct SavedFile: Sendable, Equatable {
+    /// Relative to the output folder (`reports/<t>_<r>_simple.pdf`).
+    package var path: String
+    /// What the file is (`simple`, `extended`, `image`).
+    package var kind: String
+    package var sha256: String
+    package var bytes: Int
+    /// When the request that fetched it was sent, ISO-8601 UTC.
+    package var requestedAt: String
+    /// Method and path (with query) of that request; never a host, token or secret.
+    package var apiPath: String
+    package var httpStatus: Int
+    /// The answer's `api-version` header, empty when it had none.
+    package var apiVersion: String
+    package var contentType: String
+
+    package init(path: String, kind: String, sha256: String, bytes: Int, requestedAt: String, apiPath: String, httpStatus: Int, apiVersion: String, contentType: String) {
+        self.path = path
+        self.kind = kind
+        self.sha256 = sha256
+        self.bytes = bytes
+        self.requestedAt = requestedAt
+        self.apiPath = apiPath
+        self.httpStatus = httpStatus
+        self.apiVersion = apiVersion
+        self.contentType = contentType
     }
 }
 

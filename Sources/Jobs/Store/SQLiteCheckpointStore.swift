@@ -67,6 +67,25 @@ package final class SQLiteCheckpointStore: CheckpointStore {
                     """
             )
         }
+        migrator.registerMigration("v2-files") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE files (
+                        path TEXT PRIMARY KEY,
+                        work_id INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        requested_at TEXT NOT NULL,
+                        api_path TEXT NOT NULL,
+                        http_status INTEGER NOT NULL,
+                        api_version TEXT NOT NULL,
+                        content_type TEXT NOT NULL
+                    );
+                    CREATE INDEX files_by_work ON files (work_id);
+                    """
+            )
+        }
         return migrator
     }
 
@@ -81,11 +100,11 @@ package final class SQLiteCheckpointStore: CheckpointStore {
     }
 
     package func replaceIntake(
-        rejectingDuplicates: Bool,
+        duplicateReason: DuplicateReason?,
         produce: @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
     ) async throws {
         try await queue.write { db in
-            try db.execute(sql: "DELETE FROM meta; DELETE FROM rows; DELETE FROM work; DELETE FROM quota;")
+            try db.execute(sql: "DELETE FROM meta; DELETE FROM rows; DELETE FROM work; DELETE FROM quota; DELETE FROM files;")
             let insert = try db.makeStatement(
                 sql: "INSERT INTO rows (row, key, value, payload, reject_reason) VALUES (?, ?, ?, ?, ?)"
             )
@@ -93,13 +112,17 @@ package final class SQLiteCheckpointStore: CheckpointStore {
                 insert.setUncheckedArguments([row.row, row.key, row.value, row.payload, row.rejectReason])
                 try insert.execute()
             }
-            if rejectingDuplicates {
+            if let duplicateReason {
+                let reason = DatabaseFunction("duplicate_reason", argumentCount: 2, pure: true) { values in
+                    duplicateReason(String.fromDatabaseValue(values[0]) ?? "", Int.fromDatabaseValue(values[1]) ?? 0)
+                }
+                db.add(function: reason)
+                defer { db.remove(function: reason) }
                 try db.execute(
                     sql: """
                         CREATE INDEX IF NOT EXISTS rows_by_value ON rows (value);
-                        UPDATE rows SET reject_reason = 'key becomes the file name ' || value || ' after making it safe, which row '
-                            || (SELECT min(first.row) FROM rows first WHERE first.value = rows.value AND first.reject_reason IS NULL)
-                            || ' already uses; make the keys unique'
+                        UPDATE rows SET reject_reason = duplicate_reason(value,
+                            (SELECT min(first.row) FROM rows first WHERE first.value = rows.value AND first.reject_reason IS NULL))
                         WHERE reject_reason IS NULL AND row > (
                             SELECT min(first.row) FROM rows first WHERE first.value = rows.value AND first.reject_reason IS NULL
                         );
@@ -144,7 +167,44 @@ package final class SQLiteCheckpointStore: CheckpointStore {
                 ])
                 try update.execute()
             }
+            if completions.contains(where: { !$0.files.isEmpty }) {
+                let forget = try db.cachedStatement(sql: "DELETE FROM files WHERE work_id = ?")
+                let record = try db.cachedStatement(
+                    sql: """
+                        INSERT OR REPLACE INTO files
+                            (path, work_id, kind, sha256, bytes, requested_at, api_path, http_status, api_version, content_type)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """
+                )
+                for completion in completions where !completion.files.isEmpty {
+                    forget.setUncheckedArguments([completion.id])
+                    try forget.execute()
+                    for file in completion.files {
+                        record.setUncheckedArguments([
+                            file.path, completion.id, file.kind, file.sha256, file.bytes, file.requestedAt, file.apiPath,
+                            file.httpStatus, file.apiVersion, file.contentType,
+                        ])
+                        try record.execute()
+                    }
+                }
+            }
             if let quota { try Self.save(quota, in: db) }
+        }
+    }
+
+    package func markSending(_ id: Int64) async throws {
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE work SET state = ? WHERE id = ? AND state = 0", arguments: [WorkState.sending.rawValue, id])
+        }
+    }
+
+    package func settleInterruptedSends(error: String) async throws -> Int {
+        try await queue.write { db in
+            try db.execute(
+                sql: "UPDATE work SET state = ?, error = ? WHERE state = ?",
+                arguments: [WorkState.unknown.rawValue, error, WorkState.sending.rawValue]
+            )
+            return db.changesCount
         }
     }
 
@@ -208,6 +268,26 @@ package final class SQLiteCheckpointStore: CheckpointStore {
                         error: row[6]
                     )
                 )
+            }
+        }
+    }
+
+    package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String) throws -> Void) async throws {
+        try readStreaming { db in
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT f.path, f.kind, f.sha256, f.bytes, f.requested_at, f.api_path, f.http_status, f.api_version,
+                        f.content_type, w.value
+                    FROM files f JOIN work w ON w.id = f.work_id ORDER BY f.path
+                    """
+            )
+            while let row = try cursor.next() {
+                let file = SavedFile(
+                    path: row[0], kind: row[1], sha256: row[2], bytes: row[3], requestedAt: row[4], apiPath: row[5],
+                    httpStatus: row[6], apiVersion: row[7], contentType: row[8]
+                )
+                try body(file, row[9])
             }
         }
     }

@@ -28,6 +28,8 @@ struct BatchRunnerProcess {
         var merged = ProcessInfo.processInfo.environment
         merged["KPN_CLIENT_ID"] = nil
         merged["KPN_CLIENT_SECRET"] = nil
+        merged["IDSCAN_KEY_ID"] = nil
+        merged["IDSCAN_SECRET"] = nil
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
         process.standardOutput = stdoutPipe

@@ -33,6 +33,11 @@ final class RunningSandbox: Sendable {
         ["KPN_CLIENT_ID": sandbox.configuration.clientID, "KPN_CLIENT_SECRET": sandbox.configuration.clientSecret]
     }
 
+    /// The environment an ID Scan run needs to authenticate with this sandbox.
+    var idscanCredentials: [String: String] {
+        ["IDSCAN_KEY_ID": sandbox.configuration.idscanKeyID, "IDSCAN_SECRET": sandbox.configuration.idscanSecret]
+    }
+
     func stop() { task.cancel() }
 
     deinit { task.cancel() }

@@ -38,9 +38,45 @@ struct Workspace {
         try String(contentsOfFile: output + "/" + name, encoding: .utf8)
     }
 
-    /// results.csv or rejects.csv as rows of fields (the tests' values hold no quotes or commas).
+    /// A CSV output as rows of fields (RFC 4180: quoted fields may hold commas, quotes and line breaks).
     func csv(_ name: String) throws -> [[String]] {
-        try read(name).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field = ""
+        var isQuoted = false
+        let scalars = Array(try read(name).unicodeScalars)
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            index += 1
+            if isQuoted {
+                if scalar != "\"" {
+                    field.unicodeScalars.append(scalar)
+                } else if index < scalars.count, scalars[index] == "\"" {
+                    field.append("\"")
+                    index += 1
+                } else {
+                    isQuoted = false
+                }
+                continue
+            }
+            switch scalar {
+            case "\"": isQuoted = true
+            case ",":
+                row.append(field)
+                field = ""
+            case "\n":
+                row.append(field)
+                rows.append(row)
+                (row, field) = ([], "")
+            default: field.unicodeScalars.append(scalar)
+            }
+        }
+        if !field.isEmpty || !row.isEmpty {
+            row.append(field)
+            rows.append(row)
+        }
+        return rows
     }
 
     func summary() throws -> [String: Any] {

@@ -1,0 +1,113 @@
+import Crypto
+import Foundation
+import NIOHTTP1
+
+/// `idscan-create`: one ID Scan transaction per customer row, recording its id, URL and expiry.
+///
+/// Creating a transaction is not idempotent. Each row is marked `sending` in the store, durably, before its request
+/// leaves; a run that dies before the answer is committed leaves it `unknown` (never sent again silently), and a
+/// request that failed in a way that leaves open whether the service acted on it (no answer, a timeout, 500, 502,
+/// 504) ends `unknown` too. `--retry-unknown` sends those rows again. Rate-limit answers, token renewals, 503 and
+/// connections that could not be made are retried: the service did not act on them.
+package struct IDScanCreateJob: BatchJob {
+    package let configuration: JobConfiguration
+    var options: JobConfiguration.IDScanOptions { configuration.idscan }
+
+    package init(configuration: JobConfiguration) {
+        self.configuration = configuration
+    }
+
+    package var resultHeader: [String] { ["row", "key", "status", "transaction_id", "url", "expires", "attempts", "error"] }
+
+    package var intakeSettings: String {
+        "idscan-create;key=\(configuration.column("key"));tasks=\(options.tasks.joined(separator: ","));"
+            + "locale=\(options.locale ?? "");mobile_only=\(options.mobileOnly.map(String.init) ?? "");"
+            + "expires_in=\(options.expiresIn.map(String.init) ?? "");return_url=\(options.returnURL ?? "");"
+            + "scan_return_url=\(options.scanReturnURL ?? "")"
+    }
+
+    /// A second row with the same key would create a second transaction for the same customer.
+    package var duplicateReason: DuplicateReason? {
+        { value, firstRow in "key \(value) repeats row \(firstRow); one transaction per customer is created, so make the keys unique" }
+    }
+
+    package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
+        let keyIndex = try header.index(of: configuration.column("key"), role: "key")
+        let options = self.options
+        return RowReader { row, cells in
+            let key = (cells[keyIndex] ?? "").trimmingSpaces()
+            guard !key.isEmpty else {
+                return IntakeRow(row: row, key: key, value: key, rejectReason: "key is empty; every customer row needs a key")
+            }
+            var body: [String: Any] = ["tasks": options.tasks]
+            if let locale = options.locale { body["locale"] = locale }
+            if let mobileOnly = options.mobileOnly { body["mobileOnly"] = mobileOnly }
+            if let expiresIn = options.expiresIn { body["expiresIn"] = expiresIn }
+            if let url = options.returnURL { body["returnUrl"] = Self.fill(url, key: key) }
+            if let url = options.scanReturnURL { body["scanReturnUrl"] = Self.fill(url, key: key) }
+            let payload = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+            return IntakeRow(row: row, key: key, value: key, payload: payload)
+        }
+    }
+
+    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider? {
+        IDScanToken.provider(credentials: credentials, statistics: transport.statistics, wallClock: wallClock)
+    }
+
+    package func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
+        var request = APIRequest(
+            method: .POST,
+            url: configuration.endpoints.base + "/transactions",
+            headers: [
+                ("Content-Type", "application/json"), ("Accept", "application/json"),
+                ("Idempotency-Key", idempotencyKey(for: item.value)),
+            ],
+            body: Array((item.payload ?? "{}").utf8),
+            label: "POST /transactions",
+            isIdempotent: false
+        )
+        let id = item.id
+        request.beforeFirstSend = { try await journal.markSending(id) }
+        let answer: APIAnswer
+        do {
+            answer = try await client.send(request)
+        } catch let failure as AmbiguousFailure {
+            return WorkCompletion(id: id, state: .unknown, attempts: failure.attempts, result: [], error: "\(failure.message); check whether ID Scan created a transaction for this key, then run with --retry-unknown to create it again")
+        } catch let failure as TransientFailure {
+            return WorkCompletion(id: id, state: .failed, attempts: failure.attempts, result: [], error: failure.message)
+        }
+        guard answer.isSuccess else {
+            return WorkCompletion(id: id, state: .failed, attempts: answer.attempts, result: [], error: "ID Scan refused to create the transaction (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
+            let transaction = object["id"] as? String, !transaction.isEmpty
+        else {
+            return WorkCompletion(id: id, state: .unknown, attempts: answer.attempts, result: [], error: "ID Scan answered HTTP \(answer.status) without a transaction id, so a transaction may exist; check the ID Scan portal before running with --retry-unknown")
+        }
+        let result = [transaction, object["url"] as? String ?? "", object["expires"] as? String ?? ""]
+        return WorkCompletion(id: id, state: .succeeded, attempts: answer.attempts, result: result, error: nil)
+    }
+
+    package func resultFields(of row: FinishedRow) -> [String] {
+        let result = row.result + Array(repeating: "", count: max(0, 3 - row.result.count))
+        let status = switch row.state {
+        case .succeeded: "ok"
+        case .failed: "failed"
+        default: "unknown"
+        }
+        return [String(row.row), row.key ?? "", status] + result.prefix(3) + [String(row.attempts), row.error ?? ""]
+    }
+
+    /// An `Idempotency-Key` for the row: the same for every send of this key from this job file, and not the key
+    /// itself. ID Scan does not document one; a service or proxy that honours it can deduplicate, and the sandbox
+    /// counts creations by it.
+    func idempotencyKey(for key: String) -> String {
+        String(SHA256.hash(data: Data((configuration.jobFile + "\n" + key).utf8)).hexString.prefix(32))
+    }
+
+    /// `url` with `{key}` replaced by the percent-encoded key.
+    static func fill(_ url: String, key: String) -> String {
+        let encoded = key.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+#?/"))) ?? ""
+        return url.replacingOccurrences(of: "{key}", with: encoded)
+    }
+}

@@ -1,0 +1,217 @@
+import Crypto
+import Foundation
+import NIOHTTP1
+
+/// `idscan-reports`: the compliance export. For each (transaction, result) pair it saves the audit report(s) as
+/// `reports/<transaction>_<result>_<simple|extended>.pdf`, optionally the result's fields and document images,
+/// and at every exit `reports/SHA256SUMS` and `reports/provenance.csv` for the auditor.
+package struct IDScanReportsJob: BatchJob {
+    package let configuration: JobConfiguration
+    var options: JobConfiguration.IDScanOptions { configuration.idscan }
+
+    package init(configuration: JobConfiguration) {
+        self.configuration = configuration
+    }
+
+    package var resultHeader: [String] {
+        ["row", "transaction_id", "result_id", "status", "report_type", "file", "sha256", "bytes", "attempts", "error"]
+            + options.resultFields
+    }
+
+    /// The report choice and fields shape every row of the export, so changing them needs `--restart`.
+    package var intakeSettings: String {
+        "idscan-reports;transaction_id=\(configuration.column("transaction_id"));result_id=\(configuration.column("result_id"));"
+            + "report=\(options.report.rawValue);fallback=\(options.fallbackToSimple);"
+            + "fields=\(options.resultFields.joined(separator: ","));images=\(options.images)"
+    }
+
+    package var fileFolders: [String] { ["reports", "images"] }
+
+    package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
+        let transactionColumn = configuration.column("transaction_id")
+        let resultColumn = configuration.column("result_id")
+        let transactionIndex = try header.index(of: transactionColumn, role: "transaction_id")
+        let resultIndex = try header.index(of: resultColumn, role: "result_id")
+        return RowReader { row, cells in
+            let transaction = (cells[transactionIndex] ?? "").trimmingSpaces()
+            let result = (cells[resultIndex] ?? "").trimmingSpaces()
+            if let problem = IDScanID.problem(transaction, column: transactionColumn) {
+                return IntakeRow(row: row, key: nil, value: transaction, rejectReason: problem)
+            }
+            if let problem = IDScanID.problem(result, column: resultColumn) {
+                return IntakeRow(row: row, key: nil, value: result, rejectReason: problem)
+            }
+            return IntakeRow(row: row, key: nil, value: transaction + "/" + result)
+        }
+    }
+
+    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider? {
+        IDScanToken.provider(credentials: credentials, statistics: transport.statistics, wallClock: wallClock)
+    }
+
+    package func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
+        var export = ReportExport(job: self, item: item, client: client)
+        do {
+            return try await export.run()
+        } catch let failure as TransientFailure {
+            return WorkCompletion(id: item.id, state: .failed, attempts: export.attempts + failure.attempts, result: [], error: failure.message)
+        }
+    }
+
+    package func resultFields(of row: FinishedRow) -> [String] {
+        let width = 4 + options.resultFields.count
+        let result = row.result + Array(repeating: "", count: max(0, width - row.result.count))
+        let ids = row.value.split(separator: "/", maxSplits: 1).map(String.init) + ["", ""]
+        let status = row.state == .succeeded ? "ok" : "failed"
+        return [String(row.row), ids[0], ids[1], status] + result.prefix(4) + [String(row.attempts), row.error ?? ""]
+            + result.dropFirst(4).prefix(options.resultFields.count)
+    }
+
+    package func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws {
+        try await ExportLedger(outputFolder: outputFolder, folders: fileFolders).write(from: store)
+    }
+}
+
+/// The requests and files of one export row.
+private struct ReportExport {
+    let job: IDScanReportsJob
+    let item: WorkItem
+    let client: APIClient
+    let transaction: String
+    let result: String
+    /// Attempts of every request of the row so far.
+    var attempts = 0
+    /// Files fetched and checked, written only once the whole row succeeded.
+    var downloads: [(file: SavedFile, bytes: [UInt8])] = []
+    var notes: [String] = []
+
+    init(job: IDScanReportsJob, item: WorkItem, client: APIClient) {
+        self.job = job
+        self.item = item
+        self.client = client
+        let ids = item.value.split(separator: "/", maxSplits: 1).map(String.init)
+        transaction = ids.first ?? ""
+        result = ids.count > 1 ? ids[1] : ""
+    }
+
+    var resultPath: String { "/transactions/\(transaction)/results/\(result)" }
+
+    mutating func run() async throws -> WorkCompletion {
+        var fields: [String] = []
+        if !job.options.resultFields.isEmpty || job.options.images {
+            let answer = try await get(resultPath, label: "GET /transactions/{id}/results/{id}")
+            guard answer.isSuccess else { return failed("ID Scan did not give the result (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))") }
+            guard let parsed = IDScanResult(body: answer.body) else {
+                return failed("ID Scan answered HTTP \(answer.status) with a body that is not the documented result JSON")
+            }
+            fields = job.options.resultFields.map { parsed.values[$0] ?? "" }
+            if job.options.images, let problem = try await fetchImages(parsed.files) { return failed(problem) }
+        }
+        if let problem = try await fetchReports() { return failed(problem) }
+
+        for download in downloads {
+            try AtomicFile.write(path: job.configuration.output + "/" + download.file.path, bytes: download.bytes)
+        }
+        let reports = downloads.filter { $0.file.kind != "image" }.sorted { $0.file.kind > $1.file.kind }
+        let result = [
+            reports.map(\.file.kind).joined(separator: ";"), reports.map(\.file.path).joined(separator: ";"),
+            reports.map(\.file.sha256).joined(separator: ";"), reports.map { String($0.file.bytes) }.joined(separator: ";"),
+        ]
+        return WorkCompletion(
+            id: item.id, state: .succeeded, attempts: attempts, result: result + fields,
+            error: notes.isEmpty ? nil : notes.joined(separator: "; "), files: downloads.map(\.file)
+        )
+    }
+
+    /// Fetches the reports the job asks for; answers why the row fails, or nil.
+    private mutating func fetchReports() async throws -> String? {
+        let options = job.options
+        if options.report == .simple { return try await fetchReport(.simple) }
+        let extended = try await get(resultPath + "/report?type=extended", label: "GET /transactions/{id}/results/{id}/report?type=extended")
+        if extended.isSuccess {
+            if let problem = keepReport(extended, type: .extended) { return problem }
+        } else if [404, 409, 410].contains(extended.status) {
+            let gone = "the extended report is no longer available (\(GatewayAnswer.describe(status: extended.status, body: extended.body)))"
+            if options.report == .extended, !options.fallbackToSimple {
+                return "\(gone); the transaction has expired. Set idscan.fallback_to_simple: true to save the simple report instead"
+            }
+            notes.append(options.report == .both ? "\(gone); only the simple report was saved" : "\(gone); the simple report was saved instead")
+            return try await fetchReport(.simple)
+        } else {
+            return "ID Scan did not give the extended report (\(GatewayAnswer.describe(status: extended.status, body: extended.body)))"
+        }
+        return options.report == .both ? try await fetchReport(.simple) : nil
+    }
+
+    private mutating func fetchReport(_ type: JobConfiguration.IDScanOptions.Report) async throws -> String? {
+        let answer = try await get(resultPath + "/report", label: "GET /transactions/{id}/results/{id}/report")
+        guard answer.isSuccess else {
+            return "ID Scan did not give the \(type.rawValue) report (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))"
+        }
+        return keepReport(answer, type: type)
+    }
+
+    private mutating func keepReport(_ answer: APIAnswer, type: JobConfiguration.IDScanOptions.Report) -> String? {
+        let contentType = answer.headers.first(name: "content-type")
+        if let problem = DownloadCheck.pdfProblem(body: answer.body, contentType: contentType) {
+            return "the \(type.rawValue) report is not a complete PDF: \(problem); run again with --retry-failed to fetch it again"
+        }
+        keep(answer, path: "reports/\(transaction)_\(result)_\(type.rawValue).pdf", kind: type.rawValue, contentType: contentType ?? "")
+        return nil
+    }
+
+    /// Downloads the result's document images from the API's own host (the token is never sent elsewhere).
+    private mutating func fetchImages(_ files: [IDScanResult.File]) async throws -> String? {
+        let base = URLComponents(string: job.configuration.endpoints.base)
+        for (index, file) in files.enumerated() {
+            guard let components = URLComponents(string: file.url), let base,
+                components.scheme?.lowercased() == base.scheme?.lowercased(),
+                components.host?.lowercased() == base.host?.lowercased(), components.port == base.port
+            else {
+                notes.append("image \(index + 1) not downloaded: its URL is not on the endpoints.base host, and the token is only sent there")
+                continue
+            }
+            let answer = try await send(APIRequest(method: .GET, url: file.url, headers: [("Accept", "image/*")], label: "GET document image"))
+            guard answer.isSuccess else {
+                return "ID Scan did not give document image \(index + 1) (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))"
+            }
+            let contentType = answer.headers.first(name: "content-type")
+            guard let fileExtension = DownloadCheck.imageExtension(contentType: contentType) else {
+                return "document image \(index + 1) came as \(contentType.map { "`\($0.prefix(60))`" } ?? "untyped"), not an image"
+            }
+            let name = SafeFileName.make(file.type).map { "_" + $0 } ?? ""
+            keep(answer, path: "images/\(transaction)_\(result)_\(index + 1)\(name).\(fileExtension)", kind: "image", contentType: contentType ?? "")
+        }
+        return nil
+    }
+
+    private mutating func keep(_ answer: APIAnswer, path: String, kind: String, contentType: String) {
+        let file = SavedFile(
+            path: path, kind: kind, sha256: SHA256.hash(data: answer.body).hexString, bytes: answer.body.count,
+            requestedAt: answer.requestedAt, apiPath: Self.apiPath(answer.url), httpStatus: answer.status,
+            apiVersion: answer.headers.first(name: "api-version") ?? "", contentType: contentType
+        )
+        downloads.append((file, answer.body))
+    }
+
+    private mutating func get(_ path: String, label: String) async throws -> APIAnswer {
+        let accept = path.contains("/report") ? "application/pdf" : "application/json"
+        return try await send(APIRequest(method: .GET, url: job.configuration.endpoints.base + path, headers: [("Accept", accept)], label: label))
+    }
+
+    private mutating func send(_ request: APIRequest) async throws -> APIAnswer {
+        let answer = try await client.send(request)
+        attempts += answer.attempts
+        return answer
+    }
+
+    private func failed(_ message: String) -> WorkCompletion {
+        WorkCompletion(id: item.id, state: .failed, attempts: attempts, result: [], error: message)
+    }
+
+    /// `GET /id-scan/v1/...?type=extended`: the request line without scheme, host or credentials.
+    static func apiPath(_ url: String) -> String {
+        guard let components = URLComponents(string: url) else { return "GET" }
+        return "GET " + components.percentEncodedPath + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
+    }
+}
