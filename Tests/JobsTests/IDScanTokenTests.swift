@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import Testing
 
 @testable import Jobs
@@ -56,5 +57,21 @@ import Testing
     @Test func isDeterministicForAFixedClock() {
         #expect(token.make(issuedAt: 42) == token.make(issuedAt: 42))
         #expect(token.make(issuedAt: 42) != token.make(issuedAt: 43))
+    }
+
+    @Test func theProviderDatesTokensByTheServersClock() async throws {
+        let statistics = RunStatistics()
+        statistics.recordHeaders(apiVersion: nil, sunset: nil, serverClockOffset: -120, logger: Logger(label: "test"))
+        let provider = IDScanToken.provider(
+            credentials: ClientCredentials(id: "kid-1", secret: "s"),
+            statistics: statistics,
+            wallClock: WallClock { 1_000_000.7 }
+        )
+        let jwt = try await provider.token()
+        let payload = try decode(jwt.split(separator: ".")[1])
+        #expect(payload["iat"] as? Int == 999_880)
+        #expect(payload["nbf"] as? Int == 999_880)
+        #expect(payload["exp"] as? Int == 999_940)
+        #expect(try await provider.token() == jwt, "a valid token is reused, not signed again")
     }
 }
