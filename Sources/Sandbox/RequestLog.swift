@@ -15,6 +15,10 @@ public final class RequestLog: Sendable {
 
     public enum Outcome: String, Codable, Sendable {
         case ok, rejected, rateLimited = "rate_limited", fault, dropped, unauthorized, token
+        /// Answered only after `slowDelay` (usually after the client gave up waiting).
+        case slow
+        /// Answered 2xx with a body broken on purpose (`answerDamage`).
+        case damaged
     }
 
     /// Totals since the sandbox started.

@@ -130,13 +130,29 @@ public final class Sandbox: Sendable {
             return respond(status: status, body: ByteBuffer(string: body), contentType: "application/json", window: window)
         }
         threshold += configuration.slowRate
-        if draw < threshold { try await Task.sleep(for: configuration.slowDelay) }
+        let isSlow = draw < threshold
+        if isSlow { try await Task.sleep(for: configuration.slowDelay) }
         if configuration.latency > .zero { try await Task.sleep(for: configuration.latency) }
 
-        let answer = try await handler(grant)
-        let outcome: RequestLog.Outcome = (200..<300).contains(answer.status.code) ? .ok : .rejected
+        var answer = try await handler(grant)
+        let isSuccess = (200..<300).contains(answer.status.code)
+        var outcome: RequestLog.Outcome = isSlow ? .slow : isSuccess ? .ok : .rejected
+        if isSuccess, configuration.answerDamage != .none, faults.draw() < configuration.answerDamageRate {
+            answer.body = damaged(answer.body)
+            outcome = .damaged
+        }
         log.record(endpoint: endpoint, subject: subject, status: answer.status.code, outcome: outcome)
         return respond(status: answer.status, body: answer.body, contentType: answer.contentType, window: window)
+    }
+
+    /// A successful answer's body, broken as `answerDamage` says.
+    private func damaged(_ body: ByteBuffer) -> ByteBuffer {
+        switch configuration.answerDamage {
+        case .none: body
+        case .truncated: body.getSlice(at: body.readerIndex, length: body.readableBytes / 2) ?? body
+        case .wrongTypes: ByteBuffer(string: #"{"operator_lookup":["KPN"],"device_match":7,"id":12,"tasks":"none","image":false}"#)
+        case .huge: ByteBuffer(repeating: UInt8(ascii: " "), count: configuration.hugeAnswerBytes)
+        }
     }
 
     private enum AuthenticationVerdict {

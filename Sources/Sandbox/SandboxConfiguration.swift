@@ -69,6 +69,19 @@ public struct SandboxConfiguration: Sendable {
     /// Size of an ID Scan audit report (simple or extended), in bytes; never less than the bare PDF (700 to 1,000 bytes, with the IDs).
     public var reportBytes = 4_096
     public var reportDamage = ReportDamage.none
+    /// How successful answers are broken, for `answerDamageRate` of them (recorded as `damaged`).
+    public enum AnswerDamage: String, Sendable, CaseIterable {
+        case none
+        /// The first half of the body: JSON cut off mid-way.
+        case truncated
+        /// Valid JSON whose fields have the wrong types.
+        case wrongTypes = "wrong-types"
+        /// `hugeAnswerBytes` of padding, past any sane cap.
+        case huge
+    }
+    public var answerDamage = AnswerDamage.none
+    public var answerDamageRate = 1.0
+    public var hugeAnswerBytes = 12 << 20
     /// nil: no quota. Default 1,200 calls a minute.
     public var quota: Quota? = Quota(limit: 1_200)
     /// Send the quota-* headers. Off: the quota is still enforced, silently.

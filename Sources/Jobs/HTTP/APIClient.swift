@@ -44,8 +44,9 @@ package struct APIAnswer: Sendable {
     package var isSuccess: Bool { (200..<300).contains(status) }
 }
 
-/// The row's request kept failing transiently until its attempts ran out.
-package struct TransientFailure: Error, Sendable {
+/// The row's request failed for good: it kept failing transiently until its attempts ran out, or its answer was
+/// larger than `http.max_body_mb` (sending again would bring the same answer).
+package struct RequestFailure: Error, Sendable {
     package var message: String
     package var attempts: Int
 }
@@ -62,7 +63,7 @@ package struct AmbiguousFailure: Error, Sendable {
 /// - Rate-limit answers pause every worker (the limiter does that) and are sent again without using an attempt.
 /// - A rejected token is renewed and the request sent again, once per token.
 /// - 500, 502, 503, 504, transport errors and timeouts are retried with capped exponential backoff and full
-///   jitter, up to `retry.max_attempts`; then the row fails with ``TransientFailure``.
+///   jitter, up to `retry.max_attempts`; then the row fails with ``RequestFailure``.
 /// - When most recent requests fail, the ``RetryBudget`` is exhausted: the run stops, resumable (75).
 package final class APIClient: Sendable {
     private let transport: HTTPTransport
@@ -96,7 +97,7 @@ package final class APIClient: Sendable {
     /// Sends `request` until it is settled.
     ///
     /// - Returns: The settling answer (2xx, or an error status that sending again cannot fix).
-    /// - Throws: ``TransientFailure`` when the attempts ran out; ``AmbiguousFailure`` when a non-idempotent
+    /// - Throws: ``RequestFailure`` when the attempts ran out; ``AmbiguousFailure`` when a non-idempotent
     ///   request may have reached the service without an answer; ``JobError`` when the run must stop (quota
     ///   spent beyond `max_wait`, service failing, credentials refused); `CancellationError`.
     package func send(_ request: APIRequest) async throws -> APIAnswer {
@@ -166,6 +167,11 @@ package final class APIClient: Sendable {
                     try recordBudget(failed: false)
                     return APIAnswer(status: status, headers: headers, body: body, attempts: attempts, requestedAt: requestedAt, url: request.url)
                 }
+            case .tooLarge(let headers):
+                limiter.recordAnswer(observe(headers))
+                attempts += 1
+                try recordBudget(failed: false)
+                throw RequestFailure(message: "the answer was larger than http.max_body_mb (\(configuration.http.maxBodyBytes >> 20) MiB), so it was not read; raise http.max_body_mb if the service's answers are legitimately this large", attempts: attempts)
             case .noAnswer(let description, let mayHaveArrived):
                 limiter.recordNoAnswer()
                 attempts += 1
@@ -178,7 +184,7 @@ package final class APIClient: Sendable {
             // A transient failure: retry, fail the row, or stop the run.
             try recordBudget(failed: true)
             guard attempts < configuration.retry.maxAttempts else {
-                throw TransientFailure(message: "\(lastFailure) (gave up after \(attempts) attempts)", attempts: attempts)
+                throw RequestFailure(message: "\(lastFailure) (gave up after \(attempts) attempts)", attempts: attempts)
             }
             let delay = configuration.retry.backoff.delay(afterFailures: attempts, unitRandom: Double.random(in: 0..<1))
             logger.debug("transient failure; retrying", metadata: ["http.request": "\(request.label)", "error": "\(lastFailure)", "retry.delay_ms": "\(Int(delay.seconds * 1000))"])

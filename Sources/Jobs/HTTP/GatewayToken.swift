@@ -40,6 +40,8 @@ package enum GatewayToken {
                 lastProblem = GatewayAnswer.describe(status: status, body: body)
             case .noAnswer(let problem, _):
                 lastProblem = problem
+            case .tooLarge:
+                throw JobError(.credentialsRefused, "The token endpoint answered with more than http.max_body_mb; check the endpoints.token URL.")
             }
             guard attempts < retry.maxAttempts else {
                 throw JobError(.stoppedResumable, "The token endpoint kept failing (\(lastProblem)); progress is saved, run again later.")

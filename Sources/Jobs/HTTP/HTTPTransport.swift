@@ -19,6 +19,8 @@ package struct HTTPTransport: Sendable {
         /// No answer: what went wrong, and whether the request may have reached the server (false only when the
         /// connection could not be made, so a non-idempotent request can safely be sent again).
         case noAnswer(String, mayHaveArrived: Bool)
+        /// An answer whose body exceeds `maxBodyBytes`; the rest of it is not read.
+        case tooLarge(headers: HTTPHeaders)
     }
 
     package init(http: HTTPClient, timeout: Duration, maxBodyBytes: Int, statistics: RunStatistics, logger: Logger) {
@@ -70,10 +72,14 @@ package struct HTTPTransport: Sendable {
         statistics.recordRequest()
         do {
             let response = try await http.execute(outgoing, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)), logger: logger)
-            let buffer = try await response.body.collect(upTo: maxBodyBytes)
-            return .answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
-        } catch is NIOTooManyBytesError {
-            return .noAnswer("the answer was larger than http.max_body_mb", mayHaveArrived: true)
+            let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
+            if let contentLength, contentLength > maxBodyBytes { return .tooLarge(headers: response.headers) }
+            do {
+                let buffer = try await response.body.collect(upTo: maxBodyBytes)
+                return .answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
+            } catch is NIOTooManyBytesError {
+                return .tooLarge(headers: response.headers)
+            }
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             return .noAnswer("no answer within http.timeout (\(Int(timeout.seconds)) s)", mayHaveArrived: true)
         } catch is CancellationError {

@@ -73,7 +73,7 @@ package struct IDScanCreateJob: BatchJob {
             answer = try await client.send(request)
         } catch let failure as AmbiguousFailure {
             return WorkCompletion(id: id, state: .unknown, attempts: failure.attempts, result: [], error: "\(failure.message); check whether ID Scan created a transaction for this key, then run with --retry-unknown to create it again")
-        } catch let failure as TransientFailure {
+        } catch let failure as RequestFailure {
             return WorkCompletion(id: id, state: .failed, attempts: failure.attempts, result: [], error: failure.message)
         }
         guard answer.isSuccess else {

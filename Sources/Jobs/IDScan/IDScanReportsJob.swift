@@ -53,7 +53,7 @@ package struct IDScanReportsJob: BatchJob {
         var export = ReportExport(job: self, item: item, client: client)
         do {
             return try await export.run()
-        } catch let failure as TransientFailure {
+        } catch let failure as RequestFailure {
             return WorkCompletion(id: item.id, state: .failed, attempts: export.attempts + failure.attempts, result: [], error: failure.message)
         }
     }

@@ -70,7 +70,7 @@ package struct NumberVerifyJob: BatchJob {
             }
             let result = [insight.operatorName, insight.regionCode, insight.mcc, insight.mnc, deviceMatch]
             return WorkCompletion(id: item.id, state: .succeeded, attempts: attempts, result: result, error: nil)
-        } catch let failure as TransientFailure {
+        } catch let failure as RequestFailure {
             return WorkCompletion(id: item.id, state: .failed, attempts: failure.attempts, result: [], error: failure.message)
         }
     }

@@ -118,7 +118,7 @@ package struct PimQRJob: BatchJob {
         let answer: APIAnswer
         do {
             answer = try await client.send(request)
-        } catch let failure as TransientFailure {
+        } catch let failure as RequestFailure {
             return WorkCompletion(id: item.id, state: .failed, attempts: failure.attempts, result: [], error: failure.message)
         }
         guard answer.isSuccess else {
