@@ -296,6 +296,7 @@ public struct JobRunner: Sendable {
         backlog: BacklogCounter
     ) async throws {
         let control = self.control
+        let logger = self.logger
         let grace = options.shutdownGrace
         let concurrency = configuration.concurrency
         try await withThrowingTaskGroup(of: Void.self) { outer in
@@ -313,6 +314,10 @@ public struct JobRunner: Sendable {
                                 }
                                 try await committer.commit(completion)
                                 limiter.setBacklog(backlog.decrement())
+                                logger.trace(
+                                    "row finished",
+                                    metadata: ["work.value": "\(maskedForLog(item.value))", "work.state": "\(completion.state)", "work.attempts": "\(completion.attempts)"]
+                                )
                             }
                         }
                     }
