@@ -3,191 +3,193 @@ import Jobs
 import Sandbox
 import Testing
 
-/// The real binary against an in-process sandbox, as the README's users run it.
-@Suite(.timeLimit(.minutes(2)))
-struct NumberVerifyEndToEndTests {
-    @Test func fiveThousandRowsCompleteWithCorrectResults() async throws {
-        let sandbox = try await RunningSandbox.start()
-        let workspace = try Workspace()
-        try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 16)
-        try workspace.writeManifest(Manifests.numbers(count: 5_000, duplicateEvery: 50, rejectEvery: 97, notFoundEvery: 499))
+extension EndToEnd {
+    /// The real binary against an in-process sandbox, as the README's users run it.
+    @Suite(.timeLimit(.minutes(2)))
+    struct NumberVerifyEndToEndTests {
+        @Test func fiveThousandRowsCompleteWithCorrectResults() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 16)
+            try workspace.writeManifest(Manifests.numbers(count: 5_000, duplicateEvery: 50, rejectEvery: 97, notFoundEvery: 499))
 
-        let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(outcome.status == 3, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("results.csv"))
+            let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(outcome.status == 3, "\(outcome.stderr)")
+            #expect(outcome.stdout.contains("results.csv"))
 
-        let results = try workspace.csv("results.csv")
-        let rejects = try workspace.csv("rejects.csv")
-        #expect(results.first == ["row", "key", "msisdn", "status", "operator_name", "region_code", "mcc", "mnc", "device_match", "attempts", "error"])
-        #expect(rejects.first == ["row", "key", "value", "reason"])
-        let rows = results.dropFirst()
-        #expect(rows.count + rejects.count - 1 == 5_000)
-        #expect(rows.map { Int($0[0])! } == rows.map { Int($0[0])! }.sorted())
-        #expect(Set(rows.map { $0[0] }).count == rows.count)
-        var failed = 0
-        for row in rows {
-            let msisdn = row[2]
-            if let insight = SandboxNumbers.insight(for: msisdn) {
-                #expect(row[3] == "ok")
-                #expect(row[4] == insight.operatorName)
-                #expect(row[5] == insight.regionCode)
-                #expect(row[6] == (insight.mcc ?? ""))
-                #expect(row[7] == (insight.mnc ?? ""))
-            } else {
-                failed += 1
-                #expect(row[3] == "failed")
-                #expect(row[10].contains("404"))
+            let results = try workspace.csv("results.csv")
+            let rejects = try workspace.csv("rejects.csv")
+            #expect(results.first == ["row", "key", "msisdn", "status", "operator_name", "region_code", "mcc", "mnc", "device_match", "attempts", "error"])
+            #expect(rejects.first == ["row", "key", "value", "reason"])
+            let rows = results.dropFirst()
+            #expect(rows.count + rejects.count - 1 == 5_000)
+            #expect(rows.map { Int($0[0])! } == rows.map { Int($0[0])! }.sorted())
+            #expect(Set(rows.map { $0[0] }).count == rows.count)
+            var failed = 0
+            for row in rows {
+                let msisdn = row[2]
+                if let insight = SandboxNumbers.insight(for: msisdn) {
+                    #expect(row[3] == "ok")
+                    #expect(row[4] == insight.operatorName)
+                    #expect(row[5] == insight.regionCode)
+                    #expect(row[6] == (insight.mcc ?? ""))
+                    #expect(row[7] == (insight.mnc ?? ""))
+                } else {
+                    failed += 1
+                    #expect(row[3] == "failed")
+                    #expect(row[10].contains("404"))
+                }
             }
+            #expect(failed == 10)
+            #expect(rejects.count - 1 == 5_000 / 97)
+
+            // Each distinct number was looked up exactly once, duplicates included.
+            let served = sandbox.stats.served
+            #expect(served.count == Set(rows.map { $0[2] }).count)
+            #expect(served.values.allSatisfy { $0 == 1 })
+
+            let summary = try workspace.summary()
+            #expect(summary["rows"] as? Int == 5_000)
+            #expect(summary["accepted"] as? Int == rows.count)
+            #expect(summary["failed"] as? Int == 10)
+            #expect(summary["pending"] as? Int == 0)
+            #expect(summary["exit_code"] as? Int == 3)
+            #expect(summary["requests"] as? Int == sandbox.stats.requests)
+            #expect(summary["throttled"] as? Int == 0)
         }
-        #expect(failed == 10)
-        #expect(rejects.count - 1 == 5_000 / 97)
 
-        // Each distinct number was looked up exactly once, duplicates included.
-        let served = sandbox.stats.served
-        #expect(served.count == Set(rows.map { $0[2] }).count)
-        #expect(served.values.allSatisfy { $0 == 1 })
+        @Test func aRunStoppedBySIGINTResumesWithoutSendingAFinishedRowAgain() async throws {
+            let sandbox = try await RunningSandbox.start { $0.latency = .milliseconds(10) }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 4)
+            try workspace.writeManifest(Manifests.numbers(count: 1_500))
 
-        let summary = try workspace.summary()
-        #expect(summary["rows"] as? Int == 5_000)
-        #expect(summary["accepted"] as? Int == rows.count)
-        #expect(summary["failed"] as? Int == 10)
-        #expect(summary["pending"] as? Int == 0)
-        #expect(summary["exit_code"] as? Int == 3)
-        #expect(summary["requests"] as? Int == sandbox.stats.requests)
-        #expect(summary["throttled"] as? Int == 0)
-    }
+            let first = BatchRunnerProcess(["run", workspace.jobFile], environment: sandbox.credentials)
+            try first.start()
+            try await waitUntil { sandbox.stats.requests >= 200 }
+            first.signal(SIGINT)
+            let stopped = await first.finish()
+            #expect(stopped.status == 75, "\(stopped.stderr)")
+            #expect(stopped.stderr.contains("resume"))
+            let partial = try workspace.csv("results.csv").dropFirst()
+            #expect(partial.count >= 190 && partial.count < 1_500)
+            #expect(try workspace.summary()["pending"] as? Int == 1_500 - partial.count)
 
-    @Test func aRunStoppedBySIGINTResumesWithoutSendingAFinishedRowAgain() async throws {
-        let sandbox = try await RunningSandbox.start { $0.latency = .milliseconds(10) }
-        let workspace = try Workspace()
-        try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 4)
-        try workspace.writeManifest(Manifests.numbers(count: 1_500))
-
-        let first = BatchRunnerProcess(["run", workspace.jobFile], environment: sandbox.credentials)
-        try first.start()
-        try await waitUntil { sandbox.stats.requests >= 200 }
-        first.signal(SIGINT)
-        let stopped = await first.finish()
-        #expect(stopped.status == 75, "\(stopped.stderr)")
-        #expect(stopped.stderr.contains("resume"))
-        let partial = try workspace.csv("results.csv").dropFirst()
-        #expect(partial.count >= 190 && partial.count < 1_500)
-        #expect(try workspace.summary()["pending"] as? Int == 1_500 - partial.count)
-
-        let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(second.status == 0, "\(second.stderr)")
-        #expect(try workspace.csv("results.csv").count == 1_501)
-        // A graceful stop commits what was in flight: no number was sent twice.
-        #expect(sandbox.stats.served.count == 1_500)
-        #expect(sandbox.stats.served.values.allSatisfy { $0 == 1 })
-    }
-
-    @Test func aKilledRunRepeatsAtMostTheRowsInFlight() async throws {
-        let sandbox = try await RunningSandbox.start { $0.latency = .milliseconds(10) }
-        let workspace = try Workspace()
-        let concurrency = 6
-        try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: concurrency)
-        try workspace.writeManifest(Manifests.numbers(count: 1_500))
-
-        let first = BatchRunnerProcess(["run", workspace.jobFile], environment: sandbox.credentials)
-        try first.start()
-        try await waitUntil { sandbox.stats.requests >= 300 }
-        first.signal(SIGKILL)
-        #expect(await first.finish().status != 0)
-
-        let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(second.status == 0, "\(second.stderr)")
-        let results = try workspace.csv("results.csv").dropFirst()
-        #expect(results.count == 1_500)
-        let repeated = sandbox.stats.served.values.filter { $0 > 1 }
-        #expect(sandbox.stats.served.count == 1_500)
-        #expect(repeated.count <= concurrency)
-        #expect(repeated.allSatisfy { $0 == 2 })
-    }
-
-    @Test func aCompletedJobRunAgainSendsNothingAndRewritesTheSameOutputs() async throws {
-        let sandbox = try await RunningSandbox.start()
-        let workspace = try Workspace()
-        try workspace.writeNumberVerifyJob(origin: sandbox.origin)
-        try workspace.writeManifest(Manifests.numbers(count: 40, duplicateEvery: 7, rejectEvery: 9))
-        let first = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(first.status == 0, "\(first.stderr)")
-        let results = try workspace.read("results.csv")
-        let rejects = try workspace.read("rejects.csv")
-        let requests = sandbox.stats.requests
-
-        let again = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(again.status == 0, "\(again.stderr)")
-        #expect(sandbox.stats.requests == requests)
-        #expect(try workspace.read("results.csv") == results)
-        #expect(try workspace.read("rejects.csv") == rejects)
-        #expect(try workspace.summary()["requests"] as? Int == 0)
-    }
-
-    @Test func aChangedManifestIsRefusedUnlessRestarted() async throws {
-        let sandbox = try await RunningSandbox.start()
-        let workspace = try Workspace()
-        try workspace.writeNumberVerifyJob(origin: sandbox.origin)
-        try workspace.writeManifest(Manifests.numbers(count: 20))
-        #expect(try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials).status == 0)
-
-        try workspace.writeManifest(Manifests.numbers(count: 21))
-        let refused = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(refused.status == 65)
-        #expect(refused.stderr.contains("changed"))
-        #expect(refused.stderr.contains("--restart"))
-
-        let restarted = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--restart"], environment: sandbox.credentials)
-        #expect(restarted.status == 0, "\(restarted.stderr)")
-        #expect(try workspace.csv("results.csv").count == 22)
-    }
-
-    @Test func theRunSpendsTheSandboxQuotaWithoutA429() async throws {
-        let sandbox = try await RunningSandbox.start {
-            $0.quota = .init(limit: 30, interval: 2, unit: .second)
-            $0.resetFormat = .epochSeconds
+            let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(try workspace.csv("results.csv").count == 1_501)
+            // A graceful stop commits what was in flight: no number was sent twice.
+            #expect(sandbox.stats.served.count == 1_500)
+            #expect(sandbox.stats.served.values.allSatisfy { $0 == 1 })
         }
-        let workspace = try Workspace()
-        try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 8)
-        try workspace.writeManifest(Manifests.numbers(count: 75))
-        let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(sandbox.stats.count(.rateLimited) == 0)
-        #expect(sandbox.stats.count(.ok) == 75)
-        #expect(try workspace.summary()["throttled"] as? Int == 0)
-    }
 
-    @Test func quotaStopExitsResumableAndTheNextRunSendsNothingWhileTheWindowIsSpent() async throws {
-        let sandbox = try await RunningSandbox.start { $0.quota = .init(limit: 10, interval: 1, unit: .hour) }
-        let workspace = try Workspace()
-        try workspace.writeNumberVerifyJob(origin: sandbox.origin, extra: "quota: { on_exhausted: stop, max_wait: 1m }")
-        try workspace.writeManifest(Manifests.numbers(count: 25))
-        let first = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(first.status == 75, "\(first.stderr)")
-        #expect(first.stderr.contains("quota"))
-        #expect(sandbox.stats.count(.ok) == 10)
-        #expect(sandbox.stats.count(.rateLimited) == 0)
-        #expect(try workspace.summary()["pending"] as? Int == 15)
+        @Test func aKilledRunRepeatsAtMostTheRowsInFlight() async throws {
+            let sandbox = try await RunningSandbox.start { $0.latency = .milliseconds(10) }
+            let workspace = try Workspace()
+            let concurrency = 6
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: concurrency)
+            try workspace.writeManifest(Manifests.numbers(count: 1_500))
 
-        let requests = sandbox.stats.requests
-        let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(second.status == 75)
-        #expect(sandbox.stats.requests == requests)
-    }
+            let first = BatchRunnerProcess(["run", workspace.jobFile], environment: sandbox.credentials)
+            try first.start()
+            try await waitUntil { sandbox.stats.requests >= 300 }
+            first.signal(SIGKILL)
+            #expect(await first.finish().status != 0)
 
-    @Test func anOverlappingRunExitsAtOnce() async throws {
-        let sandbox = try await RunningSandbox.start { $0.latency = .milliseconds(50) }
-        let workspace = try Workspace()
-        try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 1)
-        try workspace.writeManifest(Manifests.numbers(count: 200))
-        let first = BatchRunnerProcess(["run", workspace.jobFile], environment: sandbox.credentials)
-        try first.start()
-        try await waitUntil { sandbox.stats.requests >= 2 }
-        let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
-        #expect(second.status == 75)
-        #expect(second.stderr.contains("Another batch-runner run"))
-        first.signal(SIGTERM)
-        #expect(await first.finish().status == 75)
+            let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(second.status == 0, "\(second.stderr)")
+            let results = try workspace.csv("results.csv").dropFirst()
+            #expect(results.count == 1_500)
+            let repeated = sandbox.stats.served.values.filter { $0 > 1 }
+            #expect(sandbox.stats.served.count == 1_500)
+            #expect(repeated.count <= concurrency)
+            #expect(repeated.allSatisfy { $0 == 2 })
+        }
+
+        @Test func aCompletedJobRunAgainSendsNothingAndRewritesTheSameOutputs() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin)
+            try workspace.writeManifest(Manifests.numbers(count: 40, duplicateEvery: 7, rejectEvery: 9))
+            let first = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(first.status == 0, "\(first.stderr)")
+            let results = try workspace.read("results.csv")
+            let rejects = try workspace.read("rejects.csv")
+            let requests = sandbox.stats.requests
+
+            let again = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(sandbox.stats.requests == requests)
+            #expect(try workspace.read("results.csv") == results)
+            #expect(try workspace.read("rejects.csv") == rejects)
+            #expect(try workspace.summary()["requests"] as? Int == 0)
+        }
+
+        @Test func aChangedManifestIsRefusedUnlessRestarted() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin)
+            try workspace.writeManifest(Manifests.numbers(count: 20))
+            #expect(try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials).status == 0)
+
+            try workspace.writeManifest(Manifests.numbers(count: 21))
+            let refused = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(refused.status == 65)
+            #expect(refused.stderr.contains("changed"))
+            #expect(refused.stderr.contains("--restart"))
+
+            let restarted = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--restart"], environment: sandbox.credentials)
+            #expect(restarted.status == 0, "\(restarted.stderr)")
+            #expect(try workspace.csv("results.csv").count == 22)
+        }
+
+        @Test func theRunSpendsTheSandboxQuotaWithoutA429() async throws {
+            let sandbox = try await RunningSandbox.start {
+                $0.quota = .init(limit: 30, interval: 2, unit: .second)
+                $0.resetFormat = .epochSeconds
+            }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 8)
+            try workspace.writeManifest(Manifests.numbers(count: 75))
+            let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(sandbox.stats.count(.rateLimited) == 0)
+            #expect(sandbox.stats.count(.ok) == 75)
+            #expect(try workspace.summary()["throttled"] as? Int == 0)
+        }
+
+        @Test func quotaStopExitsResumableAndTheNextRunSendsNothingWhileTheWindowIsSpent() async throws {
+            let sandbox = try await RunningSandbox.start { $0.quota = .init(limit: 10, interval: 1, unit: .hour) }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, extra: "quota: { on_exhausted: stop, max_wait: 1m }")
+            try workspace.writeManifest(Manifests.numbers(count: 25))
+            let first = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(first.status == 75, "\(first.stderr)")
+            #expect(first.stderr.contains("quota"))
+            #expect(sandbox.stats.count(.ok) == 10)
+            #expect(sandbox.stats.count(.rateLimited) == 0)
+            #expect(try workspace.summary()["pending"] as? Int == 15)
+
+            let requests = sandbox.stats.requests
+            let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(second.status == 75)
+            #expect(sandbox.stats.requests == requests)
+        }
+
+        @Test func anOverlappingRunExitsAtOnce() async throws {
+            let sandbox = try await RunningSandbox.start { $0.latency = .milliseconds(50) }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 1)
+            try workspace.writeManifest(Manifests.numbers(count: 200))
+            let first = BatchRunnerProcess(["run", workspace.jobFile], environment: sandbox.credentials)
+            try first.start()
+            try await waitUntil { sandbox.stats.requests >= 2 }
+            let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(second.status == 75)
+            #expect(second.stderr.contains("Another batch-runner run"))
+            first.signal(SIGTERM)
+            #expect(await first.finish().status == 75)
+        }
     }
 }
 

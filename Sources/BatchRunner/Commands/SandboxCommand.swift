@@ -85,6 +85,12 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Damage ID Scan audit reports on purpose: none, truncated (no %%EOF), or html (a text/html page).")
     var reportDamage = "none"
 
+    @Option(help: "Break successful answers on purpose: none, truncated, wrong-types or huge.")
+    var answerDamage = "none"
+
+    @Option(help: "Share of successful answers --answer-damage breaks (0 to 1).")
+    var answerDamageRate = 1.0
+
     @Option(help: "Write every request as a JSON line to this file.")
     var requestLog: String?
 
@@ -101,6 +107,10 @@ struct SandboxCommand: AsyncParsableCommand {
         guard SandboxConfiguration.ReportDamage(rawValue: reportDamage) != nil else {
             throw ValidationError("--report-damage must be one of none, truncated, html.")
         }
+        guard SandboxConfiguration.AnswerDamage(rawValue: answerDamage) != nil else {
+            throw ValidationError("--answer-damage must be one of none, truncated, wrong-types, huge.")
+        }
+        guard (0...1).contains(answerDamageRate) else { throw ValidationError("--answer-damage-rate must be from 0 to 1.") }
         guard jwtLeeway >= 0 else { throw ValidationError("--jwt-leeway must not be negative.") }
         guard reportBytes >= 0 else { throw ValidationError("--report-bytes must not be negative.") }
         for (name, rate) in [("--fault-rate", faultRate), ("--drop-rate", dropRate), ("--slow-rate", slowRate)] where !(0...1).contains(rate) {
@@ -128,6 +138,8 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.jwtLeewaySeconds = jwtLeeway
         configuration.reportBytes = reportBytes
         configuration.reportDamage = .init(rawValue: reportDamage)!
+        configuration.answerDamage = .init(rawValue: answerDamage)!
+        configuration.answerDamageRate = answerDamageRate
         configuration.requestLogPath = requestLog
         return configuration
     }

@@ -20,7 +20,7 @@ public enum JobFile {
         do {
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
-            throw JobError(.configuration, "Job file \(path) cannot be read as UTF-8 text; check its permissions and encoding.")
+            throw JobError(.configuration, "Job file \(path) cannot be read as UTF-8 text (is it a YAML file?); check its permissions, and save it as UTF-8.")
         }
         return try parse(text, path: url.standardizedFileURL.path)
     }
@@ -31,7 +31,7 @@ public enum JobFile {
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw JobError(.configuration, "Job file \(path) is not valid YAML: \(error). Fix the syntax and run again.")
+            throw JobError(.configuration, "\(path)\(Self.describeSyntaxError(error, text: text)) Fix the syntax and run again.")
         }
         guard let node else { throw JobError(.configuration, "Job file \(path) is empty; it needs at least `kind` and `manifest`.") }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -76,11 +76,11 @@ public enum JobFile {
         if var object = try root.object("endpoints") {
             endpoints.base = try object.string("base") ?? defaults.base
             endpoints.token = try object.string("token") ?? defaults.token
+            for (key, value) in [("base", endpoints.base), ("token", endpoints.token)] {
+                guard let value else { continue }
+                if let problem = EndpointPolicy.problem(with: value) { throw object.error(key, problem) }
+            }
             try object.finish()
-        }
-        for (key, value) in [("endpoints.base", endpoints.base), ("endpoints.token", endpoints.token)] {
-            guard let value else { continue }
-            if let problem = EndpointPolicy.problem(with: value) { throw root.error(key, problem) }
         }
 
         let usesIDScan = kind == .idscanReports || kind == .idscanCreate
@@ -195,6 +195,33 @@ public enum JobFile {
             pim: pim,
             idscan: idscan
         )
+    }
+
+    /// A YAML syntax error in one line, without the file's text (Yams quotes all of it for a duplicate key):
+    /// ` line 5, column 1: <problem>.`
+    static func describeSyntaxError(_ error: any Error, text: String) -> String {
+        func place(_ mark: Mark) -> String { " line \(mark.line), column \(mark.column)" }
+        func tabHint(_ mark: Mark) -> String {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            guard mark.line >= 1, mark.line <= lines.count else { return "" }
+            let indentation = lines[mark.line - 1].prefix { $0 == " " || $0 == "\t" }
+            return indentation.contains("\t") ? " The line is indented with a tab; YAML indents with spaces only." : ""
+        }
+        guard let error = error as? YamlError else { return ": is not valid YAML (\(error))." }
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let during = context.map { " (\($0.text), from line \($0.mark.line))" } ?? ""
+            return "\(place(mark)): not valid YAML: \(problem)\(during).\(tabHint(mark))"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "`\($0)`" }.joined(separator: ", ")
+            return " line \(context.mark.line): the key \(keys) appears more than once in the same mapping; keep one."
+        case .reader(let problem, let offset, _, _):
+            let line = offset.map { offset in " line \(text.prefix(offset).count { $0 == "\n" } + 1)" } ?? ""
+            return "\(line): not valid YAML text: \(problem) (a binary file, or a control character?)."
+        default:
+            return ": is not valid YAML (\(error))."
+        }
     }
 
     /// The column roles each kind reads from the manifest.

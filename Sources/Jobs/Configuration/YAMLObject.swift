@@ -15,8 +15,10 @@ struct YAMLObject {
         self.file = file
         self.mark = node.mark
         guard let mapping = node.mapping else {
-            let place = path.isEmpty ? "The job file" : "`\(path)`"
-            throw JobError(.configuration, "\(file): \(place) must be a mapping of keys to values.")
+            let place = path.isEmpty ? "the job file" : "`\(path)`"
+            let found = node.sequence != nil ? "a list" : "a single value"
+            let example = path.isEmpty ? "`kind: number-verify` on one line, `manifest: customers.csv` on the next" : "`\(path): { key: value }`"
+            throw JobError(.configuration, "\(file)\(Self.line(node.mark)): \(place) must be a mapping of keys to values, not \(found); write it as \(example).")
         }
         for (key, value) in mapping {
             guard let name = key.string else {
@@ -53,7 +55,7 @@ struct YAMLObject {
 
     mutating func requiredString(_ key: String) throws(JobError) -> String {
         guard let text = try string(key), !text.isEmpty else {
-            throw JobError(.configuration, "\(file): the required key `\(qualified(key))` is missing.")
+            throw JobError(.configuration, "\(file): the required key `\(qualified(key))` is missing or empty; add it (see the README's job file reference).")
         }
         return text
     }
@@ -108,14 +110,28 @@ struct YAMLObject {
         }
     }
 
+    /// The name of an environment variable. The value is never quoted in a message: it may be a credential
+    /// written where its variable's name belongs.
     mutating func variableName(_ key: String) throws(JobError) -> String? {
         guard let name = try string(key) else { return nil }
         let valid = name.utf8.first.map { !($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) } ?? false
             && name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
-        guard valid else {
-            throw error(key, "must name an environment variable (letters, digits and _), not hold a credential itself")
+        guard valid, !Self.looksLikeCredential(name) else {
+            throw error(key, "must name the environment variable that holds the credential (letters, digits and _, such as KPN_CLIENT_SECRET), not hold the credential itself; export the value in that variable instead")
         }
         return name
+    }
+
+    /// Whether `name`, though made of the characters of a variable name, looks like a generated key or secret:
+    /// 12 characters or more without `_`, with digits and lowercase letters, and either uppercase ones too or 24
+    /// characters or more (a hex key). Were it taken for a name, the message about an unset variable would print it.
+    private static func looksLikeCredential(_ name: String) -> Bool {
+        let bytes = name.utf8
+        guard bytes.count >= 12, !bytes.contains(UInt8(ascii: "_")) else { return false }
+        let hasDigit = bytes.contains { $0 >= 0x30 && $0 <= 0x39 }
+        let hasLower = bytes.contains { $0 >= 0x61 && $0 <= 0x7A }
+        let hasUpper = bytes.contains { $0 >= 0x41 && $0 <= 0x5A }
+        return hasDigit && hasLower && (hasUpper || bytes.count >= 24)
     }
 
     mutating func object(_ key: String) throws(JobError) -> YAMLObject? {
@@ -123,11 +139,41 @@ struct YAMLObject {
         return try YAMLObject(node, path: qualified(key), file: file)
     }
 
-    /// Fails on the first key that was never read.
+    /// Fails on the first key that was never read, suggesting the known key it most resembles.
     func finish() throws(JobError) {
         if let unknown = entries.first(where: { !read.contains($0.key) }) {
-            throw error(unknown.key, "is not a key batch-runner knows; check its spelling against the README's job file reference")
+            if let suggestion = Self.closest(to: unknown.key, among: read) {
+                throw error(unknown.key, "is not a key batch-runner knows (a typo for `\(suggestion)`?)")
+            }
+            let known: [String] = read.sorted().map { "`\($0)`" }
+            throw error(unknown.key, "is not a key batch-runner knows; the keys here are " + known.joined(separator: ", "))
         }
+    }
+
+    /// The known key a typo most likely meant, if one is close enough.
+    private static func closest(to key: String, among known: Set<String>) -> String? {
+        var best: (key: String, distance: Int)?
+        for candidate in known.sorted() {
+            let distance = editDistance(key.lowercased(), candidate)
+            let allowed = max(1, min(3, candidate.count / 3))
+            if distance <= allowed, distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
+        }
+        return best?.key
+    }
+
+    /// Levenshtein distance, for suggesting the key a typo meant.
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 }
 

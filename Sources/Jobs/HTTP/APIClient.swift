@@ -61,7 +61,8 @@ package struct AmbiguousFailure: Error, Sendable {
 /// Sends a job's requests: through the rate limiter, with a bearer token, retrying what is worth retrying.
 ///
 /// - Rate-limit answers pause every worker (the limiter does that) and are sent again without using an attempt.
-/// - A rejected token is renewed and the request sent again, once per token.
+/// - A rejected token is renewed and the request sent again: once when it was refused, up to `retry.max_attempts`
+///   times when it had merely expired on its way.
 /// - 500, 502, 503, 504, transport errors and timeouts are retried with capped exponential backoff and full
 ///   jitter, up to `retry.max_attempts`; then the row fails with ``RequestFailure``.
 /// - When most recent requests fail, the ``RetryBudget`` is exhausted: the run stops, resumable (75).
@@ -103,6 +104,7 @@ package final class APIClient: Sendable {
     package func send(_ request: APIRequest) async throws -> APIAnswer {
         var attempts = 0
         var renewedToken = false
+        var expiredRenewals = 0
         var announced = false
         var lastFailure = ""
         while true {
@@ -145,10 +147,15 @@ package final class APIClient: Sendable {
                     continue
                 case .tokenRejected:
                     limiter.recordAnswer(observation)
-                    guard let token, let tokens, !renewedToken else {
+                    // A token that merely expired on its way (a short lifetime, a long wait) is renewed as often as
+                    // that happens, up to the attempts; one refused outright is renewed once.
+                    let expired = GatewayAnswer.faultErrorCode(body) == "oauth.v2.AccessTokenExpired"
+                    if expired { expiredRenewals += 1 }
+                    let mayRenew = expired ? expiredRenewals <= configuration.retry.maxAttempts : !renewedToken
+                    guard let token, let tokens, mayRenew else {
                         throw JobError(.credentialsRefused, "The API refused the credentials (\(GatewayAnswer.describe(status: status, body: body))) even with a new token; check the client id and secret variables and the product subscription.")
                     }
-                    renewedToken = true
+                    if !expired { renewedToken = true }
                     await tokens.invalidate(token)
                     statistics.recordRetry()
                     logger.debug("token rejected; renewing", metadata: ["http.request": "\(request.label)"])

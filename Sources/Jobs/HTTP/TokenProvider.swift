@@ -1,7 +1,8 @@
 /// Mints bearer tokens on first need and renews them before they expire or when the service rejects one.
 ///
-/// Concurrent callers share one minting request. A token is renewed when less than a tenth of its lifetime
-/// (at most a minute) is left.
+/// Concurrent callers share one minting request. A token is renewed when less than a tenth of its lifetime is
+/// left, at least 5 s (or half the lifetime, for very short ones) and at most a minute, so a request that waits a
+/// little on its way does not arrive with an expired token.
 package actor TokenProvider {
     package struct Token: Sendable {
         package var value: String
@@ -30,7 +31,7 @@ package actor TokenProvider {
         minting = task
         defer { minting = nil }
         let token = try await task.value
-        let margin = min(Duration.seconds(60), token.lifetime / 10)
+        let margin = min(.seconds(60), max(token.lifetime / 10, min(.seconds(5), token.lifetime / 2)))
         current = (token, clock.now.advanced(by: token.lifetime - margin))
         return token.value
     }

@@ -1,20 +1,31 @@
 import CCSV
 
 /// One CSV record as libcsv delivered it: the raw bytes of every field, valid only during the callback.
+///
+/// To keep memory flat whatever the input, a record keeps at most ``CSVReader/maximumStoredFields`` fields and
+/// ``CSVReader/maximumStoredBytes`` bytes, and no bytes of a field longer than its reader's field limit; what is
+/// not kept is still counted (``fieldCount``, ``fieldLength(_:)``), so callers can tell and reject the record.
 struct CSVRecord: ~Copyable {
     fileprivate let bytes: UnsafeBufferPointer<UInt8>
     fileprivate let ends: UnsafeBufferPointer<Int>
+    fileprivate let lengths: UnsafeBufferPointer<Int>
+    /// Every field, the ones not kept included.
+    let fieldCount: Int
 
-    var fieldCount: Int { ends.count }
-
-    /// The bytes of field `index` (0-based).
+    /// The bytes of field `index` (0-based, below ``CSVReader/maximumStoredFields``); empty when they were not kept.
     func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
         let start = index == 0 ? 0 : ends[index - 1]
         return UnsafeBufferPointer(rebasing: bytes[start..<ends[index]])
     }
 
+    /// The length in bytes of field `index` (0-based, below ``CSVReader/maximumStoredFields``), kept or not.
+    func fieldLength(_ index: Int) -> Int { lengths[index] }
+
+    /// Whether the bytes of field `index` were kept.
+    func isStored(_ index: Int) -> Bool { field(index).count == lengths[index] }
+
     /// Whether the record is one empty field: a line with nothing on it.
-    var isBlank: Bool { ends.count == 1 && ends[0] == 0 }
+    var isBlank: Bool { fieldCount == 1 && lengths.first == 0 }
 }
 
 /// Why the bytes cannot be read as CSV from some record on.
@@ -23,6 +34,8 @@ struct CSVStructureError: Error {
     let problem: Problem
     /// The 1-based record (header included) where the problem starts.
     let record: Int
+    /// The 0-based field of that record where the problem starts.
+    let field: Int
 }
 
 /// Streams CSV through libcsv: feed it chunks, it calls back with every complete record.
@@ -30,25 +43,36 @@ struct CSVStructureError: Error {
 /// libcsv runs in its lenient mode (a stray quote inside an unquoted field is kept as text), except that a quoted
 /// field still open at the end of the input is an error: that quote would silently swallow the rest of the file. Leading and trailing spaces of unquoted fields are trimmed; tabs are trimmed too unless the
 /// tab is the delimiter. A field that grows past `hardFieldLimit` stops the parse (the file is not the CSV it
-/// claims to be); smaller limits are the caller's business.
+/// claims to be); smaller limits are the caller's business, helped by a record keeping only what fits its limits
+/// (see ``CSVRecord``).
 final class CSVReader {
     static let hardFieldLimit = 16 << 20
+    /// Fields a record keeps; later ones are only counted (a line of a million commas takes no memory).
+    static let maximumStoredFields = 1 << 16
+    /// Bytes a record keeps, all fields together.
+    static let maximumStoredBytes = 16 << 20
 
     private let parser: UnsafeMutablePointer<csv_parser>
     private var bytes: [UInt8] = []
     private var ends: [Int] = []
+    private var lengths: [Int] = []
+    private var fieldsInRecord = 0
+    /// Fields longer than this keep only their length.
+    private let storedFieldLimit: Int
     private var onRecord: (borrowing CSVRecord) throws -> Void = { _ in }
     private var callbackError: (any Error)?
     /// Records delivered so far.
     private(set) var recordCount = 0
 
-    init(delimiter: UInt8) {
+    init(delimiter: UInt8, storedFieldLimit: Int = ManifestCells.maximumCellBytes) {
+        self.storedFieldLimit = storedFieldLimit
         parser = .allocate(capacity: 1)
         csv_init(parser, UInt8(CSV_STRICT_FINI))
         csv_set_delim(parser, delimiter)
         csv_set_space_func(parser, delimiter == UInt8(ascii: "\t") ? Self.isSpace : Self.isSpaceOrTab)
         bytes.reserveCapacity(4096)
         ends.reserveCapacity(64)
+        lengths.reserveCapacity(64)
     }
 
     deinit {
@@ -63,10 +87,10 @@ final class CSVReader {
         let parsed = csv_parse(parser, chunk.baseAddress, chunk.count, Self.fieldCallback, Self.recordCallback, context)
         try rethrowCallbackError()
         if parsed != chunk.count {
-            throw CSVStructureError(problem: .parser(String(cString: csv_strerror(csv_error(parser)))), record: recordCount + 1)
+            throw CSVStructureError(problem: .parser(String(cString: csv_strerror(csv_error(parser)))), record: recordCount + 1, field: fieldsInRecord)
         }
         if parser.pointee.entry_pos > Self.hardFieldLimit {
-            throw CSVStructureError(problem: .fieldTooLong, record: recordCount + 1)
+            throw CSVStructureError(problem: .fieldTooLong, record: recordCount + 1, field: fieldsInRecord)
         }
     }
 
@@ -75,13 +99,13 @@ final class CSVReader {
         // libcsv honours CSV_STRICT_FINI only in strict mode, so look for a quoted field still open ourselves
         // (parser state FIELD_BEGUN is 2 in libcsv.c).
         if parser.pointee.quoted != 0 && parser.pointee.pstate == 2 {
-            throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1)
+            throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1, field: fieldsInRecord)
         }
         self.onRecord = onRecord
         let context = Unmanaged.passUnretained(self).toOpaque()
         let status = csv_fini(parser, Self.fieldCallback, Self.recordCallback, context)
         try rethrowCallbackError()
-        if status != 0 { throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1) }
+        if status != 0 { throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1, field: fieldsInRecord) }
     }
 
     private func rethrowCallbackError() throws {
@@ -97,26 +121,36 @@ final class CSVReader {
     private static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = {
         field, length, context in
         let reader = Unmanaged<CSVReader>.fromOpaque(context!).takeUnretainedValue()
-        if length > 0, let field {
+        reader.fieldsInRecord += 1
+        guard reader.ends.count < CSVReader.maximumStoredFields else { return }
+        if length > 0, let field, length <= reader.storedFieldLimit, reader.bytes.count + length <= CSVReader.maximumStoredBytes {
             reader.bytes.append(contentsOf: UnsafeRawBufferPointer(start: field, count: length).bindMemory(to: UInt8.self))
         }
         reader.ends.append(reader.bytes.count)
+        reader.lengths.append(length)
     }
 
     private static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, context in
         let reader = Unmanaged<CSVReader>.fromOpaque(context!).takeUnretainedValue()
+        let fieldCount = reader.fieldsInRecord
         defer {
-            reader.bytes.removeAll(keepingCapacity: true)
-            reader.ends.removeAll(keepingCapacity: true)
+            // A record that was large gives its memory back, so one huge line does not keep it for the whole run.
+            let keep = reader.bytes.capacity <= 1 << 20
+            reader.bytes.removeAll(keepingCapacity: keep)
+            reader.ends.removeAll(keepingCapacity: reader.ends.capacity <= 4096)
+            reader.lengths.removeAll(keepingCapacity: reader.lengths.capacity <= 4096)
+            reader.fieldsInRecord = 0
         }
         guard reader.callbackError == nil else { return }
         reader.recordCount += 1
         reader.bytes.withUnsafeBufferPointer { bytes in
             reader.ends.withUnsafeBufferPointer { ends in
-                do {
-                    try reader.onRecord(CSVRecord(bytes: bytes, ends: ends))
-                } catch {
-                    reader.callbackError = error
+                reader.lengths.withUnsafeBufferPointer { lengths in
+                    do {
+                        try reader.onRecord(CSVRecord(bytes: bytes, ends: ends, lengths: lengths, fieldCount: fieldCount))
+                    } catch {
+                        reader.callbackError = error
+                    }
                 }
             }
         }

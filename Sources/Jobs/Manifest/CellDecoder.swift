@@ -3,16 +3,21 @@ enum CellDecoder {
     /// The row's cells, or the reason it is rejected (with the cell's column named).
     static func decode(_ record: borrowing CSVRecord, header: [String]) -> Result<ManifestCells, RowProblem> {
         if record.fieldCount > header.count {
-            return .failure(RowProblem(value: "", reason: "has \(record.fieldCount) fields but the header has \(header.count); a value with an unquoted delimiter? Put that value in double quotes"))
+            let last = header.last.map { " (the last is `\($0)`)" } ?? ""
+            return .failure(RowProblem(value: "", reason: "has \(record.fieldCount) fields but the header names \(header.count) columns\(last); a value with an unquoted delimiter? Put that value in double quotes, or remove the extra delimiters"))
         }
         var values: [String] = []
         values.reserveCapacity(record.fieldCount)
         for index in 0..<record.fieldCount {
-            let bytes = record.field(index)
+            let length = record.fieldLength(index)
             let column = header[index]
-            if bytes.count > ManifestCells.maximumCellBytes {
-                return .failure(RowProblem(value: "", reason: "cell in column `\(column)` is \(bytes.count) bytes, over the 1 MiB limit; shorten it"))
+            if length > ManifestCells.maximumCellBytes {
+                return .failure(RowProblem(value: "", reason: "cell in column `\(column)` is \(length) bytes, over the 1 MiB limit; shorten it"))
             }
+            guard record.isStored(index) else {
+                return .failure(RowProblem(value: "", reason: "holds more than \(CSVReader.maximumStoredBytes >> 20) MiB in all; shorten its cells"))
+            }
+            let bytes = record.field(index)
             if bytes.contains(0) {
                 let text = String(decoding: bytes, as: UTF8.self).replacingNUL()
                 return .failure(RowProblem(value: text, reason: "cell in column `\(column)` contains a NUL byte; remove it"))

@@ -50,6 +50,7 @@ struct ManifestReader {
         var reader: CSVReader?
         var chosenDelimiter = delimiter ?? UInt8(ascii: ",")
         var sawHeader = false
+        var header: [String] = []
         var dataRows = 0
         var isFirstChunk = true
 
@@ -57,7 +58,8 @@ struct ManifestReader {
             if !sawHeader {
                 if record.isBlank { return }
                 sawHeader = true
-                try onHeader(try Self.headerCells(record, path: path))
+                header = try Self.headerCells(record, path: path)
+                try onHeader(header)
                 return
             }
             if record.isBlank { return }
@@ -74,6 +76,9 @@ struct ManifestReader {
                     hasher.update(bufferPointer: chunk)
                     if isFirstChunk {
                         isFirstChunk = false
+                        if let encoding = Self.unicodeEncoding(of: chunk) {
+                            throw JobError(.manifestUnusable, "Manifest \(path) is \(encoding) text (it starts with a \(encoding) byte-order mark); save it as CSV (UTF-8) and run again.")
+                        }
                         if chunk.starts(with: [0xEF, 0xBB, 0xBF]) { chunk = UnsafeRawBufferPointer(rebasing: chunk[3...]) }
                         if delimiter == nil { chosenDelimiter = Self.detectDelimiter(in: chunk) }
                         reader = CSVReader(delimiter: chosenDelimiter)
@@ -83,7 +88,7 @@ struct ManifestReader {
             }
             try reader?.finish { try deliver($0) }
         } catch let error as CSVStructureError {
-            throw Self.describe(error, path: path)
+            throw Self.describe(error, path: path, header: sawHeader ? header : nil, dataRow: dataRows + 1)
         }
         guard sawHeader else {
             throw JobError(.manifestUnusable, "Manifest \(path) is empty: it needs a header row naming its columns, then one row per record.")
@@ -106,26 +111,49 @@ struct ManifestReader {
     }
 
     private static func headerCells(_ record: borrowing CSVRecord, path: String) throws -> [String] {
+        guard record.fieldCount <= CSVReader.maximumStoredFields else {
+            throw JobError(.manifestUnusable, "Manifest \(path): the header row has \(record.fieldCount) columns, more than the \(CSVReader.maximumStoredFields) a manifest may have; is this a CSV file? Check the file and its delimiter, then run again.")
+        }
         var cells: [String] = []
         for index in 0..<record.fieldCount {
+            guard record.isStored(index) else {
+                throw JobError(.manifestUnusable, "Manifest \(path): column \(index + 1) of the header row is \(record.fieldLength(index)) bytes long; is this a CSV file? Its first line must name the columns.")
+            }
             let bytes = record.field(index)
-            guard !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self) else {
-                throw JobError(.manifestUnusable, "Manifest \(path): the header row is not UTF-8 text; is this a CSV file? Save it as CSV (UTF-8) and run again.")
+            if bytes.contains(0) {
+                throw JobError(.manifestUnusable, "Manifest \(path): column \(index + 1) of the header row contains a NUL byte; is this a CSV file? Save it as CSV (UTF-8) and run again.")
+            }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw JobError(.manifestUnusable, "Manifest \(path): column \(index + 1) of the header row is not UTF-8 text; is this a CSV file? Save it as CSV (UTF-8) and run again.")
             }
             cells.append(text)
         }
         return cells
     }
 
-    /// The most frequent of `,` `;` tab `|` outside quotes on the first line; comma on a tie or when none occurs.
+    /// The encoding a UTF-16 or UTF-32 byte-order mark at the start announces.
+    static func unicodeEncoding(of chunk: UnsafeRawBufferPointer) -> String? {
+        if chunk.starts(with: [0xFF, 0xFE, 0x00, 0x00]) || chunk.starts(with: [0x00, 0x00, 0xFE, 0xFF]) { return "UTF-32" }
+        if chunk.starts(with: [0xFF, 0xFE]) || chunk.starts(with: [0xFE, 0xFF]) { return "UTF-16" }
+        return nil
+    }
+
+    /// The most frequent of `,` `;` tab `|` outside quotes on the first line that is not blank; comma on a tie or
+    /// when none occurs.
     static func detectDelimiter(in chunk: UnsafeRawBufferPointer) -> UInt8 {
         let candidates: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "\t"), UInt8(ascii: "|")]
         var counts = [Int](repeating: 0, count: candidates.count)
         var inQuotes = false
+        var lineHasText = false
         for byte in chunk {
-            if byte == UInt8(ascii: "\"") { inQuotes.toggle(); continue }
+            if byte == UInt8(ascii: "\"") { inQuotes.toggle(); lineHasText = true; continue }
             if inQuotes { continue }
-            if byte == 0x0A || byte == 0x0D { break }
+            if byte == 0x0A || byte == 0x0D {
+                if lineHasText { break }
+                counts = counts.map { _ in 0 }  // a line of spaces and tabs is blank
+                continue
+            }
+            if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") { lineHasText = true }
             if let index = candidates.firstIndex(of: byte) { counts[index] += 1 }
         }
         guard let best = counts.indices.max(by: { counts[$0] < counts[$1] }), counts[best] > 0 else {
@@ -134,16 +162,25 @@ struct ManifestReader {
         return candidates[best]
     }
 
-    private static func describe(_ error: CSVStructureError, path: String) -> JobError {
-        let row = error.record - 1
-        let place = row <= 0 ? "the header row" : "data row \(row)"
+    /// A message naming where the problem starts: the row (`dataRow`, or the header row when `header` is nil)
+    /// and the column.
+    private static func describe(_ error: CSVStructureError, path: String, header: [String]?, dataRow: Int) -> JobError {
+        let place: String
+        if let header {
+            let column = error.field < header.count
+                ? "column `\(ManifestHeader.displayName(header[error.field]))`"
+                : "field \(error.field + 1), past the header's \(header.count) columns"
+            place = "data row \(dataRow), \(column)"
+        } else {
+            place = "the header row, column \(error.field + 1)"
+        }
         switch error.problem {
         case .unterminatedQuote:
             return JobError(.manifestUnusable, "Manifest \(path): a quoted field that starts in \(place) is never closed, so the rest of the file would be read as one value. Close or remove that quote (\") and run again.")
         case .fieldTooLong:
-            return JobError(.manifestUnusable, "Manifest \(path): a field in \(place) grows beyond \(CSVReader.hardFieldLimit >> 20) MiB; this is not a CSV manifest, or a quote there is never closed.")
+            return JobError(.manifestUnusable, "Manifest \(path): a field in \(place) grows beyond \(CSVReader.hardFieldLimit >> 20) MiB, so this is not a CSV manifest, or a quote (\") there is never closed. Check that the file is the manifest, close that quote, and run again.")
         case .parser(let message):
-            return JobError(.manifestUnusable, "Manifest \(path): cannot be read as CSV at \(place) (\(message)).")
+            return JobError(.manifestUnusable, "Manifest \(path): cannot be read as CSV at \(place) (\(message)). Check that the file is a CSV manifest and run again.")
         }
     }
 }

@@ -1,7 +1,11 @@
 import Foundation
 import Sandbox
 
-/// A sandbox serving on a free loopback port for the duration of a test.
+/// A sandbox serving on a free loopback port, from a test's start until the test process ends.
+///
+/// It is never shut down early: a connection a client opened just before a test ended may still be in the
+/// listening socket's queue, and NIO traps when a server that is shutting down accepts one ("Deinited
+/// NIOAsyncWriter without calling finish()"). An idle server per test costs a socket and a few kilobytes.
 final class RunningSandbox: Sendable {
     let sandbox: Sandbox
     let port: Int
@@ -38,7 +42,4 @@ final class RunningSandbox: Sendable {
         ["IDSCAN_KEY_ID": sandbox.configuration.idscanKeyID, "IDSCAN_SECRET": sandbox.configuration.idscanSecret]
     }
 
-    func stop() { task.cancel() }
-
-    deinit { task.cancel() }
 }
