@@ -38,7 +38,7 @@ extension EndToEnd {
             try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: concurrency)
             let count = 20_000
             try workspace.writeManifest(Manifests.numbers(count: count, duplicateEvery: 40, rejectEvery: 101))
-            var random = SeededGenerator(seed: 2026)
+            var random = SplitMix64(seed: 2026)
             let kills = 5
             var killPoints = 0
             try await killAtRandomMoments(
@@ -94,7 +94,7 @@ extension EndToEnd {
                 """.write(toFile: workspace.jobFile, atomically: true, encoding: .utf8)
             let count = 3_000
             try workspace.writeManifest("customer_id,first_name\n" + (1...count).map { "K\($0),Name\($0)\n" }.joined())
-            var random = SeededGenerator(seed: 7)
+            var random = SplitMix64(seed: 7)
             let kills = 5
             try await killAtRandomMoments(
                 times: kills, sandbox: sandbox, workspace: workspace, environment: sandbox.credentials,
@@ -133,7 +133,7 @@ extension EndToEnd {
             let count = 1_500
             let (text, _) = IDScanReportsEndToEndTests.manifest(count)
             try workspace.writeManifest(text)
-            var random = SeededGenerator(seed: 11)
+            var random = SplitMix64(seed: 11)
             let kills = 5
             try await killAtRandomMoments(
                 times: kills, sandbox: sandbox, workspace: workspace, environment: sandbox.idscanCredentials,
@@ -164,20 +164,5 @@ extension EndToEnd {
         static func files(_ folder: String) -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
         }
-    }
-}
-
-/// SplitMix64, so the kill moments are random but the same on every run of the suite.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

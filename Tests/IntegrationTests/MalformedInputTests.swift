@@ -80,6 +80,17 @@ extension EndToEnd {
             }
         }
 
+        @Test func aRowRejectedForABrokenCellStillShowsItsKey() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin)
+            try workspace.writeManifest("customer_id,msisdn\nC1,06\u{0}12345678\nC2,0612345678,extra\n\u{0}C3,06123\u{0}\n")
+            let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            let rejects = try workspace.csv("rejects.csv").dropFirst()
+            #expect(rejects.map { $0[1] } == ["C1", "C2", ""], "the key when its own cell is sound")
+        }
+
         @Test func theCorpusCoversWhatTheIssueAsks() throws {
             _ = try MalformedCorpus.loaded.get()
             #expect(MalformedCorpus.manifestNames.count >= 30)
@@ -248,7 +259,7 @@ enum MalformedCorpus {
     }
 }
 
-/// A small seeded generator, so the random binary case is the same file on every run.
+/// A small seeded generator (SplitMix64), so random cases and kill moments are the same on every run.
 struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 

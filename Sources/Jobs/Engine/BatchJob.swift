@@ -33,9 +33,12 @@ extension BatchJob {
 
 /// Reads one data row into an accepted or rejected ``IntakeRow``; cells are already checked to be UTF-8 text.
 package struct RowReader: Sendable {
+    /// The key column's index, so a row rejected for a broken cell elsewhere still shows its key.
+    package let keyColumn: Int?
     package let read: @Sendable (_ row: Int, _ cells: ManifestCells) -> IntakeRow
 
-    package init(read: @escaping @Sendable (_ row: Int, _ cells: ManifestCells) -> IntakeRow) {
+    package init(keyColumn: Int? = nil, read: @escaping @Sendable (_ row: Int, _ cells: ManifestCells) -> IntakeRow) {
+        self.keyColumn = keyColumn
         self.read = read
     }
 }

@@ -218,9 +218,9 @@ public struct JobRunner: Sendable {
                 },
                 onRow: { row, record in
                     let intakeRow: IntakeRow
-                    switch CellDecoder.decode(record, header: header) {
+                    switch CellDecoder.decode(record, header: header, keyColumn: rowReader!.keyColumn) {
                     case .success(let cells): intakeRow = rowReader!.read(row, cells)
-                    case .failure(let problem): intakeRow = IntakeRow(row: row, key: nil, value: problem.value, rejectReason: problem.reason)
+                    case .failure(let problem): intakeRow = IntakeRow(row: row, key: problem.key, value: problem.value, rejectReason: problem.reason)
                     }
                     tally.count(intakeRow)
                     try emit(intakeRow)

@@ -34,7 +34,7 @@ package struct IDScanCreateJob: BatchJob {
     package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
         let keyIndex = try header.index(of: configuration.column("key"), role: "key")
         let options = self.options
-        return RowReader { row, cells in
+        return RowReader(keyColumn: keyIndex) { row, cells in
             let key = (cells[keyIndex] ?? "").trimmingSpaces()
             guard !key.isEmpty else {
                 return IntakeRow(row: row, key: key, value: key, rejectReason: "key is empty; every customer row needs a key")

@@ -1,7 +1,25 @@
 /// Turns a CSV record into ``ManifestCells``, or says why the row must be rejected.
 enum CellDecoder {
-    /// The row's cells, or the reason it is rejected (with the cell's column named).
-    static func decode(_ record: borrowing CSVRecord, header: [String]) -> Result<ManifestCells, RowProblem> {
+    /// The row's cells, or the reason it is rejected (with the cell's column named, and the row's key from
+    /// `keyColumn` when that cell itself is sound, so the reject still says whose row it was).
+    static func decode(_ record: borrowing CSVRecord, header: [String], keyColumn: Int? = nil) -> Result<ManifestCells, RowProblem> {
+        let result = decodeCells(record, header: header)
+        guard case .failure(var problem) = result, let keyColumn else { return result }
+        problem.key = soundText(record, keyColumn)
+        return .failure(problem)
+    }
+
+    /// The text of cell `index` when it is kept, within the cell limit, UTF-8 and free of NUL bytes.
+    private static func soundText(_ record: borrowing CSVRecord, _ index: Int) -> String? {
+        guard index < record.fieldCount, record.fieldLength(index) <= ManifestCells.maximumCellBytes, record.isStored(index) else {
+            return nil
+        }
+        let bytes = record.field(index)
+        guard !bytes.contains(0) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func decodeCells(_ record: borrowing CSVRecord, header: [String]) -> Result<ManifestCells, RowProblem> {
         if record.fieldCount > header.count {
             let last = header.last.map { " (the last is `\($0)`)" } ?? ""
             return .failure(RowProblem(value: "", reason: "has \(record.fieldCount) fields but the header names \(header.count) columns\(last); a value with an unquoted delimiter? Put that value in double quotes, or remove the extra delimiters"))
@@ -35,6 +53,8 @@ enum CellDecoder {
 struct RowProblem: Error {
     var value: String
     var reason: String
+    /// The row's key, when its cell could be read.
+    var key: String?
 }
 
 extension String {

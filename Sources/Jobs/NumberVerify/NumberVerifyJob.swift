@@ -21,7 +21,7 @@ package struct NumberVerifyJob: BatchJob {
     package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
         let msisdnIndex = try header.index(of: configuration.column("msisdn"), role: "msisdn")
         let keyIndex = try configuration.columns["key"].map { (name) throws(JobError) in try header.index(of: name, role: "key") }
-        return RowReader { row, cells in
+        return RowReader(keyColumn: keyIndex) { row, cells in
             let key = keyIndex.flatMap { cells[$0] }
             let raw = cells[msisdnIndex] ?? ""
             switch MSISDN.normalise(raw) {

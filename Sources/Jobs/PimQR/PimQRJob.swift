@@ -44,7 +44,7 @@ package struct PimQRJob: BatchJob {
             title: column("title"), description: column("description"), attributes: column("attributes"),
             width: column("width"), height: column("height"), redirect: column("redirect")
         )
-        return RowReader { row, cells in
+        return RowReader(keyColumn: keyIndex) { row, cells in
             let key = cells[keyIndex] ?? ""
             guard let safeKey = SafeFileName.make(key) else {
                 return IntakeRow(row: row, key: key, value: key, rejectReason: "key is empty or has no letter or digit to name the QR file; fill in the key column")
