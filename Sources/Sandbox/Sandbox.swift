@@ -86,6 +86,10 @@ public final class Sandbox: Sendable {
         authentication: Authentication = .gatewayToken,
         handler: (TokenIssuer.Grant) async throws -> (status: HTTPResponse.Status, body: ByteBuffer, contentType: String)
     ) async throws -> Response {
+        if let origin = configuration.redirectOrigin {
+            log.record(endpoint: endpoint, subject: subject, status: 302, outcome: .rejected)
+            return Response(status: .found, headers: [.location: origin + request.uri.description])
+        }
         let now = self.now
         let grant: TokenIssuer.Grant
         switch authenticate(request, with: authentication, now: now) {

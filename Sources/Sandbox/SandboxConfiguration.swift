@@ -79,6 +79,9 @@ public struct SandboxConfiguration: Sendable {
         /// `hugeAnswerBytes` of padding, past any sane cap.
         case huge
     }
+    /// Answer every API call with a redirect to the same path under this origin (`http://127.0.0.1:9999`), to test
+    /// that clients do not carry their credentials to another host.
+    public var redirectOrigin: String?
     public var answerDamage = AnswerDamage.none
     public var answerDamageRate = 1.0
     public var hugeAnswerBytes = 12 << 20

@@ -94,6 +94,19 @@ extension EndToEnd {
             #expect(looseWorkspace.isEmpty, "\(looseWorkspace)")
         }
 
+        @Test func aRedirectToAnotherHostIsNotFollowedWithTheToken() async throws {
+            let elsewhere = try await RunningSandbox.start()
+            let sandbox = try await RunningSandbox.start { $0.redirectOrigin = elsewhere.origin }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin)
+            try workspace.writeManifest(Manifests.numbers(count: 5))
+            let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(outcome.status == 3, "\(outcome.stderr)")
+            #expect(elsewhere.stats.requests == 0, "nothing, and so no token, reached the other host")
+            let rows = try workspace.csv("results.csv").dropFirst()
+            #expect(rows.count == 5 && rows.allSatisfy { $0[3] == "failed" && $0[10].contains("HTTP 302") })
+        }
+
         @Test func idscanKindsLogNoSecretAndKeepFilesPrivate() async throws {
             let sandbox = try await startSandbox()
             let environment = sandbox.idscanCredentials
