@@ -12,6 +12,6 @@ struct BatchRunnerCommand: AsyncParsableCommand {
             69 credentials refused, 74 output not writable, 75 stopped early (run again to resume),
             78 job file or environment wrong.
             """,
-        subcommands: [RunCommand.self, SandboxCommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, ValidateCommand.self, SandboxCommand.self]
     )
 }

@@ -48,6 +48,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Process at most this many more rows (sampling a campaign before the full run).")
     var limit: Int?
 
+    @Option(help: "Keep Prometheus metrics in this file (node_exporter's textfile format), updated during the run and at exit.")
+    var metricsFile: String?
+
+    @Flag(help: "Show no progress (default: a live line on a terminal, a log line every 30 s otherwise).")
+    var noProgress = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -82,6 +88,8 @@ struct RunCommand: AsyncParsableCommand {
         options.retryFailed = retryFailed
         options.retryUnknown = retryUnknown
         options.limit = limit
+        options.metricsFile = metricsFile.map(absolute)
+        options.progress = noProgress ? .off : isatty(STDERR_FILENO) != 0 ? .line : .log
         let control = RunControl()
         let wallClock = WallClock.system(offset: clockOffset)
 

@@ -17,6 +17,10 @@ public struct RunOptions: Sendable {
     public var limit: Int?
     /// How long in-flight rows may take to finish after SIGINT or SIGTERM.
     public var shutdownGrace: Duration = .seconds(10)
+    /// A live line on a terminal, a log line every 30 s, or nothing.
+    public var progress = ProgressDisplay.off
+    /// Where to keep Prometheus metrics (`--metrics-file`), updated during the run and at exit.
+    public var metricsFile: String?
 
     public init() {}
 }
@@ -89,6 +93,7 @@ public struct JobRunner: Sendable {
         defer { withExtendedLifetime(lock) {} }
 
         let statistics = RunStatistics()
+        var monitor: RunMonitor?
         for folder in [configuration.output] + job.fileFolders.map({ configuration.output + "/" + $0 }) {
             AtomicFile.removeStaleTemporaryFiles(in: folder)
         }
@@ -107,6 +112,10 @@ public struct JobRunner: Sendable {
             }
             let counts = try await store.counts()
             logger.info("rows", metadata: ["rows.total": "\(counts.rows)", "rows.rejected": "\(counts.rejected)", "rows.pending": "\(counts.pending)"])
+            var progress = RunProgress(kind: configuration.kind.rawValue, job: URL(fileURLWithPath: configuration.jobFile).deletingPathExtension().lastPathComponent)
+            (progress.rows, progress.rejected, progress.pending) = (counts.rows, counts.rejected, counts.pending)
+            (progress.succeeded, progress.failed, progress.unknown) = (counts.succeeded, counts.failed, counts.unknown)
+            monitor = RunMonitor(progress: progress, display: options.progress, metricsFile: options.metricsFile, statistics: statistics, wallClock: wallClock, logger: logger)
             if counts.rows == 0 {
                 logger.info("the manifest has no data rows; nothing to do")
             } else if counts.pendingWork == 0 {
@@ -114,7 +123,7 @@ public struct JobRunner: Sendable {
             } else if options.limit == 0 {
                 logger.info("--limit 0: no row is sent")
             } else {
-                try await process(store: store, job: job, statistics: statistics, pendingWork: counts.pendingWork)
+                try await process(store: store, job: job, statistics: statistics, monitor: monitor!, pendingWork: counts.pendingWork)
             }
         } catch let error as JobError {
             control.requestStop(error)
@@ -160,6 +169,7 @@ public struct JobRunner: Sendable {
                     "http.throttled": "\(tally.throttled)", "exit_code": "\(exitCode)",
                 ]
             )
+            monitor?.finish(exitCode: exitCode, counts: counts)
             var message = stop?.message
             if stop == nil, exitCode == ExitStatus.someRowsFailed {
                 message = "\(counts.failed + counts.unknown) of \(counts.accepted) rows did not succeed; see the error column of \(configuration.output)/results.csv."
@@ -205,6 +215,15 @@ public struct JobRunner: Sendable {
             logger.info("resuming from the saved state")
             return sha256
         }
+        let tally = try await Self.readManifest(configuration, job: job, into: store)
+        let (rows, sha256) = tally.totals
+        logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
+        return sha256
+    }
+
+    /// Reads the whole manifest into `store` as a fresh intake, through `job`'s row reader.
+    static func readManifest(_ configuration: JobConfiguration, job: any BatchJob, into store: any CheckpointStore) async throws -> IntakeTally {
+        let reader = ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter)
         let manifestPath = configuration.manifest
         let intakeSettings = job.intakeSettings
         let tally = IntakeTally()
@@ -229,14 +248,12 @@ public struct JobRunner: Sendable {
             tally.record(sha256: scan.sha256)
             return IntakeSignature(manifestSHA256: scan.sha256, job: intakeSettings)
         }
-        let (rows, sha256) = tally.totals
-        logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
-        return sha256
+        return tally
     }
 
     // MARK: Processing
 
-    private func process(store: any CheckpointStore, job: any BatchJob, statistics: RunStatistics, pendingWork: Int) async throws {
+    private func process(store: any CheckpointStore, job: any BatchJob, statistics: RunStatistics, monitor: RunMonitor, pendingWork: Int) async throws {
         guard let credentials else {
             throw JobError(.configuration, "No credentials were given for this job.")
         }
@@ -250,6 +267,7 @@ public struct JobRunner: Sendable {
             }
         }
         limiter.setBacklog(pendingWork)
+        monitor.attach(limiter)
 
         let http = HTTPClient(
             eventLoopGroupProvider: .singleton,
@@ -275,7 +293,11 @@ public struct JobRunner: Sendable {
         logger.info("sending", metadata: ["work.pending": "\(pendingWork)", "concurrency": "\(configuration.concurrency)"])
 
         do {
-            try await runWorkers(job: job, client: client, journal: SendJournal(store: store), queue: queue, committer: committer, limiter: limiter, backlog: backlog)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await monitor.report() }
+                defer { group.cancelAll() }
+                try await runWorkers(job: job, client: client, journal: SendJournal(store: store), monitor: monitor, queue: queue, committer: committer, limiter: limiter, backlog: backlog)
+            }
         } catch {
             try? await http.shutdown()
             throw error
@@ -290,6 +312,7 @@ public struct JobRunner: Sendable {
         job: any BatchJob,
         client: APIClient,
         journal: SendJournal,
+        monitor: RunMonitor,
         queue: WorkQueue,
         committer: GroupCommitter,
         limiter: RateLimiter<ContinuousClock>,
@@ -314,6 +337,7 @@ public struct JobRunner: Sendable {
                                 }
                                 try await committer.commit(completion)
                                 limiter.setBacklog(backlog.decrement())
+                                monitor.record(completion.state)
                                 logger.trace(
                                     "row finished",
                                     metadata: ["work.value": "\(maskedForLog(item.value))", "work.state": "\(completion.state)", "work.attempts": "\(completion.attempts)"]

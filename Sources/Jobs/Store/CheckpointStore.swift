@@ -45,6 +45,12 @@ package protocol CheckpointStore: Sendable {
     /// Every rejected row, in row order.
     func forEachRejectedRow(_ body: (RejectedRow) throws -> Void) async throws
 
+    /// The most common errors of failed and unknown work items, most frequent first.
+    func errorCounts(limit: Int) async throws -> [(error: String, count: Int)]
+
+    /// Every limiter's last saved quota state.
+    func allQuotas() async throws -> [StoredQuota]
+
     /// The last quota state saved for a limiter.
     func quota(for limiter: String) async throws -> StoredQuota?
 

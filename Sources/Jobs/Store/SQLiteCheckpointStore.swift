@@ -310,6 +310,30 @@ package final class SQLiteCheckpointStore: CheckpointStore {
         try queue.read(body)
     }
 
+    package func errorCounts(limit: Int) async throws -> [(error: String, count: Int)] {
+        try await queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT coalesce(error, ''), count(*) AS n FROM work WHERE state IN (2, 3, 4)
+                    GROUP BY error ORDER BY n DESC, error LIMIT ?
+                    """,
+                arguments: [limit]
+            ).map { (error: $0[0], count: $0[1]) }
+        }
+    }
+
+    package func allQuotas() async throws -> [StoredQuota] {
+        try await queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset FROM quota ORDER BY limiter"
+            ).map {
+                StoredQuota(limiter: $0[0], limit: $0[1], used: $0[2], windowSeconds: $0[3], resetEpochSeconds: $0[4], serverClockOffset: $0[5])
+            }
+        }
+    }
+
     package func quota(for limiter: String) async throws -> StoredQuota? {
         try await queue.read { db in
             guard

@@ -1,0 +1,117 @@
+import Foundation
+import RateLimiter
+
+/// A moment of a run, as the progress line, the progress log and the metrics file show it.
+package struct RunProgress: Sendable, Equatable {
+    package var kind: String
+    /// The job file's name without extension: the metrics' `job` label.
+    package var job: String
+    package var rows = 0
+    package var rejected = 0
+    package var succeeded = 0
+    package var failed = 0
+    package var unknown = 0
+    package var pending = 0
+    /// Rows finished by this invocation.
+    package var finishedThisRun = 0
+    package var requests = 0
+    package var throttled = 0
+    package var retries = 0
+    package var quotaLimit: Int?
+    package var quotaUsed = 0
+    package var quotaResetInSeconds: Double?
+    package var elapsedSeconds = 0.0
+    /// Epoch seconds of the last row that succeeded, when one did.
+    package var lastSuccessEpochSeconds: Double?
+    package var exitCode: Int?
+
+    package init(kind: String, job: String) {
+        self.kind = kind
+        self.job = job
+    }
+
+    package var accepted: Int { rows - rejected }
+    package var done: Int { accepted - pending }
+
+    /// Rows per second this invocation.
+    package var rate: Double { elapsedSeconds > 0 ? Double(finishedThisRun) / elapsedSeconds : 0 }
+
+    /// The progress line for a terminal: `1,234/10,000 rows (12%) · 85 rows/s · ETA 1m43s · quota 480/600, resets in
+    /// 42s · 3 failed`.
+    package var line: String {
+        let percent = accepted > 0 ? done * 100 / accepted : 100
+        var parts = ["\(done.grouped)/\(accepted.grouped) rows (\(percent)%)"]
+        parts.append(String(format: "%.1f rows/s", rate))
+        if rate > 0, pending > 0 { parts.append("ETA \(Self.duration(Double(pending) / rate))") }
+        if let quotaLimit {
+            let reset = quotaResetInSeconds.map { ", resets in \(Self.duration($0))" } ?? ""
+            parts.append("quota \(max(quotaLimit - quotaUsed, 0)) of \(quotaLimit) left\(reset)")
+        }
+        if failed + unknown > 0 { parts.append("\(failed + unknown) failed") }
+        return parts.joined(separator: " · ")
+    }
+
+    /// `1h02m`, `3m05s`, `42s`.
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded(.up))
+        if total >= 3_600 { return String(format: "%dh%02dm", total / 3_600, total % 3_600 / 60) }
+        if total >= 60 { return String(format: "%dm%02ds", total / 60, total % 60) }
+        return "\(total)s"
+    }
+
+    /// The Prometheus text format (node_exporter's textfile collector reads it).
+    package var metrics: String {
+        let label = "job=\"\(Self.escaped(job))\",kind=\"\(kind)\""
+        var lines: [String] = []
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
+            lines.append("# HELP batch_runner_\(name) \(help)")
+            lines.append("# TYPE batch_runner_\(name) \(type)")
+            for (extra, value) in samples {
+                let labels = extra.isEmpty ? label : "\(label),\(extra)"
+                lines.append("batch_runner_\(name){\(labels)} \(Self.number(value))")
+            }
+        }
+        metric("rows", "gauge", "Rows of the job by state, across resumes.", [
+            ("state=\"succeeded\"", Double(succeeded)), ("state=\"failed\"", Double(failed)),
+            ("state=\"unknown\"", Double(unknown)), ("state=\"pending\"", Double(pending)),
+            ("state=\"rejected\"", Double(rejected)),
+        ])
+        metric("requests_total", "counter", "HTTP requests sent by this run, token requests included.", [("", Double(requests))])
+        metric("throttled_total", "counter", "Rate-limit answers received by this run.", [("", Double(throttled))])
+        metric("retries_total", "counter", "Requests sent again by this run.", [("", Double(retries))])
+        metric("quota_used", "gauge", "Calls counted in the current quota window, in flight included.", [("", Double(quotaUsed))])
+        if let quotaLimit {
+            metric("quota_limit", "gauge", "Calls allowed per quota window.", [("", Double(quotaLimit))])
+        }
+        metric("duration_seconds", "gauge", "Time this run has taken so far.", [("", elapsedSeconds)])
+        if let lastSuccessEpochSeconds {
+            metric("last_success_timestamp_seconds", "gauge", "When a row last succeeded (Unix time).", [("", lastSuccessEpochSeconds)])
+        }
+        if let exitCode {
+            metric("exit_code", "gauge", "The run's exit status (75: stopped, resumable).", [("", Double(exitCode))])
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3f", value)
+    }
+
+    private static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
+
+extension Int {
+    /// `12345` as `12,345`.
+    fileprivate var grouped: String {
+        let digits = Array(String(self))
+        var result = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
+            result.append(digit)
+        }
+        return result
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+
+/// What `batch-runner status` shows: where a job stands, read from its state without changing it.
+public struct JobStatus: Sendable, Codable {
+    public struct Quota: Sendable, Codable {
+        public var limiter: String
+        public var limit: Int
+        public var used: Int
+        public var windowSeconds: Double?
+        /// The window's reset, ISO-8601 UTC, when known.
+        public var resetsAt: String?
+        /// Seconds from now until the reset (0 once it passed).
+        public var resetsInSeconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case limiter, limit, used
+            case windowSeconds = "window_seconds"
+            case resetsAt = "resets_at"
+            case resetsInSeconds = "resets_in_seconds"
+        }
+    }
+
+    public struct ErrorKind: Sendable, Codable {
+        public var error: String
+        public var rows: Int
+    }
+
+    public var kind: String
+    public var state: String
+    /// Whether the job has a state at all (false: it never ran).
+    public var started: Bool
+    /// Whether a run holds the state's lock now.
+    public var running: Bool
+    public var rows = 0
+    public var accepted = 0
+    public var rejected = 0
+    public var succeeded = 0
+    public var failed = 0
+    public var unknown = 0
+    public var pending = 0
+    public var quota: [Quota] = []
+    /// The most common errors of failed and unknown rows.
+    public var lastErrors: [ErrorKind] = []
+    /// From the last run's summary.json, when there is one.
+    public var lastExitCode: Int?
+    public var lastFinishedAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, state, started, running, rows, accepted, rejected, succeeded, failed, unknown, pending, quota
+        case lastErrors = "last_errors"
+        case lastExitCode = "last_exit_code"
+        case lastFinishedAt = "last_finished_at"
+    }
+
+    /// Reads the status of `configuration`'s job.
+    ///
+    /// - Throws: ``JobError`` 74 when the state exists but cannot be read.
+    public static func read(_ configuration: JobConfiguration, wallClock: WallClock = .system()) async throws -> JobStatus {
+        let path = configuration.statePath
+        var status = JobStatus(
+            kind: configuration.kind.rawValue, state: path, started: FileManager.default.fileExists(atPath: path),
+            running: RunLock.isHeld(statePath: path)
+        )
+        guard status.started else { return status }
+        let store: SQLiteCheckpointStore
+        do {
+            store = try SQLiteCheckpointStore(path: path)
+        } catch {
+            throw JobError(.ioError, "Cannot read the state database \(path); check its permissions.")
+        }
+        let counts = try await store.counts()
+        (status.rows, status.accepted, status.rejected) = (counts.rows, counts.accepted, counts.rejected)
+        (status.succeeded, status.failed, status.unknown, status.pending) = (counts.succeeded, counts.failed, counts.unknown, counts.pending)
+        for stored in try await store.allQuotas() {
+            let serverNow = wallClock.epochSeconds + stored.serverClockOffset
+            status.quota.append(
+                Quota(
+                    limiter: stored.limiter, limit: stored.limit, used: stored.used, windowSeconds: stored.windowSeconds,
+                    resetsAt: stored.resetEpochSeconds.map {
+                        Date(timeIntervalSince1970: $0 - stored.serverClockOffset).formatted(.iso8601)
+                    },
+                    resetsInSeconds: stored.resetEpochSeconds.map { max(0, Int(($0 - serverNow).rounded(.up))) }
+                )
+            )
+        }
+        status.lastErrors = try await store.errorCounts(limit: 5).map { ErrorKind(error: $0.error, rows: $0.count) }
+        if let data = FileManager.default.contents(atPath: configuration.output + "/summary.json"),
+            let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        {
+            status.lastExitCode = summary["exit_code"] as? Int
+            status.lastFinishedAt = summary["finished_at"] as? String
+        }
+        return status
+    }
+}
+
+extension JobStatus {
+    /// The status for a person at a terminal.
+    public var text: String {
+        guard started else { return "\(kind): not started (no state at \(state)).\n" }
+        var lines = [
+            "\(kind): \(running ? "a run is active" : "no run active")\(lastExitCode.map { ", last run exited \($0)" } ?? "")\(lastFinishedAt.map { " at \($0)" } ?? "")",
+            "rows \(rows): \(succeeded) ok, \(failed) failed, \(unknown) unknown, \(pending) pending, \(rejected) rejected",
+        ]
+        for quota in self.quota {
+            let reset = quota.resetsAt.map { " resets \($0) (in \(quota.resetsInSeconds ?? 0) s)" } ?? " reset unknown"
+            lines.append("quota \(quota.used) of \(quota.limit) used;\(reset)")
+        }
+        if !lastErrors.isEmpty {
+            lines.append("errors:")
+            for kind in lastErrors { lines.append("  \(kind.rows) x \(kind.error.isEmpty ? "(no message)" : kind.error)") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
