@@ -5,15 +5,15 @@
 /// forms nobody documented. Times are kept relative to the server's own `Date` header, so a client clock that is
 /// minutes off does not matter.
 public struct QuotaObservation: Sendable, Equatable {
-    /// Calls allowed per window (`quota-limit`).
+    /// Calls allowed per window (`quota-limit`), 0 to 2^53.
     public var limit: Int?
-    /// Calls the server has counted in the current window (`quota-used`).
+    /// Calls the server has counted in the current window (`quota-used`), 0 to 2^53.
     public var used: Int?
-    /// The window's length (`quota-interval` x `quota-time-unit`).
+    /// The window's length (`quota-interval` x `quota-time-unit`), at most 100 years.
     public var window: Duration?
-    /// How long after this answer the window resets: `quota-reset-UTC` minus the server's `Date`.
+    /// How long after this answer the window resets: `quota-reset-UTC` minus the server's `Date`, at most 100 years.
     public var resetIn: Duration?
-    /// `Retry-After`, in seconds or as an HTTP date relative to `Date`.
+    /// `Retry-After`, in seconds or as an HTTP date relative to `Date`, at most 100 years.
     public var retryAfter: Duration?
     /// The answer's `Date` header as epoch seconds (the server's clock), when it had a readable one.
     public var serverEpochSeconds: Double?
@@ -33,6 +33,17 @@ public struct QuotaObservation: Sendable, Equatable {
         self.retryAfter = retryAfter
         self.serverEpochSeconds = serverEpochSeconds
     }
+
+    /// The longest duration an observation reports, in seconds: 100 years. A longer window, reset or `Retry-After`
+    /// is reported as this: it means "not during this run" all the same, while larger values overflow
+    /// `Duration` arithmetic or the clock's deadlines downstream (`ContinuousClock.sleep(until:)` traps when a
+    /// deadline's seconds pass Int64).
+    static let longest: Int64 = 100 * 365 * 86_400
+
+    /// The largest `quota-limit` and `quota-used` read as counts: 2^53. Larger ones are unreadable, like those past
+    /// Int's range: no gateway counts that far, and the limiter adds and subtracts the requests in flight to them
+    /// (`used + inFlight` would overflow Int).
+    static let largestCount = 1 << 53
 
     /// Whether the answer carried enough to count calls against a limit.
     public var hasQuota: Bool { limit != nil && used != nil }
@@ -56,23 +67,25 @@ public struct QuotaObservation: Sendable, Equatable {
             }
         }
         self.init()
-        self.limit = values["quota-limit"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
-        self.used = values["quota-used"].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        self.limit = values["quota-limit"].flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
+        self.used = values["quota-used"].flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
         if let interval = values["quota-interval"].flatMap({ Int($0) }), interval > 0,
             let unit = values["quota-time-unit"].flatMap(QuotaTimeUnit.init(header:))
         {
-            self.window = unit.duration * interval
+            // Int64 seconds: `Duration * interval` traps on overflow (a minute times 3e18 passes Int128).
+            let (seconds, overflow) = unit.seconds.multipliedReportingOverflow(by: Int64(interval))
+            self.window = .seconds(overflow ? Self.longest : min(seconds, Self.longest))
         }
         self.serverEpochSeconds = values["date"].flatMap(HTTPDateParser.epochSeconds(rfc1123:))
         let serverNow = serverEpochSeconds ?? localEpochSeconds
         if let reset = values["quota-reset-utc"].flatMap(HTTPDateParser.epochSeconds(resetHeader:)) {
-            self.resetIn = .seconds(max(0, reset - serverNow))
+            self.resetIn = .seconds(min(max(0, reset - serverNow), Double(Self.longest)))
         }
         if let retry = values["retry-after"] {
             if let seconds = Int(retry), seconds >= 0 {
-                self.retryAfter = .seconds(seconds)
+                self.retryAfter = .seconds(min(Int64(seconds), Self.longest))
             } else if let date = HTTPDateParser.epochSeconds(rfc1123: retry) {
-                self.retryAfter = .seconds(max(0, date - serverNow))
+                self.retryAfter = .seconds(min(max(0, date - serverNow), Double(Self.longest)))
             }
         }
     }
@@ -94,15 +107,15 @@ enum QuotaTimeUnit: Sendable {
         }
     }
 
-    /// A month counts as 30 days: the only use is pacing, where an estimate is enough.
-    var duration: Duration {
+    /// The unit in seconds. A month counts as 30 days: the only use is pacing, where an estimate is enough.
+    var seconds: Int64 {
         switch self {
-        case .second: .seconds(1)
-        case .minute: .seconds(60)
-        case .hour: .seconds(3_600)
-        case .day: .seconds(86_400)
-        case .week: .seconds(604_800)
-        case .month: .seconds(2_592_000)
+        case .second: 1
+        case .minute: 60
+        case .hour: 3_600
+        case .day: 86_400
+        case .week: 604_800
+        case .month: 2_592_000
         }
     }
 }

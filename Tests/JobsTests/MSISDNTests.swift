@@ -20,6 +20,8 @@ import Testing
         ("+49 151 23456789", "4915123456789"),
         ("0044 7911 123456", "447911123456"),
         ("  0612345678  ", "31612345678"),
+        ("06\u{00A0}1234\u{00A0}5678", "31612345678"),
+        ("+31\u{202F}6\u{202F}12345678", "31612345678"),
     ])
     func normalisesAcceptedForms(input: String, expected: String) throws {
         #expect(try MSISDN.normalise(input).get() == expected)

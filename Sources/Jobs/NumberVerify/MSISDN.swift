@@ -32,6 +32,11 @@ package enum MSISDN {
 
     /// The normalised digits of `input`.
     package static func normalise(_ input: some StringProtocol) -> Result<String, Problem> {
+        // Spreadsheets group digits with (narrow) no-break spaces: multi-byte in UTF-8, so made plain spaces first.
+        if input.unicodeScalars.contains(where: { $0 == "\u{00A0}" || $0 == "\u{202F}" }) {
+            let plain = input.unicodeScalars.map { $0 == "\u{00A0}" || $0 == "\u{202F}" ? " " : Character($0) }
+            return normalise(String(plain))
+        }
         var digits: [UInt8] = []
         digits.reserveCapacity(16)
         var hasPlus = false
@@ -57,8 +62,7 @@ package enum MSISDN {
                 // `+31 (0)6...`: the trunk zero of an international number is not dialled.
                 previousWasOpenParen = true
                 skipTrunkZero = hasPlus || digits.starts(with: Array("00".utf8))
-            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: ")"), 0x09,
-                0xA0:
+            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: ")"), 0x09:
                 previousWasOpenParen = false
             default:
                 return .failure(.invalidCharacters)

@@ -1,0 +1,1 @@
+../../../Sources/Jobs/NumberVerify/MSISDN.swift

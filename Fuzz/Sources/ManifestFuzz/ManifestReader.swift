@@ -1,0 +1,1 @@
+../../../Sources/Jobs/Manifest/ManifestReader.swift
