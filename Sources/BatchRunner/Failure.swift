@@ -5,13 +5,38 @@ public import Logging
 
 /// Prints `message` on stderr and answers the `ExitCode` to throw: the one place errors become exit codes
 /// (argument-parser's own usage errors keep its 64).
-func failure(code: Int32, _ message: String) -> ExitCode {
-    FileHandle.standardError.write(Data("batch-runner: \(message)\n".utf8))
+///
+/// - Parameter format: The run's `--log-format`: with `.json` the message is one more JSON log line, so that a
+///   log collector reading stderr sees nothing but JSON.
+func failure(code: Int32, _ message: String, format: LogFormat = .text) -> ExitCode {
+    printClosingMessage(message, exitCode: code, format: format)
     return ExitCode(code)
 }
 
-func failure(_ error: JobError) -> ExitCode {
-    failure(code: error.code.exitCode, error.message)
+func failure(_ error: JobError, format: LogFormat = .text) -> ExitCode {
+    failure(code: error.code.exitCode, error.message, format: format)
+}
+
+/// Prints the message a run ends with on stderr: `batch-runner: message` as text; in JSON format a log object
+/// (`label` batch-runner, `level` notice for exit 0, warning for 75, error otherwise) with `exit_code` in its
+/// metadata.
+func printClosingMessage(_ message: String, exitCode: Int32, format: LogFormat = .text) {
+    let line: String
+    switch format {
+    case .text:
+        line = "batch-runner: \(message)\n"
+    case .json:
+        let level: Logger.Level = exitCode == 0 ? .notice : exitCode == 75 ? .warning : .error
+        line = JSONLogHandler.line(
+            timestamp: Date(),
+            level: level,
+            label: "batch-runner",
+            message: message,
+            metadata: ["exit_code": "\(exitCode)"],
+            source: "BatchRunner"
+        )
+    }
+    FileHandle.standardError.write(Data(line.utf8))
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -54,8 +54,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Show no progress (default: a live line on a terminal, a log line every 30 s otherwise).")
     var noProgress = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @OptionGroup var logging: LoggingOptions
 
     @Option(help: .hidden)
     var clockOffset: Double = 0
@@ -69,12 +68,12 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         umask(0o077)
-        let logger = bootstrapLogging(level: logLevel)
+        let logger = logging.bootstrap()
         var job: JobConfiguration
         do {
             job = try JobFile.load(path: jobFile)
         } catch {
-            throw failure(error)
+            throw failure(error, format: logging.logFormat)
         }
         let cwd = FileManager.default.currentDirectoryPath
         func absolute(_ path: String) -> String { URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: cwd + "/")).standardizedFileURL.path }
@@ -89,7 +88,7 @@ struct RunCommand: AsyncParsableCommand {
         options.retryUnknown = retryUnknown
         options.limit = limit
         options.metricsFile = metricsFile.map(absolute)
-        options.progress = noProgress ? .off : isatty(STDERR_FILENO) != 0 ? .line : .log
+        options.progress = noProgress ? .off : isatty(STDERR_FILENO) != 0 && logging.logFormat == .text ? .line : .log
         let control = RunControl()
         let wallClock = WallClock.system(offset: clockOffset)
 
@@ -103,7 +102,7 @@ struct RunCommand: AsyncParsableCommand {
                     return nil
                 }
                 var iterator = ports.makeAsyncIterator()
-                guard let port = await iterator.next() else { throw failure(code: 70, "The embedded sandbox did not start.") }
+                guard let port = await iterator.next() else { throw failure(code: 70, "The embedded sandbox did not start.", format: logging.logFormat) }
                 logger.info("embedded sandbox listening", metadata: ["sandbox.port": "\(port)"])
                 let pointed = job.pointing(at: "http://127.0.0.1:\(port)")
                 let demo = embedded.configuration
@@ -119,11 +118,11 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 credentials = try Credentials.resolve(job.credentials)
             } catch {
-                throw failure(error)
+                throw failure(error, format: logging.logFormat)
             }
             result = await Self.runWithSignals(JobRunner(configuration: job, credentials: credentials, options: options, control: control, wallClock: wallClock, logger: logger), control: control)
         }
-        if let message = result.message { FileHandle.standardError.write(Data("batch-runner: \(message)\n".utf8)) }
+        if let message = result.message { printClosingMessage(message, exitCode: result.exitCode, format: logging.logFormat) }
         if let folder = result.outputFolder { print("Results: \(folder)/results.csv (rejects.csv and summary.json beside it)") }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
