@@ -4,6 +4,7 @@
     python3 Benchmarks/bench.py throughput [--rows 100000] [--runs 5]
     python3 Benchmarks/bench.py memory [--rows 1000000]
     python3 Benchmarks/bench.py quota [--variant headers|no-headers|spike-arrest|skew-ahead|skew-behind]
+    python3 Benchmarks/bench.py intake [--rows 1000000] [--runs 5]
 
 Every figure is printed as one JSON line and a human-readable line; BENCHMARKS.md records them with the command
 that produced them. The sandbox runs as its own process (`batch-runner sandbox`), so the runner is measured alone.
@@ -186,9 +187,36 @@ def quota(arguments):
     shutil.rmtree(folder)
 
 
+def intake(arguments):
+    """Manifest intake (read, validate, normalise, checkpoint in SQLite) against `sqlite3 .import` of the same CSV
+    into a table on disk, alternating the two so both see the same machine load; medians of `runs` each."""
+    folder = tempfile.mkdtemp(prefix="bench-intake-")
+    write_manifest(os.path.join(folder, "manifest.csv"), arguments.rows)
+    # No request is ever sent (--limit 0): the endpoint only has to be a valid URL.
+    job = write_job(folder, "http://127.0.0.1:9", 8)
+    runner, baseline = [], []
+    for _ in range(arguments.runs):
+        shutil.rmtree(os.path.join(folder, "out"), ignore_errors=True)
+        status, elapsed, _ = run_job(job, "--limit", "0", "--no-progress")
+        if status != 0:
+            raise RuntimeError("the intake run exited %d" % status)
+        runner.append(elapsed)
+        database = os.path.join(folder, "baseline.sqlite")
+        if os.path.exists(database):
+            os.remove(database)
+        start = time.monotonic()
+        subprocess.run(["sqlite3", database, ".import --csv manifest.csv manifest"], cwd=folder, check=True)
+        baseline.append(time.monotonic() - start)
+    median_runner, median_baseline = statistics.median(runner), statistics.median(baseline)
+    report("intake", rows=arguments.rows, runs=arguments.runs, runner_seconds=round(median_runner, 2),
+           sqlite3_import_seconds=round(median_baseline, 2), ratio=round(median_runner / median_baseline, 2),
+           target_ratio=1.5, runner_all=[round(x, 2) for x in runner], sqlite3_all=[round(x, 2) for x in baseline])
+    shutil.rmtree(folder)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=["throughput", "memory", "quota"])
+    parser.add_argument("benchmark", choices=["throughput", "memory", "quota", "intake"])
     parser.add_argument("--rows", type=int)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -200,6 +228,9 @@ def main():
     if arguments.benchmark == "throughput":
         arguments.rows = arguments.rows or 100_000
         throughput(arguments)
+    elif arguments.benchmark == "intake":
+        arguments.rows = arguments.rows or 1_000_000
+        intake(arguments)
     elif arguments.benchmark == "memory":
         arguments.rows = arguments.rows or 1_000_000
         memory(arguments)
