@@ -12,7 +12,7 @@ import Testing
         (429, "{}", AnswerClass.rateLimited),
         (500, #"{"fault":{"faultstring":"Rate limit quota violation","detail":{"errorcode":"policies.ratelimit.QuotaViolation"}}}"#, .rateLimited),
         (403, #"{"fault":{"detail":{"errorcode":"policies.ratelimit.SpikeArrestViolation"}}}"#, .rateLimited),
-        (401, #"{"fault":{"faultstring":"Access Token expired","detail":{"errorcode":"oauth.v2.AccessTokenExpired"}}}"#, .tokenRejected),
+        (401, #"{"fault":{"faultstring":"Access Token expired","detail":{"errorcode":"oauth.v2.AccessTokenExpired"}}}"#, .tokenExpired),
         (400, #"{"fault":{"detail":{"errorcode":"oauth.v2.InvalidAccessToken"}}}"#, .tokenRejected),
         (401, "", .tokenRejected),
         (500, "", .transient), (502, "<html>", .transient), (503, "{}", .transient), (504, "", .transient),

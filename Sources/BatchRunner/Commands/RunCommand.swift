@@ -75,11 +75,9 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw failure(error, format: logging.logFormat)
         }
-        let cwd = FileManager.default.currentDirectoryPath
-        func absolute(_ path: String) -> String { URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: cwd + "/")).standardizedFileURL.path }
-        if let manifest { job.manifest = absolute(manifest) }
-        if let output { job.output = absolute(output) }
-        if let state { job.state = absolute(state) }
+        if let manifest { job.manifest = absolutePath(manifest) }
+        if let output { job.output = absolutePath(output) }
+        if let state { job.state = absolutePath(state) }
         if let concurrency { job.concurrency = concurrency }
 
         var options = RunOptions()
@@ -87,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
         options.retryFailed = retryFailed
         options.retryUnknown = retryUnknown
         options.limit = limit
-        options.metricsFile = metricsFile.map(absolute)
+        options.metricsFile = metricsFile.map(absolutePath)
         options.progress = noProgress ? .off : isatty(STDERR_FILENO) != 0 && logging.logFormat == .text ? .line : .log
         let control = RunControl()
         let wallClock = WallClock.system(offset: clockOffset)

@@ -43,17 +43,9 @@ struct StatusCommand: AsyncParsableCommand {
             throw failure(error)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            try printJSON(status)
         } else {
             print(status.text, terminator: "")
         }
     }
-}
-
-/// `path` made absolute against the current folder.
-func absolutePath(_ path: String) -> String {
-    let cwd = FileManager.default.currentDirectoryPath
-    return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: cwd + "/")).standardizedFileURL.path
 }

@@ -50,9 +50,7 @@ struct ValidateCommand: AsyncParsableCommand {
             throw failure(code: 74, "Cannot check the manifest: \(error)")
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
             return
         }
         var lines = [

@@ -259,8 +259,7 @@ public struct JobRunner: Sendable {
         }
         let limiter = RateLimiter(configuration: configuration.quota, clock: ContinuousClock())
         let limiterKey = Self.limiterKey(base: configuration.endpoints.base, clientID: credentials.id)
-        if let stored = try await store.quota(for: limiterKey), let reset = stored.resetEpochSeconds {
-            let resetIn = reset - (wallClock.epochSeconds + stored.serverClockOffset)
+        if let stored = try await store.quota(for: limiterKey), let resetIn = stored.resetIn(atLocal: wallClock.epochSeconds) {
             if resetIn > 0 {
                 limiter.restore(limit: stored.limit, used: stored.used, resetIn: .seconds(resetIn), window: stored.windowSeconds.map { .seconds($0) })
                 logger.info("quota state restored", metadata: ["quota.limit": "\(stored.limit)", "quota.used": "\(stored.used)", "quota.reset_in_s": "\(Int(resetIn))"])

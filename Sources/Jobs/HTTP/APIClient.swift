@@ -145,11 +145,11 @@ package final class APIClient: Sendable {
                     statistics.recordRetry()
                     logger.debug("rate limited; every worker pauses", metadata: ["http.request": "\(request.label)", "http.status": "\(status)"])
                     continue
-                case .tokenRejected:
+                case .tokenExpired, .tokenRejected:
                     limiter.recordAnswer(observation)
                     // A token that merely expired on its way (a short lifetime, a long wait) is renewed as often as
                     // that happens, up to the attempts; one refused outright is renewed once.
-                    let expired = GatewayAnswer.faultErrorCode(body) == "oauth.v2.AccessTokenExpired"
+                    let expired = answerClass == .tokenExpired
                     if expired { expiredRenewals += 1 }
                     let mayRenew = expired ? expiredRenewals <= configuration.retry.maxAttempts : !renewedToken
                     guard let token, let tokens, mayRenew else {

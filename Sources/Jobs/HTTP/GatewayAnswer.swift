@@ -6,7 +6,9 @@ package enum AnswerClass: Sendable, Equatable {
     case success
     /// 429, or any status with an Apigee `policies.ratelimit.*` fault: wait and send again; not the row's fault.
     case rateLimited
-    /// The bearer token is invalid or expired (`oauth.v2.*` fault, or 401): get a new one and send again once.
+    /// The bearer token expired on its way (`oauth.v2.AccessTokenExpired`): get a new one and send again.
+    case tokenExpired
+    /// The bearer token is refused (another `oauth.v2.*` fault, or 401): get a new one and send again once.
     case tokenRejected
     /// 500, 502, 503, 504: retry with backoff.
     case transient
@@ -20,6 +22,7 @@ package enum GatewayAnswer {
         let errorCode = faultErrorCode(body)
         if status == 429 || errorCode?.hasPrefix("policies.ratelimit.") == true { return .rateLimited }
         if (200..<300).contains(status) { return .success }
+        if errorCode == "oauth.v2.AccessTokenExpired" { return .tokenExpired }
         if let errorCode, errorCode.hasPrefix("oauth.v2.") || errorCode.hasPrefix("keymanagement.service.") {
             return .tokenRejected
         }

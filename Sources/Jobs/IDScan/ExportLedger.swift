@@ -35,10 +35,10 @@ struct ExportLedger {
         try await AtomicFile.write(path: reports + "/provenance.csv") { (file: inout AtomicFile) async throws in
             CSVLine.append(Self.provenanceHeader, to: &file)
             try await store.forEachSavedFile { saved, value in
-                let ids = value.split(separator: "/", maxSplits: 1).map(String.init) + ["", ""]
+                let ids = IDScanID.pair(value)
                 CSVLine.append(
                     [
-                        saved.path, ids[0], ids[1], saved.kind, saved.requestedAt, saved.apiPath, String(saved.httpStatus),
+                        saved.path, ids.transaction, ids.result, saved.kind, saved.requestedAt, saved.apiPath, String(saved.httpStatus),
                         saved.apiVersion, saved.contentType, String(saved.bytes), saved.sha256,
                     ],
                     to: &file

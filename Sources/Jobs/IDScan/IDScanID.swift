@@ -7,6 +7,15 @@
 enum IDScanID {
     static let maximumLength = 100
 
+    /// The work item value of an export row: `<transaction>/<result>` (`/` never occurs in a safe ID).
+    static func pairValue(transaction: String, result: String) -> String { transaction + "/" + result }
+
+    /// The transaction and result IDs of a work item value made by ``pairValue(transaction:result:)``.
+    static func pair(_ value: String) -> (transaction: String, result: String) {
+        let ids = value.split(separator: "/", maxSplits: 1).map(String.init)
+        return (ids.first ?? "", ids.count > 1 ? ids[1] : "")
+    }
+
     static func isSafe(_ id: String) -> Bool {
         let bytes = Array(id.utf8)
         guard let first = bytes.first, bytes.count <= maximumLength, isAlphanumeric(first) else { return false }

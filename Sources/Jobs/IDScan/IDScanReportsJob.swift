@@ -41,7 +41,7 @@ package struct IDScanReportsJob: BatchJob {
             if let problem = IDScanID.problem(result, column: resultColumn) {
                 return IntakeRow(row: row, key: nil, value: result, rejectReason: problem)
             }
-            return IntakeRow(row: row, key: nil, value: transaction + "/" + result)
+            return IntakeRow(row: row, key: nil, value: IDScanID.pairValue(transaction: transaction, result: result))
         }
     }
 
@@ -61,9 +61,9 @@ package struct IDScanReportsJob: BatchJob {
     package func resultFields(of row: FinishedRow) -> [String] {
         let width = 4 + options.resultFields.count
         let result = row.result + Array(repeating: "", count: max(0, width - row.result.count))
-        let ids = row.value.split(separator: "/", maxSplits: 1).map(String.init) + ["", ""]
+        let ids = IDScanID.pair(row.value)
         let status = row.state == .succeeded ? "ok" : "failed"
-        return [String(row.row), ids[0], ids[1], status] + result.prefix(4) + [String(row.attempts), row.error ?? ""]
+        return [String(row.row), ids.transaction, ids.result, status] + result.prefix(4) + [String(row.attempts), row.error ?? ""]
             + result.dropFirst(4).prefix(options.resultFields.count)
     }
 
@@ -89,9 +89,7 @@ private struct ReportExport {
         self.job = job
         self.item = item
         self.client = client
-        let ids = item.value.split(separator: "/", maxSplits: 1).map(String.init)
-        transaction = ids.first ?? ""
-        result = ids.count > 1 ? ids[1] : ""
+        (transaction, result) = IDScanID.pair(item.value)
     }
 
     var resultPath: String { "/transactions/\(transaction)/results/\(result)" }

@@ -71,15 +71,14 @@ public struct JobStatus: Sendable, Codable {
         let counts = try await store.counts()
         (status.rows, status.accepted, status.rejected) = (counts.rows, counts.accepted, counts.rejected)
         (status.succeeded, status.failed, status.unknown, status.pending) = (counts.succeeded, counts.failed, counts.unknown, counts.pending)
+        let now = wallClock.epochSeconds
         for stored in try await store.allQuotas() {
-            let serverNow = wallClock.epochSeconds + stored.serverClockOffset
+            let resetIn = stored.resetIn(atLocal: now)
             status.quota.append(
                 Quota(
                     limiter: stored.limiter, limit: stored.limit, used: stored.used, windowSeconds: stored.windowSeconds,
-                    resetsAt: stored.resetEpochSeconds.map {
-                        Date(timeIntervalSince1970: $0 - stored.serverClockOffset).formatted(.iso8601)
-                    },
-                    resetsInSeconds: stored.resetEpochSeconds.map { max(0, Int(($0 - serverNow).rounded(.up))) }
+                    resetsAt: resetIn.map { Date(timeIntervalSince1970: now + $0).formatted(.iso8601) },
+                    resetsInSeconds: resetIn.map { max(0, Int($0.rounded(.up))) }
                 )
             )
         }

@@ -213,4 +213,9 @@ package struct StoredQuota: Sendable, Equatable {
     package var resetEpochSeconds: Double?
     /// Server clock minus local clock when this was saved, in seconds.
     package var serverClockOffset: Double
+
+    /// Seconds from local time `localEpochSeconds` to the reset (negative once it passed), when the reset is known.
+    package func resetIn(atLocal localEpochSeconds: Double) -> Double? {
+        resetEpochSeconds.map { $0 - (localEpochSeconds + serverClockOffset) }
+    }
 }
