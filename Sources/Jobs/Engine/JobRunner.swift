@@ -93,7 +93,10 @@ public struct JobRunner: Sendable {
         defer { withExtendedLifetime(lock) {} }
 
         let statistics = RunStatistics()
-        var monitor: RunMonitor?
+        let monitor = RunMonitor(
+            progress: RunProgress(kind: configuration.kind.rawValue, job: URL(fileURLWithPath: configuration.jobFile).deletingPathExtension().lastPathComponent),
+            display: options.progress, metricsFile: options.metricsFile, statistics: statistics, wallClock: wallClock, logger: logger
+        )
         for folder in [configuration.output] + job.fileFolders.map({ configuration.output + "/" + $0 }) {
             AtomicFile.removeStaleTemporaryFiles(in: folder)
         }
@@ -112,10 +115,7 @@ public struct JobRunner: Sendable {
             }
             let counts = try await store.counts()
             logger.info("rows", metadata: ["rows.total": "\(counts.rows)", "rows.rejected": "\(counts.rejected)", "rows.pending": "\(counts.pending)"])
-            var progress = RunProgress(kind: configuration.kind.rawValue, job: URL(fileURLWithPath: configuration.jobFile).deletingPathExtension().lastPathComponent)
-            (progress.rows, progress.rejected, progress.pending) = (counts.rows, counts.rejected, counts.pending)
-            (progress.succeeded, progress.failed, progress.unknown) = (counts.succeeded, counts.failed, counts.unknown)
-            monitor = RunMonitor(progress: progress, display: options.progress, metricsFile: options.metricsFile, statistics: statistics, wallClock: wallClock, logger: logger)
+            monitor.start(from: counts)
             if counts.rows == 0 {
                 logger.info("the manifest has no data rows; nothing to do")
             } else if counts.pendingWork == 0 {
@@ -123,7 +123,7 @@ public struct JobRunner: Sendable {
             } else if options.limit == 0 {
                 logger.info("--limit 0: no row is sent")
             } else {
-                try await process(store: store, job: job, statistics: statistics, monitor: monitor!, pendingWork: counts.pendingWork)
+                try await process(store: store, job: job, statistics: statistics, monitor: monitor, pendingWork: counts.pendingWork)
             }
         } catch let error as JobError {
             control.requestStop(error)
@@ -169,7 +169,7 @@ public struct JobRunner: Sendable {
                     "http.throttled": "\(tally.throttled)", "exit_code": "\(exitCode)",
                 ]
             )
-            monitor?.finish(exitCode: exitCode, counts: counts)
+            monitor.finish(exitCode: exitCode, counts: counts)
             var message = stop?.message
             if stop == nil, exitCode == ExitStatus.someRowsFailed {
                 message = "\(counts.failed + counts.unknown) of \(counts.accepted) rows did not succeed; see the error column of \(configuration.output)/results.csv."
@@ -196,7 +196,6 @@ public struct JobRunner: Sendable {
     }
 
     static let interruptedSendError = "the run stopped while this row's request may have been on its way; check whether ID Scan created it, then run with --retry-unknown to send it again"
-
 
     // MARK: Intake
 

@@ -38,6 +38,11 @@ package final class RunMonitor: Sendable {
         self.logger = logger
     }
 
+    /// Starts counting from the store's row counts.
+    package func start(from counts: StateCounts) {
+        state.withLock { $0.progress.apply(counts) }
+    }
+
     /// Reads the quota from `limiter` from now on.
     package func attach(_ limiter: RateLimiter<ContinuousClock>) {
         state.withLock { $0.limiter = limiter }
@@ -103,10 +108,7 @@ package final class RunMonitor: Sendable {
     package func finish(exitCode: Int32, counts: StateCounts?) {
         var progress = snapshot
         progress.exitCode = Int(exitCode)
-        if let counts {
-            (progress.rows, progress.rejected, progress.pending) = (counts.rows, counts.rejected, counts.pending)
-            (progress.succeeded, progress.failed, progress.unknown) = (counts.succeeded, counts.failed, counts.unknown)
-        }
+        if let counts { progress.apply(counts) }
         if state.withLock({ $0.hasLine }) {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + progress.line + "\n").utf8))
         }

@@ -30,6 +30,12 @@ package struct RunProgress: Sendable, Equatable {
         self.job = job
     }
 
+    /// Takes the row counts from the store.
+    package mutating func apply(_ counts: StateCounts) {
+        (rows, rejected, pending) = (counts.rows, counts.rejected, counts.pending)
+        (succeeded, failed, unknown) = (counts.succeeded, counts.failed, counts.unknown)
+    }
+
     package var accepted: Int { rows - rejected }
     package var done: Int { accepted - pending }
 
