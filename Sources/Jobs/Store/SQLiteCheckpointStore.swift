@@ -7,11 +7,18 @@ import GRDB
 /// take back the last commits, which then are simply done again.
 package final class SQLiteCheckpointStore: CheckpointStore {
     private let queue: DatabaseQueue
+    private let path: String
     /// Separates result fields inside one column (the ASCII unit separator never occurs in results).
     static let fieldSeparator: Character = "\u{1F}"
 
+    /// Memory of the filter that finds repeated values at intake (see ``ValueFilter``).
+    private let intakeFilterBytes: Int
+
     /// Opens (creating when needed) the store at `path`; `":memory:"` for a private in-memory store.
-    package init(path: String) throws {
+    /// `intakeFilterBytes` exists for tests, which make it tiny to exercise the exact path.
+    package init(path: String, intakeFilterBytes: Int = 16 << 20) throws {
+        self.intakeFilterBytes = intakeFilterBytes
+        self.path = path
         if path != ":memory:" {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -86,6 +93,67 @@ package final class SQLiteCheckpointStore: CheckpointStore {
                     """
             )
         }
+        migrator.registerMigration("v3-work-carries-first-row") { db in
+            // One write per row at intake: the first row of every value is its work item's row; only rejected
+            // rows and rows sharing an earlier row's item go to `extra_rows`. Row counts by state are kept by a
+            // trigger instead of being counted by a join at every start and exit.
+            try db.execute(
+                sql: """
+                    CREATE TABLE work_v3 (
+                        id INTEGER PRIMARY KEY,
+                        key TEXT,
+                        value TEXT NOT NULL,
+                        payload TEXT,
+                        shared_rows INTEGER NOT NULL DEFAULT 0,
+                        state INTEGER NOT NULL DEFAULT 0,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        result TEXT,
+                        error TEXT,
+                        updated_at REAL
+                    );
+                    INSERT INTO work_v3 (id, key, value, payload, shared_rows, state, attempts, result, error, updated_at)
+                        SELECT first.row, r.key, w.value, w.payload, first.n - 1, w.state, w.attempts, w.result, w.error, w.updated_at
+                        FROM (SELECT value, min(row) AS row, count(*) AS n FROM rows WHERE reject_reason IS NULL GROUP BY value) first
+                        JOIN rows r ON r.row = first.row
+                        JOIN work w ON w.value = first.value;
+                    CREATE TABLE extra_rows (
+                        row INTEGER PRIMARY KEY,
+                        key TEXT,
+                        value TEXT NOT NULL,
+                        reject_reason TEXT,
+                        work_id INTEGER
+                    );
+                    INSERT INTO extra_rows (row, key, value, reject_reason, work_id)
+                        SELECT r.row, r.key, r.value, r.reject_reason, CASE WHEN r.reject_reason IS NULL THEN w.id END
+                        FROM rows r LEFT JOIN work_v3 w ON w.value = r.value
+                        WHERE r.reject_reason IS NOT NULL OR w.id != r.row;
+                    UPDATE files SET work_id = (
+                        SELECT n.id FROM work o JOIN work_v3 n ON n.value = o.value WHERE o.id = files.work_id
+                    );
+                    DELETE FROM meta WHERE key IN ('rows', 'rejected');
+                    INSERT INTO meta (key, value)
+                        SELECT 'rows', count(*) FROM rows UNION ALL
+                        SELECT 'rejected', count(*) FROM rows WHERE reject_reason IS NOT NULL;
+                    DROP TABLE rows;
+                    DROP TABLE work;
+                    ALTER TABLE work_v3 RENAME TO work;
+                    CREATE INDEX work_finished ON work (id) WHERE state != 0;
+                    CREATE TABLE state_counts (
+                        state INTEGER PRIMARY KEY,
+                        rows INTEGER NOT NULL DEFAULT 0,
+                        items INTEGER NOT NULL DEFAULT 0
+                    );
+                    INSERT INTO state_counts (state, rows, items)
+                        SELECT s.state, coalesce(sum(1 + w.shared_rows), 0), count(w.id)
+                        FROM (SELECT 0 AS state UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) s
+                        LEFT JOIN work w ON w.state = s.state GROUP BY s.state;
+                    CREATE TRIGGER work_state_counts AFTER UPDATE OF state ON work WHEN OLD.state != NEW.state BEGIN
+                        UPDATE state_counts SET rows = rows - 1 - OLD.shared_rows, items = items - 1 WHERE state = OLD.state;
+                        UPDATE state_counts SET rows = rows + 1 + NEW.shared_rows, items = items + 1 WHERE state = NEW.state;
+                    END;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -103,43 +171,33 @@ package final class SQLiteCheckpointStore: CheckpointStore {
         duplicateReason: DuplicateReason?,
         produce: @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
     ) async throws {
-        try await queue.write { db in
-            try db.execute(sql: "DELETE FROM meta; DELETE FROM rows; DELETE FROM work; DELETE FROM quota; DELETE FROM files;")
-            let insert = try db.makeStatement(
-                sql: "INSERT INTO rows (row, key, value, payload, reject_reason) VALUES (?, ?, ?, ?, ?)"
-            )
-            let signature = try produce { row in
-                insert.setUncheckedArguments([row.row, row.key, row.value, row.payload, row.rejectReason])
-                try insert.execute()
-            }
-            if let duplicateReason {
-                let reason = DatabaseFunction("duplicate_reason", argumentCount: 2, pure: true) { values in
-                    duplicateReason(String.fromDatabaseValue(values[0]) ?? "", Int.fromDatabaseValue(values[1]) ?? 0)
-                }
-                db.add(function: reason)
-                defer { db.remove(function: reason) }
+        try await queue.writeWithoutTransaction { db in
+            // A rollback journal for this one large transaction: WAL would write every new page twice (into the
+            // log, then into the database at the checkpoint). It is just as atomic; WAL comes back right after.
+            // If another process reads the state now (`status`), the switch is refused and WAL simply stays.
+            let isFile = !db.configuration.readonly && path != ":memory:"
+            if isFile { _ = try? String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") }
+            defer { if isFile { _ = try? String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") } }
+            try db.inTransaction {
                 try db.execute(
                     sql: """
-                        CREATE INDEX IF NOT EXISTS rows_by_value ON rows (value);
-                        UPDATE rows SET reject_reason = duplicate_reason(value,
-                            (SELECT min(first.row) FROM rows first WHERE first.value = rows.value AND first.reject_reason IS NULL))
-                        WHERE reject_reason IS NULL AND row > (
-                            SELECT min(first.row) FROM rows first WHERE first.value = rows.value AND first.reject_reason IS NULL
-                        );
+                        DELETE FROM meta; DELETE FROM work; DELETE FROM extra_rows; DELETE FROM quota; DELETE FROM files;
+                        UPDATE state_counts SET rows = 0, items = 0;
                         """
                 )
+                var writer = try SQLiteIntakeWriter(db, duplicateReason: duplicateReason, filterBytes: intakeFilterBytes)
+                let signature = try produce { try writer.write($0) }
+                try writer.finish()
+                try db.execute(
+                    sql: "UPDATE state_counts SET rows = ?, items = ? WHERE state = 0",
+                    arguments: [writer.accepted, writer.items]
+                )
+                try db.execute(
+                    sql: "INSERT INTO meta (key, value) VALUES ('manifest_sha256', ?), ('job', ?), ('rows', ?), ('rejected', ?)",
+                    arguments: [signature.manifestSHA256, signature.job, String(writer.rows), String(writer.rejected)]
+                )
+                return .commit
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO work (value, payload)
-                    SELECT value, payload FROM rows WHERE reject_reason IS NULL ORDER BY row
-                    ON CONFLICT (value) DO NOTHING
-                    """
-            )
-            try db.execute(
-                sql: "INSERT INTO meta (key, value) VALUES ('manifest_sha256', ?), ('job', ?)",
-                arguments: [signature.manifestSHA256, signature.job]
-            )
         }
     }
 
@@ -220,38 +278,39 @@ package final class SQLiteCheckpointStore: CheckpointStore {
     package func counts() async throws -> StateCounts {
         try await queue.read { db in
             var counts = StateCounts()
-            let totals = try Row.fetchOne(db, sql: "SELECT count(*), count(reject_reason) FROM rows")
-            counts.rows = totals?[0] ?? 0
-            counts.rejected = totals?[1] ?? 0
-            let byState = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT w.state, count(*) FROM rows r JOIN work w ON w.value = r.value
-                    WHERE r.reject_reason IS NULL GROUP BY w.state
-                    """
-            )
-            for row in byState {
-                let count: Int = row[1]
+            let totals = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('rows', 'rejected')")
+            for total in totals {
+                let value = Int(total[1] as String) ?? 0
+                if total[0] == "rows" { counts.rows = value } else { counts.rejected = value }
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT state, rows, items FROM state_counts") {
+                let rows: Int = row[1]
                 switch WorkState(rawValue: row[0]) {
-                case .succeeded: counts.succeeded += count
-                case .failed: counts.failed += count
-                case .unknown, .sending: counts.unknown += count
-                case .pending, nil: counts.pending += count
+                case .succeeded: counts.succeeded += rows
+                case .failed: counts.failed += rows
+                case .unknown, .sending: counts.unknown += rows
+                case .pending, nil:
+                    counts.pending += rows
+                    counts.pendingWork += row[2] as Int
                 }
             }
-            counts.pendingWork = try Int.fetchOne(db, sql: "SELECT count(*) FROM work WHERE state = 0") ?? 0
             return counts
         }
     }
 
     package func forEachFinishedRow(_ body: (FinishedRow) throws -> Void) async throws {
         try readStreaming { db in
+            // Two streams already in row order (first rows through the partial index of finished items, the
+            // other rows by their row number), merged by SQLite without sorting.
             let cursor = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT r.row, r.key, r.value, w.state, w.attempts, w.result, w.error
-                    FROM rows r JOIN work w ON w.value = r.value
-                    WHERE r.reject_reason IS NULL AND w.state IN (1, 2, 3, 4) ORDER BY r.row
+                    SELECT id AS row, key, value, state, attempts, result, error FROM work WHERE state != 0
+                    UNION ALL
+                    SELECT e.row, e.key, w.value, w.state, w.attempts, w.result, w.error
+                    FROM extra_rows e JOIN work w ON w.id = e.work_id
+                    WHERE e.work_id IS NOT NULL AND w.state != 0
+                    ORDER BY 1
                     """
             )
             while let row = try cursor.next() {
@@ -296,7 +355,7 @@ package final class SQLiteCheckpointStore: CheckpointStore {
         try readStreaming { db in
             let cursor = try Row.fetchCursor(
                 db,
-                sql: "SELECT row, key, value, reject_reason FROM rows WHERE reject_reason IS NOT NULL ORDER BY row"
+                sql: "SELECT row, key, value, reject_reason FROM extra_rows WHERE reject_reason IS NOT NULL ORDER BY row"
             )
             while let row = try cursor.next() {
                 try body(RejectedRow(row: row[0], key: row[1], value: row[2], reason: row[3]))
