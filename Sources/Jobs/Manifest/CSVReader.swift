@@ -53,44 +53,53 @@ final class CSVReader {
     static let maximumStoredBytes = 16 << 20
 
     private let parser: UnsafeMutablePointer<csv_parser>
-    private var bytes: [UInt8] = []
-    private var ends: [Int] = []
-    private var lengths: [Int] = []
-    private var fieldsInRecord = 0
-    /// Fields longer than this keep only their length.
-    private let storedFieldLimit: Int
-    private var onRecord: (borrowing CSVRecord) throws -> Void = { _ in }
-    private var callbackError: (any Error)?
+    /// What the callbacks build up, behind a pointer: libcsv calls back twice per field, and a class's own
+    /// stored properties would cost a dynamic exclusivity check on every access (half the reading time).
+    private let state: UnsafeMutablePointer<State>
     /// Records delivered so far.
-    private(set) var recordCount = 0
+    var recordCount: Int { state.pointee.recordCount }
+
+    private struct State {
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+        var lengths: [Int] = []
+        var fieldsInRecord = 0
+        var recordCount = 0
+        /// Fields longer than this keep only their length.
+        var storedFieldLimit: Int
+        var onRecord: (borrowing CSVRecord) throws -> Void = { _ in }
+        var callbackError: (any Error)?
+    }
 
     init(delimiter: UInt8, storedFieldLimit: Int = ManifestCells.maximumCellBytes) {
-        self.storedFieldLimit = storedFieldLimit
         parser = .allocate(capacity: 1)
         csv_init(parser, UInt8(CSV_STRICT_FINI))
         csv_set_delim(parser, delimiter)
         csv_set_space_func(parser, delimiter == UInt8(ascii: "\t") ? Self.isSpace : Self.isSpaceOrTab)
-        bytes.reserveCapacity(4096)
-        ends.reserveCapacity(64)
-        lengths.reserveCapacity(64)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(storedFieldLimit: storedFieldLimit))
+        state.pointee.bytes.reserveCapacity(4096)
+        state.pointee.ends.reserveCapacity(64)
+        state.pointee.lengths.reserveCapacity(64)
     }
 
     deinit {
         csv_free(parser)
         parser.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     /// Parses `chunk`, calling `onRecord` for each record it completes. Errors thrown by `onRecord` end the parse.
     func feed(_ chunk: UnsafeRawBufferPointer, onRecord: @escaping (borrowing CSVRecord) throws -> Void) throws {
-        self.onRecord = onRecord
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        let parsed = csv_parse(parser, chunk.baseAddress, chunk.count, Self.fieldCallback, Self.recordCallback, context)
+        state.pointee.onRecord = onRecord
+        let parsed = csv_parse(parser, chunk.baseAddress, chunk.count, Self.fieldCallback, Self.recordCallback, state)
         try rethrowCallbackError()
         if parsed != chunk.count {
-            throw CSVStructureError(problem: .parser(String(cString: csv_strerror(csv_error(parser)))), record: recordCount + 1, field: fieldsInRecord)
+            throw CSVStructureError(problem: .parser(String(cString: csv_strerror(csv_error(parser)))), record: recordCount + 1, field: state.pointee.fieldsInRecord)
         }
         if parser.pointee.entry_pos > Self.hardFieldLimit {
-            throw CSVStructureError(problem: .fieldTooLong, record: recordCount + 1, field: fieldsInRecord)
+            throw CSVStructureError(problem: .fieldTooLong, record: recordCount + 1, field: state.pointee.fieldsInRecord)
         }
     }
 
@@ -99,18 +108,17 @@ final class CSVReader {
         // libcsv honours CSV_STRICT_FINI only in strict mode, so look for a quoted field still open ourselves
         // (parser state FIELD_BEGUN is 2 in libcsv.c).
         if parser.pointee.quoted != 0 && parser.pointee.pstate == 2 {
-            throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1, field: fieldsInRecord)
+            throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1, field: state.pointee.fieldsInRecord)
         }
-        self.onRecord = onRecord
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        let status = csv_fini(parser, Self.fieldCallback, Self.recordCallback, context)
+        state.pointee.onRecord = onRecord
+        let status = csv_fini(parser, Self.fieldCallback, Self.recordCallback, state)
         try rethrowCallbackError()
-        if status != 0 { throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1, field: fieldsInRecord) }
+        if status != 0 { throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1, field: state.pointee.fieldsInRecord) }
     }
 
     private func rethrowCallbackError() throws {
-        if let error = callbackError {
-            callbackError = nil
+        if let error = state.pointee.callbackError {
+            state.pointee.callbackError = nil
             throw error
         }
     }
@@ -120,36 +128,35 @@ final class CSVReader {
 
     private static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = {
         field, length, context in
-        let reader = Unmanaged<CSVReader>.fromOpaque(context!).takeUnretainedValue()
-        reader.fieldsInRecord += 1
-        guard reader.ends.count < CSVReader.maximumStoredFields else { return }
-        if length > 0, let field, length <= reader.storedFieldLimit, reader.bytes.count + length <= CSVReader.maximumStoredBytes {
-            reader.bytes.append(contentsOf: UnsafeRawBufferPointer(start: field, count: length).bindMemory(to: UInt8.self))
+        let state = context!.assumingMemoryBound(to: State.self)
+        state.pointee.fieldsInRecord += 1
+        guard state.pointee.ends.count < CSVReader.maximumStoredFields else { return }
+        if length > 0, let field, length <= state.pointee.storedFieldLimit, state.pointee.bytes.count + length <= CSVReader.maximumStoredBytes {
+            state.pointee.bytes.append(contentsOf: UnsafeRawBufferPointer(start: field, count: length).bindMemory(to: UInt8.self))
         }
-        reader.ends.append(reader.bytes.count)
-        reader.lengths.append(length)
+        state.pointee.ends.append(state.pointee.bytes.count)
+        state.pointee.lengths.append(length)
     }
 
     private static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, context in
-        let reader = Unmanaged<CSVReader>.fromOpaque(context!).takeUnretainedValue()
-        let fieldCount = reader.fieldsInRecord
+        let state = context!.assumingMemoryBound(to: State.self)
+        let fieldCount = state.pointee.fieldsInRecord
         defer {
             // A record that was large gives its memory back, so one huge line does not keep it for the whole run.
-            let keep = reader.bytes.capacity <= 1 << 20
-            reader.bytes.removeAll(keepingCapacity: keep)
-            reader.ends.removeAll(keepingCapacity: reader.ends.capacity <= 4096)
-            reader.lengths.removeAll(keepingCapacity: reader.lengths.capacity <= 4096)
-            reader.fieldsInRecord = 0
+            state.pointee.bytes.removeAll(keepingCapacity: state.pointee.bytes.capacity <= 1 << 20)
+            state.pointee.ends.removeAll(keepingCapacity: state.pointee.ends.capacity <= 4096)
+            state.pointee.lengths.removeAll(keepingCapacity: state.pointee.lengths.capacity <= 4096)
+            state.pointee.fieldsInRecord = 0
         }
-        guard reader.callbackError == nil else { return }
-        reader.recordCount += 1
-        reader.bytes.withUnsafeBufferPointer { bytes in
-            reader.ends.withUnsafeBufferPointer { ends in
-                reader.lengths.withUnsafeBufferPointer { lengths in
+        guard state.pointee.callbackError == nil else { return }
+        state.pointee.recordCount += 1
+        state.pointee.bytes.withUnsafeBufferPointer { bytes in
+            state.pointee.ends.withUnsafeBufferPointer { ends in
+                state.pointee.lengths.withUnsafeBufferPointer { lengths in
                     do {
-                        try reader.onRecord(CSVRecord(bytes: bytes, ends: ends, lengths: lengths, fieldCount: fieldCount))
+                        try state.pointee.onRecord(CSVRecord(bytes: bytes, ends: ends, lengths: lengths, fieldCount: fieldCount))
                     } catch {
-                        reader.callbackError = error
+                        state.pointee.callbackError = error
                     }
                 }
             }

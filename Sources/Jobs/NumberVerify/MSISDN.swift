@@ -33,7 +33,7 @@ package enum MSISDN {
     /// The normalised digits of `input`.
     package static func normalise(_ input: some StringProtocol) -> Result<String, Problem> {
         // Spreadsheets group digits with (narrow) no-break spaces: multi-byte in UTF-8, so made plain spaces first.
-        if input.unicodeScalars.contains(where: { $0 == "\u{00A0}" || $0 == "\u{202F}" }) {
+        if !input.utf8.allSatisfy({ $0 < 0x80 }), input.unicodeScalars.contains(where: { $0 == "\u{00A0}" || $0 == "\u{202F}" }) {
             let plain = input.unicodeScalars.map { $0 == "\u{00A0}" || $0 == "\u{202F}" ? " " : Character($0) }
             return normalise(String(plain))
         }
@@ -61,7 +61,7 @@ package enum MSISDN {
             case UInt8(ascii: "("):
                 // `+31 (0)6...`: the trunk zero of an international number is not dialled.
                 previousWasOpenParen = true
-                skipTrunkZero = hasPlus || digits.starts(with: Array("00".utf8))
+                skipTrunkZero = hasPlus || Self.starts(digits, with: "0", "0")
             case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: ")"), 0x09:
                 previousWasOpenParen = false
             default:
@@ -73,7 +73,7 @@ package enum MSISDN {
         var international: ArraySlice<UInt8>
         if hasPlus {
             international = digits[...]
-        } else if digits.starts(with: Array("00".utf8)) {
+        } else if Self.starts(digits, with: "0", "0") {
             international = digits.dropFirst(2)
         } else if digits.first == UInt8(ascii: "0") {
             guard digits.count >= 2, digits[1] == UInt8(ascii: "6") else {
@@ -86,7 +86,7 @@ package enum MSISDN {
             international = digits[...]
         }
         guard international.first != UInt8(ascii: "0") else { return .failure(.invalidCharacters) }
-        if international.starts(with: Array("31".utf8)) {
+        if Self.starts(international, with: "3", "1") {
             let national = international.dropFirst(2)
             guard national.count == 9 else { return .failure(.wrongLength(international.count)) }
             let third = national[national.startIndex + 1]
@@ -97,5 +97,11 @@ package enum MSISDN {
             guard (8...15).contains(international.count) else { return .failure(.wrongLength(international.count)) }
         }
         return .success(String(decoding: international, as: UTF8.self))
+    }
+
+    /// Whether `bytes` starts with the two ASCII characters (no array built for the prefix: this runs per row).
+    private static func starts(_ bytes: some Collection<UInt8>, with first: Unicode.Scalar, _ second: Unicode.Scalar) -> Bool {
+        var iterator = bytes.makeIterator()
+        return iterator.next() == UInt8(ascii: first) && iterator.next() == UInt8(ascii: second)
     }
 }

@@ -13,7 +13,7 @@ package protocol CheckpointStore: Sendable {
     /// the reason it gives (the value, the first row's number); without it they share the first row's work item.
     func replaceIntake(
         duplicateReason: DuplicateReason?,
-        produce: @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
+        produce: @escaping @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
     ) async throws
 
     /// Up to `limit` pending work items with an id above `id`, in id (manifest) order.

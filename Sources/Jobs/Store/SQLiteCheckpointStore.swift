@@ -169,7 +169,7 @@ package final class SQLiteCheckpointStore: CheckpointStore {
 
     package func replaceIntake(
         duplicateReason: DuplicateReason?,
-        produce: @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
+        produce: @escaping @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
     ) async throws {
         try await queue.writeWithoutTransaction { db in
             // A rollback journal for this one large transaction: WAL would write every new page twice (into the
@@ -185,8 +185,13 @@ package final class SQLiteCheckpointStore: CheckpointStore {
                         UPDATE state_counts SET rows = 0, items = 0;
                         """
                 )
-                var writer = try SQLiteIntakeWriter(db, duplicateReason: duplicateReason, filterBytes: intakeFilterBytes)
-                let signature = try produce { try writer.write($0) }
+                var writer = try SQLiteIntakeWriter(db, duplicateReason: duplicateReason)
+                let filter = ValueFilter(bytes: intakeFilterBytes)
+                let signature = try IntakePipeline.run(produce: produce) { row in
+                    IntakePipeline.Item(row: row, maybeSeen: row.rejectReason == nil && filter.insert(row.value))
+                } consume: { batch in
+                    for item in batch { try writer.write(item.row, maybeSeen: item.maybeSeen) }
+                }
                 try writer.finish()
                 try db.execute(
                     sql: "UPDATE state_counts SET rows = ?, items = ? WHERE state = 0",

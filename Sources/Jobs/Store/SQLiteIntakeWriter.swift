@@ -4,9 +4,9 @@ import GRDBSQLite
 /// Writes one intake's rows with one plain append for nearly every row: the first accepted row of a value becomes
 /// its work item; only rejected rows and rows repeating an earlier value go to `extra_rows`.
 ///
-/// Repeats are found without an index on the value: a ``ValueFilter`` says "surely new" for almost every first
-/// occurrence, which is appended at once; the rest wait in a temporary table and are settled exactly by
-/// ``finish()``, in row order, against everything written before them.
+/// Repeats are found without an index on the value: a ``ValueFilter`` (consulted by the caller) says "surely new"
+/// for almost every first occurrence, which is appended at once; the rest wait in a temporary table and are
+/// settled exactly by ``finish()``, in row order, against everything written before them.
 ///
 /// Binds and steps GRDB-prepared statements through the SQLite C API: at a million rows, building GRDB's argument
 /// arrays and cursors cost more than SQLite's own work (see BENCHMARKS.md, manifest intake).
@@ -19,15 +19,18 @@ struct SQLiteIntakeWriter {
 
     private let database: Database
     private let duplicateReason: DuplicateReason?
-    private let filter: ValueFilter
     private let insertItem: Statement
+    /// ``itemsPerInsert`` items in one statement: SQLite's cost per statement (cursors, journal checks, halting)
+    /// was a third of its time at one row each.
+    private let insertItems: Statement
+    private static let itemsPerInsert = 64
+    private var newItems: [IntakeRow] = []
     private let insertSuspect: Statement
     private let insertExtra: Statement
 
-    init(_ database: Database, duplicateReason: DuplicateReason?, filterBytes: Int) throws {
+    init(_ database: Database, duplicateReason: DuplicateReason?) throws {
         self.database = database
         self.duplicateReason = duplicateReason
-        filter = ValueFilter(bytes: filterBytes)
         try database.execute(
             sql: """
                 CREATE TEMP TABLE IF NOT EXISTS intake_suspects (row INTEGER PRIMARY KEY, key TEXT, value TEXT NOT NULL, payload TEXT);
@@ -36,34 +39,62 @@ struct SQLiteIntakeWriter {
                 """
         )
         insertItem = try database.makeStatement(sql: "INSERT INTO work (id, key, value, payload) VALUES (?, ?, ?, ?)")
+        insertItems = try database.makeStatement(
+            sql: "INSERT INTO work (id, key, value, payload) VALUES " + repeatElement("(?, ?, ?, ?)", count: Self.itemsPerInsert).joined(separator: ", ")
+        )
+        newItems.reserveCapacity(Self.itemsPerInsert)
         insertSuspect = try database.makeStatement(sql: "INSERT INTO intake_suspects (row, key, value, payload) VALUES (?, ?, ?, ?)")
         insertExtra = try database.makeStatement(
             sql: "INSERT INTO extra_rows (row, key, value, reject_reason, work_id) VALUES (?, ?, ?, ?, ?)"
         )
     }
 
-    mutating func write(_ row: IntakeRow) throws {
+    /// Writes `row`; `maybeSeen` is the ``ValueFilter``'s answer for its value (ignored for a rejected row).
+    mutating func write(_ row: IntakeRow, maybeSeen: Bool) throws {
         rows += 1
         if let reason = row.rejectReason {
             rejected += 1
             return try writeExtra(row.row, row.key, row.value, reason: reason, item: nil)
         }
-        let maybeSeen = filter.insert(row.value)
-        let insert = maybeSeen ? insertSuspect.sqliteStatement : insertItem.sqliteStatement
-        bind(row.row, at: 1, in: insert)
-        bind(row.key, at: 2, in: insert)
-        bind(row.value, at: 3, in: insert)
-        bind(row.payload, at: 4, in: insert)
-        try step(insert)
-        if !maybeSeen {
+        guard maybeSeen else {
             accepted += 1
             items += 1
+            newItems.append(row)
+            if newItems.count == Self.itemsPerInsert { try flushNewItems() }
+            return
         }
+        try insert(row, with: insertSuspect.sqliteStatement)
+    }
+
+    /// Binds a row's four item columns from parameter `first` on.
+    private func bindItem(_ row: IntakeRow, from first: Int32, in statement: OpaquePointer) {
+        bind(row.row, at: first, in: statement)
+        bind(row.key, at: first + 1, in: statement)
+        bind(row.value, at: first + 2, in: statement)
+        bind(row.payload, at: first + 3, in: statement)
+    }
+
+    private func insert(_ row: IntakeRow, with statement: OpaquePointer) throws {
+        bindItem(row, from: 1, in: statement)
+        try step(statement)
+    }
+
+    /// Writes the buffered new items: a full buffer with one statement, what is left one by one.
+    private mutating func flushNewItems() throws {
+        if newItems.count == Self.itemsPerInsert {
+            let statement = insertItems.sqliteStatement
+            for (index, row) in newItems.enumerated() { bindItem(row, from: Int32(index * 4 + 1), in: statement) }
+            try step(statement)
+        } else {
+            for row in newItems { try insert(row, with: insertItem.sqliteStatement) }
+        }
+        newItems.removeAll(keepingCapacity: true)
     }
 
     /// Settles the rows the filter could not: each is a new work item, shares the item of the first earlier row
     /// with its value, or (with a duplicate reason) is rejected for repeating it.
     mutating func finish() throws {
+        try flushNewItems()
         defer { try? database.execute(sql: "DELETE FROM intake_suspects; DROP TABLE IF EXISTS temp.intake_firsts") }
         guard try Int.fetchOne(database, sql: "SELECT count(*) FROM intake_suspects") ?? 0 > 0 else { return }
         // One pass over the work items finds the first occurrence of every suspect value; it is kept in a table

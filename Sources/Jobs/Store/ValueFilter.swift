@@ -10,20 +10,30 @@ import Foundation
 /// Each value sets one bit in each of the eight 64-bit words of one 64-byte block (one cache line). With the
 /// default 16 MiB and a million distinct values about one in five billion lookups is a false positive; with four
 /// million, about one in two hundred thousand.
-final class ValueFilter {
+///
+/// Not thread-safe: one thread inserts at a time (the intake's producer thread).
+final class ValueFilter: @unchecked Sendable {
     private let words: UnsafeMutablePointer<UInt64>
+    private let byteCount: Int
     private let blockMask: UInt64
 
-    /// `bytes` is rounded down to a power of two, at least one block. The memory is zeroed by the kernel on first
-    /// touch, so a small manifest costs only the pages it touches.
+    /// `bytes` is rounded down to a power of two, at least one block. The memory is mapped zeroed and backed on
+    /// first touch, so a small manifest costs only the pages it touches; huge pages are asked for, as every
+    /// lookup lands on a random block and small pages would make most of them a TLB miss.
     init(bytes: Int = 16 << 20) {
         var blocks = 1
         while blocks * 2 * 64 <= bytes { blocks *= 2 }
-        words = calloc(blocks * 8, MemoryLayout<UInt64>.size)!.bindMemory(to: UInt64.self, capacity: blocks * 8)
+        byteCount = blocks * 64
+        let memory = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        precondition(memory != MAP_FAILED, "cannot map \(byteCount) bytes for the intake's value filter")
+        #if os(Linux)
+        _ = madvise(memory, byteCount, MADV_HUGEPAGE)
+        #endif
+        words = memory!.bindMemory(to: UInt64.self, capacity: blocks * 8)
         blockMask = UInt64(blocks - 1)
     }
 
-    deinit { free(words) }
+    deinit { munmap(words, byteCount) }
 
     /// Adds `value`; answers false when it was surely not added before, true when it may have been.
     func insert(_ value: String) -> Bool {
