@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """batch-runner's benchmark harness: release builds only, never part of CI.
 
-    python3 Benchmarks/bench.py throughput [--rows 100000] [--runs 5]
-    python3 Benchmarks/bench.py memory [--rows 1000000]
+    python3 Benchmarks/bench.py intake [--rows 1000000] [--runs 5]        # against sqlite3 .import
+    python3 Benchmarks/bench.py throughput [--rows 100000] [--runs 5]    # against the bare client loop
+    python3 Benchmarks/bench.py memory [--rows 1000000 4000000]
+    python3 Benchmarks/bench.py resume [--rows 1000000]
     python3 Benchmarks/bench.py quota [--variant headers|no-headers|spike-arrest|skew-ahead|skew-behind]
-    python3 Benchmarks/bench.py intake [--rows 1000000] [--runs 5]
+    python3 Benchmarks/bench.py export [--rows 10000] [--runs 5]         # against the bare client loop
 
 Every figure is printed as one JSON line and a human-readable line; BENCHMARKS.md records them with the command
 that produced them. The sandbox runs as its own process (`batch-runner sandbox`), so the runner is measured alone.
@@ -24,11 +26,27 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, ".build", "release", "batch-runner")
+BARE_CLIENT = os.path.join(ROOT, "Benchmarks", ".build", "release", "bare-client")
 
 
 def build():
     subprocess.run(["swift", "build", "-c", "release", "--product", "batch-runner"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "bare-client"], cwd=os.path.join(ROOT, "Benchmarks"),
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def bare_client(mode, origin, lines_file, concurrency):
+    """The baseline: the same HTTP client, same requests and concurrency, nothing else. Answers its JSON line, plus
+    `wall_seconds`: the process from start to exit, measured like the runner's runs."""
+    start = time.monotonic()
+    output = subprocess.run([BARE_CLIENT, mode, origin, lines_file, str(concurrency)], check=True,
+                            stdout=subprocess.PIPE, text=True).stdout
+    result = json.loads(output)
+    result["wall_seconds"] = time.monotonic() - start
+    if result["failed"]:
+        raise RuntimeError("the bare client had %d failed requests" % result["failed"])
+    return result
 
 
 def number(index):
@@ -39,16 +57,23 @@ def number(index):
     return "3168" + digits[:-1] + "9" if value.endswith("404") else value
 
 
-def write_manifest(path, rows):
+def write_manifest(path, rows, numbers_path=None):
+    """The manifest (`customer_id,msisdn`), and when asked the same numbers normalised, one per line, for the
+    bare client."""
+    numbers = open(numbers_path, "w") if numbers_path else None
     with open(path, "w") as out:
         out.write("customer_id,msisdn\n")
         chunk = []
         for row in range(1, rows + 1):
             chunk.append("C%d,+%s\n" % (row, number(row)))
+            if numbers:
+                numbers.write(number(row) + "\n")
             if len(chunk) == 10_000:
                 out.write("".join(chunk))
                 chunk = []
         out.write("".join(chunk))
+    if numbers:
+        numbers.close()
 
 
 class Sandbox:
@@ -105,39 +130,165 @@ def report(name, **figures):
 
 
 def throughput(arguments):
-    """End-to-end rows per second against the sandbox with no quota and no latency."""
+    """End-to-end requests per second against the sandbox with no quota and no latency, against the bare client
+    loop sending the same requests with the same concurrency to the same sandbox; alternating, medians. Both are
+    timed the same way: the process from start to exit (the runner's includes reading the manifest, checkpointing
+    every row and writing the outputs; the bare client's its token request)."""
     sandbox = Sandbox("--quota-limit", "0")
-    rates = []
+    folder = tempfile.mkdtemp(prefix="bench-throughput-")
+    numbers = os.path.join(folder, "numbers.txt")
+    write_manifest(os.path.join(folder, "manifest.csv"), arguments.rows, numbers)
+    job = write_job(folder, sandbox.origin, arguments.concurrency)
+    runner, baseline, memory = [], [], []
     try:
         for run in range(arguments.runs):
-            folder = tempfile.mkdtemp(prefix="bench-throughput-")
-            write_manifest(os.path.join(folder, "manifest.csv"), arguments.rows)
-            job = write_job(folder, sandbox.origin, arguments.concurrency)
-            status, elapsed, rss = run_job(job)
+            shutil.rmtree(os.path.join(folder, "out"), ignore_errors=True)
+            status, elapsed, rss = run_job(job, "--no-progress")
             assert status == 0, "run failed with %d" % status
-            rates.append(arguments.rows / elapsed)
-            print("  run %d: %.0f rows/s (%.2f s, peak %.0f MiB)" % (run + 1, rates[-1], elapsed, rss))
-            shutil.rmtree(folder)
+            runner.append(arguments.rows / elapsed)
+            memory.append(rss)
+            bare = bare_client("number-verify", sandbox.origin, numbers, arguments.concurrency)
+            baseline.append(bare["requests"] / bare["wall_seconds"])
+            print("  run %d: runner %.0f rows/s (%.2f s, peak %.0f MiB), bare client %.0f requests/s"
+                  % (run + 1, runner[-1], elapsed, rss, baseline[-1]))
     finally:
         sandbox.stop()
-    report("throughput", rows=arguments.rows, concurrency=arguments.concurrency, runs=len(rates),
-           median_rows_per_second=round(statistics.median(rates)), min=round(min(rates)), max=round(max(rates)))
+        shutil.rmtree(folder)
+    report("throughput", rows=arguments.rows, concurrency=arguments.concurrency, runs=arguments.runs,
+           runner_rows_per_second=round(statistics.median(runner)),
+           bare_client_requests_per_second=round(statistics.median(baseline)),
+           ratio=round(statistics.median(runner) / statistics.median(baseline), 3), target_ratio=0.7,
+           runner_all=[round(x) for x in runner], bare_client_all=[round(x) for x in baseline],
+           peak_rss_mib=round(max(memory), 1))
 
 
 def memory(arguments):
-    """Peak RSS of a whole run (intake, lookups, outputs) of a large manifest against the sandbox."""
+    """Peak RSS of whole runs (intake, lookups, outputs) of large manifests against the sandbox."""
     sandbox = Sandbox("--quota-limit", "0")
+    peaks = {}
     try:
-        folder = tempfile.mkdtemp(prefix="bench-memory-")
-        write_manifest(os.path.join(folder, "manifest.csv"), arguments.rows)
-        job = write_job(folder, sandbox.origin, arguments.concurrency)
-        status, elapsed, rss = run_job(job)
-        assert status == 0, "run failed with %d" % status
-        report("memory", rows=arguments.rows, peak_rss_mib=round(rss, 1), seconds=round(elapsed, 1),
-               rows_per_second=round(arguments.rows / elapsed))
-        shutil.rmtree(folder)
+        for rows in arguments.sizes:
+            folder = tempfile.mkdtemp(prefix="bench-memory-")
+            write_manifest(os.path.join(folder, "manifest.csv"), rows)
+            job = write_job(folder, sandbox.origin, arguments.concurrency)
+            status, elapsed, rss = run_job(job, "--no-progress")
+            assert status == 0, "run failed with %d" % status
+            peaks[rows] = rss
+            report("memory", rows=rows, peak_rss_mib=round(rss, 1), seconds=round(elapsed, 1),
+                   rows_per_second=round(rows / elapsed))
+            shutil.rmtree(folder)
     finally:
         sandbox.stop()
+    if len(peaks) > 1:
+        smallest, largest = min(peaks), max(peaks)
+        report("memory-growth", rows=[smallest, largest], peak_rss_mib=[round(peaks[smallest], 1), round(peaks[largest], 1)],
+               growth=round(peaks[largest] / peaks[smallest] - 1, 3), target_growth=0.10, target_peak_mib=150)
+
+
+def status_counts(job):
+    """`batch-runner status --json`: reads the state only, takes no lock."""
+    output = subprocess.run([BINARY, "status", job, "--json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True).stdout
+    try:
+        return json.loads(output)
+    except ValueError:
+        return None
+
+
+def resume(arguments):
+    """SIGKILL halfway through a run, then resume: time from the new process's start to its first request (and
+    first lookup), and numbers looked up twice, from the sandbox's request log."""
+    folder = tempfile.mkdtemp(prefix="bench-resume-")
+    log = os.path.join(folder, "requests.jsonl")
+    sandbox = Sandbox("--quota-limit", "0", "--request-log", log)
+    try:
+        write_manifest(os.path.join(folder, "manifest.csv"), arguments.rows)
+        job = write_job(folder, sandbox.origin, arguments.concurrency)
+        environment = dict(os.environ, KPN_CLIENT_ID="sandbox-client", KPN_CLIENT_SECRET="sandbox-secret")
+        command = [BINARY, "run", job, "--log-level", "warning", "--no-progress"]
+        first = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
+        while True:
+            time.sleep(0.2)
+            counts = status_counts(job)
+            if counts and counts.get("succeeded", 0) >= arguments.rows // 2:
+                break
+            if first.poll() is not None:
+                raise RuntimeError("the run ended before it was halfway")
+        first.kill()
+        first.wait()
+        killed_at = time.time()
+        done_at_kill = status_counts(job)["succeeded"]
+        time.sleep(1)  # let requests the dead run had on the wire land in the log
+        started = time.time()
+        status, elapsed, _ = run_job(job, "--no-progress")
+        assert status == 0, "the resumed run failed with %d" % status
+    finally:
+        sandbox.stop()
+    entries = [json.loads(line) for line in open(log)]
+    new = [entry for entry in entries if entry["time"] >= started]
+    lookups = [entry for entry in new if entry["endpoint"] == "POST /insights"]
+    served = {}
+    for entry in entries:
+        if entry["endpoint"] == "POST /insights" and entry["outcome"] == "ok":
+            served[entry["subject"]] = served.get(entry["subject"], 0) + 1
+    twice = sum(1 for count in served.values() if count > 1)
+    report("resume", rows=arguments.rows, concurrency=arguments.concurrency, succeeded_at_kill=done_at_kill,
+           seconds_to_first_request=round(new[0]["time"] - started, 3),
+           seconds_to_first_lookup=round(lookups[0]["time"] - started, 3), target_seconds=2,
+           numbers_looked_up=len(served), numbers_looked_up_twice=twice, target_twice=arguments.concurrency,
+           resumed_run_seconds=round(elapsed, 1), kill_to_restart_seconds=round(started - killed_at, 1))
+    shutil.rmtree(folder)
+
+
+def export(arguments):
+    """idscan-reports of `rows` simple reports of 100 KB from the sandbox, in MB/s of PDF, against the bare client
+    loop downloading the same reports with the same concurrency; alternating, medians."""
+    sandbox = Sandbox("--quota-limit", "0", "--report-bytes", str(arguments.report_bytes))
+    folder = tempfile.mkdtemp(prefix="bench-export-")
+    pairs = os.path.join(folder, "pairs.txt")
+    with open(os.path.join(folder, "manifest.csv"), "w") as manifest, open(pairs, "w") as plain:
+        manifest.write("transaction_id,result_id\n")
+        for row in range(arguments.rows):
+            pair = "t%08d-bench,r%08d-bench" % (row, row)
+            manifest.write(pair + "\n")
+            plain.write(pair + "\n")
+    job = os.path.join(folder, "job.yml")
+    with open(job, "w") as out:
+        out.write("""kind: idscan-reports
+manifest: manifest.csv
+output: out
+columns: { transaction_id: transaction_id, result_id: result_id }
+concurrency: %d
+endpoints: { base: %s/id-scan/v1 }
+idscan: { report: simple }
+""" % (arguments.concurrency, sandbox.origin))
+    environment = dict(os.environ, IDSCAN_KEY_ID="3b438437-04a4-40bb-8389-54bb02766fba",
+                       IDSCAN_SECRET="sandbox-idscan-secret")
+    runner, baseline = [], []
+    megabytes = arguments.rows * arguments.report_bytes / 1e6
+    try:
+        for run in range(arguments.runs):
+            shutil.rmtree(os.path.join(folder, "out"), ignore_errors=True)
+            start = time.monotonic()
+            status = subprocess.run([BINARY, "run", job, "--log-level", "warning", "--no-progress"], env=environment,
+                                    stdout=subprocess.DEVNULL).returncode
+            elapsed = time.monotonic() - start
+            assert status == 0, "export failed with %d" % status
+            written = sum(os.path.getsize(os.path.join(folder, "out", "reports", name))
+                          for name in os.listdir(os.path.join(folder, "out", "reports")) if name.endswith(".pdf"))
+            assert written == arguments.rows * arguments.report_bytes, "the export wrote %d bytes" % written
+            runner.append(megabytes / elapsed)
+            bare = bare_client("idscan-reports", sandbox.origin, pairs, arguments.concurrency)
+            baseline.append(bare["bytes"] / 1e6 / bare["wall_seconds"])
+            print("  run %d: runner %.1f MB/s (%.2f s), bare client %.1f MB/s" % (run + 1, runner[-1], elapsed, baseline[-1]))
+    finally:
+        sandbox.stop()
+        shutil.rmtree(folder)
+    report("export", reports=arguments.rows, report_bytes=arguments.report_bytes, concurrency=arguments.concurrency,
+           runs=arguments.runs, runner_mb_per_second=round(statistics.median(runner), 1),
+           bare_client_mb_per_second=round(statistics.median(baseline), 1),
+           ratio=round(statistics.median(runner) / statistics.median(baseline), 3),
+           runner_all=[round(x, 1) for x in runner], bare_client_all=[round(x, 1) for x in baseline])
 
 
 QUOTA_VARIANTS = {
@@ -216,28 +367,24 @@ def intake(arguments):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=["throughput", "memory", "quota", "intake"])
-    parser.add_argument("--rows", type=int)
+    parser.add_argument("benchmark", choices=["intake", "throughput", "memory", "resume", "quota", "export"])
+    parser.add_argument("--rows", type=int, nargs="+")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--variant", choices=sorted(QUOTA_VARIANTS), default="headers")
-    parser.add_argument("--no-build", action="store_true", help="use the release binary as it is")
+    parser.add_argument("--report-bytes", type=int, default=100_000)
+    parser.add_argument("--no-build", action="store_true", help="use the release binaries as they are")
     arguments = parser.parse_args()
     if not arguments.no_build:
         build()
-    if arguments.benchmark == "throughput":
-        arguments.rows = arguments.rows or 100_000
-        throughput(arguments)
-    elif arguments.benchmark == "intake":
-        arguments.rows = arguments.rows or 1_000_000
-        intake(arguments)
-    elif arguments.benchmark == "memory":
-        arguments.rows = arguments.rows or 1_000_000
-        memory(arguments)
-    else:
-        if arguments.concurrency == 32:
-            arguments.concurrency = 8
-        quota(arguments)
+    default_rows = {"intake": [1_000_000], "throughput": [100_000], "memory": [1_000_000, 4_000_000],
+                    "resume": [1_000_000], "export": [10_000], "quota": [None]}[arguments.benchmark]
+    arguments.sizes = arguments.rows or default_rows
+    arguments.rows = arguments.sizes[0]
+    if arguments.benchmark == "quota" and arguments.concurrency == 32:
+        arguments.concurrency = 8
+    {"intake": intake, "throughput": throughput, "memory": memory, "resume": resume, "quota": quota,
+     "export": export}[arguments.benchmark](arguments)
 
 
 if __name__ == "__main__":
