@@ -29,6 +29,9 @@ package final class SQLiteCheckpointStore: CheckpointStore {
             }
         }
         var configuration = Configuration()
+        // `status` may open the state while a run's intake holds it (rollback journal, see replaceIntake): it
+        // waits for the intake to commit rather than failing at once.
+        configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
