@@ -15,26 +15,74 @@ struct InsightAnswer {
     var polling: Polling?
 
     init?(body: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        guard let lookup = object["operator_lookup"] as? [String: Any] else { return nil }
-        operatorName = Self.text(lookup["operatorName"])
-        regionCode = Self.text(lookup["regionCode"])
-        mcc = Self.text(lookup["mcc"])
-        mnc = Self.text(lookup["mnc"])
-        if let match = object["device_match"] as? [String: Any] {
-            if let uri = match["polling_uri"] as? String, !uri.isEmpty {
+        // JSONDecoder (native Swift) rather than JSONSerialization (Foundation objects): this runs once per row
+        // and was the runner's largest own cost per request (BENCHMARKS.md, throughput).
+        guard let answer = try? JSONDecoder().decode(Body.self, from: Data(body)) else { return nil }
+        operatorName = answer.operatorLookup.operatorName?.text ?? ""
+        regionCode = answer.operatorLookup.regionCode?.text ?? ""
+        mcc = answer.operatorLookup.mcc?.text ?? ""
+        mnc = answer.operatorLookup.mnc?.text ?? ""
+        if let match = answer.deviceMatch?.value {
+            if let uri = match.pollingURI?.value, !uri.isEmpty {
                 polling = .uri(uri)
-            } else if let id = match["polling_id"] as? String, id.allSatisfy({ $0.isHexDigit }), !id.isEmpty {
+            } else if let id = match.pollingID?.value, id.allSatisfy({ $0.isHexDigit }), !id.isEmpty {
                 polling = .id(id)
             }
         }
     }
 
-    static func text(_ value: Any?) -> String {
-        switch value {
-        case let text as String: text
-        case let number as NSNumber: number.stringValue
-        default: ""
+    private struct Body: Decodable {
+        var operatorLookup: Lookup
+        var deviceMatch: Lenient<Match>?
+
+        enum CodingKeys: String, CodingKey {
+            case operatorLookup = "operator_lookup"
+            case deviceMatch = "device_match"
+        }
+    }
+
+    private struct Lookup: Decodable {
+        var operatorName: Text?
+        var regionCode: Text?
+        var mcc: Text?
+        var mnc: Text?
+    }
+
+    private struct Match: Decodable {
+        var pollingURI: Lenient<String>?
+        var pollingID: Lenient<String>?
+
+        enum CodingKeys: String, CodingKey {
+            case pollingURI = "polling_uri"
+            case pollingID = "polling_id"
+        }
+    }
+
+    /// A field read as text whatever its JSON type: strings as they are, numbers in their decimal form, anything
+    /// else (null, booleans, objects) as empty.
+    private struct Text: Decodable {
+        var text: String
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let string = try? container.decode(String.self) {
+                text = string
+            } else if let integer = try? container.decode(Int64.self) {
+                text = String(integer)
+            } else if let number = try? container.decode(Double.self) {
+                text = String(number)
+            } else {
+                text = ""
+            }
+        }
+    }
+
+    /// A value that is nil when it has another type than expected, instead of failing the whole answer.
+    private struct Lenient<Value: Decodable>: Decodable {
+        var value: Value?
+
+        init(from decoder: any Decoder) throws {
+            value = try? Value(from: decoder)
         }
     }
 }
