@@ -214,18 +214,17 @@ public struct JobRunner: Sendable {
             logger.info("resuming from the saved state")
             return sha256
         }
-        let tally = try await Self.readManifest(configuration, job: job, into: store)
-        let (rows, sha256) = tally.totals
+        let sha256 = try await Self.readManifest(configuration, job: job, into: store)
+        let rows = try await store.counts().rows
         logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
         return sha256
     }
 
-    /// Reads the whole manifest into `store` as a fresh intake, through `job`'s row reader.
-    static func readManifest(_ configuration: JobConfiguration, job: any BatchJob, into store: any CheckpointStore) async throws -> IntakeTally {
+    /// Reads the whole manifest into `store` as a fresh intake, through `job`'s row reader; answers its SHA-256.
+    static func readManifest(_ configuration: JobConfiguration, job: any BatchJob, into store: any CheckpointStore) async throws -> String {
         let reader = ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter)
         let manifestPath = configuration.manifest
         let intakeSettings = job.intakeSettings
-        let tally = IntakeTally()
         try await store.replaceIntake(duplicateReason: job.duplicateReason) { emit in
             var header: [String] = []
             var rowReader: RowReader?
@@ -240,14 +239,16 @@ public struct JobRunner: Sendable {
                     case .success(let cells): intakeRow = rowReader!.read(row, cells)
                     case .failure(let problem): intakeRow = IntakeRow(row: row, key: problem.key, value: problem.value, rejectReason: problem.reason)
                     }
-                    tally.count(intakeRow)
                     try emit(intakeRow)
                 }
             )
-            tally.record(sha256: scan.sha256)
             return IntakeSignature(manifestSHA256: scan.sha256, job: intakeSettings)
         }
-        return tally
+        // The store keeps what the intake was made from; no counter of our own beside it.
+        guard let signature = try await store.intakeSignature() else {
+            throw JobError(.internalError, "The intake was written but its signature is missing from the state.")
+        }
+        return signature.manifestSHA256
     }
 
     // MARK: Processing

@@ -33,14 +33,14 @@ public struct JobValidation: Sendable, Codable {
         let folder = NSTemporaryDirectory() + "batch-runner-validate-\(getpid())-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try SQLiteCheckpointStore(path: folder + "/state.sqlite")
-        let tally = try await JobRunner.readManifest(configuration, job: job, into: store)
+        let manifestSHA256 = try await JobRunner.readManifest(configuration, job: job, into: store)
         let counts = try await store.counts()
         var rejects: [Reject] = []
         try await store.forEachRejectedRow { row in
             if rejects.count < rejectLimit { rejects.append(Reject(row: row.row, key: row.key, reason: row.reason)) }
         }
         return JobValidation(
-            kind: configuration.kind.rawValue, manifest: configuration.manifest, manifestSHA256: tally.totals.sha256,
+            kind: configuration.kind.rawValue, manifest: configuration.manifest, manifestSHA256: manifestSHA256,
             rows: counts.rows, accepted: counts.accepted, rejected: counts.rejected, requests: counts.pendingWork,
             rejects: rejects
         )
