@@ -81,7 +81,11 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["RateLimiter"],
+            dependencies: [
+                "Jobs",
+                "RateLimiter",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Jobs
 
@@ -14,28 +15,23 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
 
 /// The checkpoint store's parts the ID Scan kinds add: duplicate reasons, send journaling, saved files.
 @Suite struct ExportStoreTests {
-    func makeStore(rows: [IntakeRow], duplicateReason: DuplicateReason? = nil) async throws -> SQLiteCheckpointStore {
-        let store = try SQLiteCheckpointStore(path: try TemporaryFiles.folder() + "/state.sqlite")
-        try await store.replaceIntake(duplicateReason: duplicateReason) { emit in
-            for row in rows { try emit(row) }
-            return IntakeSignature(manifestSHA256: "abc", job: "job")
-        }
-        return store
+    func makeStore(_ kind: StoreKind, rows: [IntakeRow], duplicateReason: DuplicateReason? = nil) async throws -> any CheckpointStore {
+        try await kind.make(rows: rows, duplicateReason: duplicateReason)
     }
 
-    func rejected(_ store: SQLiteCheckpointStore) async throws -> [RejectedRow] {
+    func rejected(_ store: any CheckpointStore) async throws -> [RejectedRow] {
         var rows: [RejectedRow] = []
         try await store.forEachRejectedRow { rows.append($0) }
         return rows
     }
 
-    func finished(_ store: SQLiteCheckpointStore) async throws -> [FinishedRow] {
+    func finished(_ store: any CheckpointStore) async throws -> [FinishedRow] {
         var rows: [FinishedRow] = []
         try await store.forEachFinishedRow { rows.append($0) }
         return rows
     }
 
-    func savedFiles(_ store: SQLiteCheckpointStore) async throws -> [(SavedFile, String)] {
+    func savedFiles(_ store: any CheckpointStore) async throws -> [(SavedFile, String)] {
         var files: [(SavedFile, String)] = []
         try await store.forEachSavedFile { files.append(($0, $1)) }
         return files
@@ -43,8 +39,9 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
 
     // MARK: duplicates
 
-    @Test func laterDuplicatesAreRejectedNamingTheFirstRow() async throws {
+    @Test(arguments: StoreKind.allCases) func laterDuplicatesAreRejectedNamingTheFirstRow(_ kind: StoreKind) async throws {
         let store = try await makeStore(
+            kind,
             rows: [
                 IntakeRow(row: 1, key: "k1", value: "k1"),
                 IntakeRow(row: 2, key: "k2", value: "k2"),
@@ -65,7 +62,7 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
                 RejectedRow(row: 6, key: "k4", value: "k4", reason: "rejected by the reader"),
             ]
         )
-        #expect(try await store.pendingWork(after: 0, limit: 100).map(\.value) == ["k1", "k2", "k4", "k3"])
+        #expect(try await store.claim(limit: 100).map(\.value) == ["k1", "k2", "k4", "k3"])
         let counts = try await store.counts()
         #expect(counts.rows == 8)
         #expect(counts.rejected == 4)
@@ -73,16 +70,17 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         #expect(counts.pendingWork == 4)
     }
 
-    @Test func withoutAReasonDuplicatesShareOneItem() async throws {
-        let store = try await makeStore(rows: [IntakeRow(row: 1, key: "a", value: "v"), IntakeRow(row: 2, key: "b", value: "v")])
+    @Test(arguments: StoreKind.allCases) func withoutAReasonDuplicatesShareOneItem(_ kind: StoreKind) async throws {
+        let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: "a", value: "v"), IntakeRow(row: 2, key: "b", value: "v")])
         #expect(try await rejected(store).isEmpty)
-        #expect(try await store.pendingWork(after: 0, limit: 100).map(\.value) == ["v"])
+        #expect(try await store.claim(limit: 100).map(\.value) == ["v"])
         #expect(try await store.counts().pending == 2)
     }
 
-    @Test func theCreateJobsReasonReachesTheStore() async throws {
+    @Test(arguments: StoreKind.allCases) func theCreateJobsReasonReachesTheStore(_ kind: StoreKind) async throws {
         let job = IDScanCreateJob(configuration: try JobFile.parse("kind: idscan-create\nmanifest: m.csv\n", path: "/tmp/x/job.yml"))
         let store = try await makeStore(
+            kind,
             rows: [IntakeRow(row: 1, key: "C1", value: "C1"), IntakeRow(row: 2, key: "C1", value: "C1")],
             duplicateReason: job.duplicateReason
         )
@@ -93,16 +91,15 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
 
     // MARK: sends
 
-    @Test func aSendLeftInFlightSettlesAsUnknown() async throws {
-        let store = try await makeStore(rows: [
+    @Test(arguments: StoreKind.allCases) func aSendLeftInFlightSettlesAsUnknown(_ kind: StoreKind) async throws {
+        let store = try await makeStore(kind, rows: [
             IntakeRow(row: 1, key: "a", value: "a"), IntakeRow(row: 2, key: "b", value: "b"), IntakeRow(row: 3, key: "c", value: "c"),
         ])
-        let items = try await store.pendingWork(after: 0, limit: 100)
+        let items = try await store.claim(limit: 100)
         try await store.markSending(items[0].id)
         try await store.markSending(items[2].id)
 
-        // While sending, the item is not handed out again.
-        #expect(try await store.pendingWork(after: 0, limit: 100).map(\.value) == ["b"])
+        // While sending, the item is no longer pending.
         #expect(try await store.counts().pendingWork == 1)
 
         #expect(try await store.settleInterruptedSends(error: "the run stopped mid-send") == 2)
@@ -116,21 +113,19 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         #expect(counts.unknown == 2)
         #expect(counts.pending == 1)
         #expect(counts.pendingWork == 1)
-        #expect(try await store.pendingWork(after: 0, limit: 100).map(\.value) == ["b"])
 
         #expect(try await store.requeue([.unknown]) == 2)
-        #expect(try await store.pendingWork(after: 0, limit: 100).map(\.value) == ["a", "b", "c"])
         let after = try await store.counts()
         #expect(after.unknown == 0)
         #expect(after.pendingWork == 3)
         #expect(try await finished(store).isEmpty)
     }
 
-    @Test func markSendingOnlyAppliesToPendingItems() async throws {
-        let store = try await makeStore(rows: [IntakeRow(row: 1, key: "a", value: "a")])
-        let item = try #require(try await store.pendingWork(after: 0, limit: 1).first)
+    @Test(arguments: StoreKind.allCases) func markSendingOnlyAppliesToPendingItems(_ kind: StoreKind) async throws {
+        let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: "a", value: "a")])
+        let item = try #require(try await store.claim(limit: 1).first)
         try await store.markSending(item.id)
-        try await store.complete([WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: ["tx"], error: nil)], quota: nil)
+        try await store.complete([WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: #"{"transactionID":"tx"}"#, error: nil)], quota: nil)
         try await store.markSending(item.id)
         #expect(try await store.settleInterruptedSends(error: "x") == 0)
         let rows = try await finished(store)
@@ -138,9 +133,9 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         #expect(rows.first?.error == nil)
     }
 
-    @Test func aSendingItemIsReportedUnknownBeforeItSettles() async throws {
-        let store = try await makeStore(rows: [IntakeRow(row: 1, key: "a", value: "a")])
-        let item = try #require(try await store.pendingWork(after: 0, limit: 1).first)
+    @Test(arguments: StoreKind.allCases) func aSendingItemIsReportedUnknownBeforeItSettles(_ kind: StoreKind) async throws {
+        let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: "a", value: "a")])
+        let item = try #require(try await store.claim(limit: 1).first)
         try await store.markSending(item.id)
         #expect(try await finished(store).map(\.state) == [.unknown])
         #expect(try await store.counts().unknown == 1)
@@ -148,16 +143,16 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
 
     // MARK: files
 
-    @Test func completedFilesAreListedInPathOrderWithTheirValue() async throws {
-        let store = try await makeStore(rows: [IntakeRow(row: 1, key: nil, value: "t1/r1"), IntakeRow(row: 2, key: nil, value: "t2/r2")])
-        let items = try await store.pendingWork(after: 0, limit: 100)
+    @Test(arguments: StoreKind.allCases) func completedFilesAreListedInPathOrderWithTheirValue(_ kind: StoreKind) async throws {
+        let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: nil, value: "t1/r1"), IntakeRow(row: 2, key: nil, value: "t2/r2")])
+        let items = try await store.claim(limit: 100)
         let b = savedFile("reports/t2_r2_extended.pdf", kind: "extended", sha256: "bb", bytes: 20)
         let a = savedFile("reports/t1_r1_extended.pdf", kind: "extended", sha256: "aa", bytes: 10)
         let image = savedFile("images/t1_r1_1_front.jpg", kind: "image", sha256: "cc", bytes: 30)
         try await store.complete(
             [
-                WorkCompletion(id: items[0].id, state: .succeeded, attempts: 1, result: [], error: nil, files: [a, image]),
-                WorkCompletion(id: items[1].id, state: .succeeded, attempts: 1, result: [], error: nil, files: [b]),
+                WorkCompletion(id: items[0].id, state: .succeeded, attempts: 1, result: nil, error: nil, files: [a, image]),
+                WorkCompletion(id: items[1].id, state: .succeeded, attempts: 1, result: nil, error: nil, files: [b]),
             ],
             quota: nil
         )
@@ -166,41 +161,38 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         #expect(files.map(\.1) == ["t1/r1", "t1/r1", "t2/r2"])
     }
 
-    @Test func completingAnItemAgainReplacesItsFiles() async throws {
-        let store = try await makeStore(rows: [IntakeRow(row: 1, key: nil, value: "t1/r1"), IntakeRow(row: 2, key: nil, value: "t2/r2")])
-        let items = try await store.pendingWork(after: 0, limit: 100)
+    @Test(arguments: StoreKind.allCases) func completingAnItemAgainReplacesItsFiles(_ kind: StoreKind) async throws {
+        let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: nil, value: "t1/r1"), IntakeRow(row: 2, key: nil, value: "t2/r2")])
+        let items = try await store.claim(limit: 100)
         let other = savedFile("reports/t2_r2_simple.pdf", kind: "simple")
         try await store.complete(
             [
                 WorkCompletion(
-                    id: items[0].id, state: .succeeded, attempts: 1, result: [], error: nil,
+                    id: items[0].id, state: .succeeded, attempts: 1, result: nil, error: nil,
                     files: [savedFile("reports/t1_r1_extended.pdf", kind: "extended"), savedFile("images/t1_r1_1.jpg", kind: "image")]
                 ),
-                WorkCompletion(id: items[1].id, state: .succeeded, attempts: 1, result: [], error: nil, files: [other]),
+                WorkCompletion(id: items[1].id, state: .succeeded, attempts: 1, result: nil, error: nil, files: [other]),
             ],
             quota: nil
         )
         let replacement = savedFile("reports/t1_r1_simple.pdf", kind: "simple", sha256: "new")
         try await store.complete(
-            [WorkCompletion(id: items[0].id, state: .succeeded, attempts: 2, result: [], error: nil, files: [replacement])],
+            [WorkCompletion(id: items[0].id, state: .succeeded, attempts: 2, result: nil, error: nil, files: [replacement])],
             quota: nil
         )
         let files = try await savedFiles(store)
         #expect(files.map(\.0) == [replacement, other])
     }
 
-    @Test func aFreshIntakeForgetsTheFiles() async throws {
-        let store = try await makeStore(rows: [IntakeRow(row: 1, key: nil, value: "t1/r1")])
-        let item = try #require(try await store.pendingWork(after: 0, limit: 1).first)
+    @Test(arguments: StoreKind.allCases) func aFreshIntakeForgetsTheFiles(_ kind: StoreKind) async throws {
+        let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: nil, value: "t1/r1")])
+        let item = try #require(try await store.claim(limit: 1).first)
         try await store.complete(
-            [WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: [], error: nil, files: [savedFile("reports/x.pdf", kind: "simple")])],
+            [WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: nil, error: nil, files: [savedFile("reports/x.pdf", kind: "simple")])],
             quota: nil
         )
         #expect(try await savedFiles(store).count == 1)
-        try await store.replaceIntake(duplicateReason: nil) { emit in
-            try emit(IntakeRow(row: 1, key: nil, value: "t1/r1"))
-            return IntakeSignature(manifestSHA256: "def", job: "job")
-        }
+        try await store.replaceIntake(rows: [IntakeRow(row: 1, key: nil, value: "t1/r1")], signature: IntakeSignature(manifestSHA256: "def", job: "job"))
         #expect(try await savedFiles(store).isEmpty)
     }
 }
@@ -230,13 +222,8 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
     func makeExport() async throws -> Export {
         let output = try TemporaryFiles.folder() + "/out"
         let store = try SQLiteCheckpointStore(path: output + "/state.sqlite")
-        try await store.replaceIntake(duplicateReason: nil) { emit in
-            try emit(IntakeRow(row: 1, key: nil, value: "t1/r1"))
-            try emit(IntakeRow(row: 2, key: nil, value: "t2/r2"))
-            try emit(IntakeRow(row: 3, key: nil, value: "t3/r3"))
-            return IntakeSignature(manifestSHA256: "abc", job: "job")
-        }
-        let items = try await store.pendingWork(after: 0, limit: 10)
+        try await store.replaceIntake(rows: (1...3).map { IntakeRow(row: $0, key: nil, value: "t\($0)/r\($0)") })
+        let items = try await store.claim(limit: 10)
         let contents: [(path: String, kind: String, value: String, text: String, query: String)] = [
             ("reports/t1_r1_extended.pdf", "extended", "t1/r1", "%PDF-1.7 extended one\n%%EOF\n", "?type=extended"),
             ("reports/t1_r1_simple.pdf", "simple", "t1/r1", "%PDF-1.7 simple one\n%%EOF\n", ""),
@@ -263,9 +250,9 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         }
         try await store.complete(
             [
-                WorkCompletion(id: items[0].id, state: .succeeded, attempts: 3, result: [], error: nil, files: byValue["t1/r1"]!),
-                WorkCompletion(id: items[1].id, state: .succeeded, attempts: 1, result: [], error: nil, files: byValue["t2/r2"]!),
-                WorkCompletion(id: items[2].id, state: .failed, attempts: 6, result: [], error: "HTTP 503"),
+                WorkCompletion(id: items[0].id, state: .succeeded, attempts: 3, result: nil, error: nil, files: byValue["t1/r1"]!),
+                WorkCompletion(id: items[1].id, state: .succeeded, attempts: 1, result: nil, error: nil, files: byValue["t2/r2"]!),
+                WorkCompletion(id: items[2].id, state: .failed, attempts: 6, result: nil, error: "HTTP 503"),
             ],
             quota: nil
         )
@@ -395,7 +382,7 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
     @Test func anEmptyExportHasEmptyLedgersAndNoFiles() async throws {
         let output = try TemporaryFiles.folder()
         let store = try SQLiteCheckpointStore(path: output + "/state.sqlite")
-        try await store.replaceIntake(duplicateReason: nil) { _ in IntakeSignature(manifestSHA256: "abc", job: "job") }
+        try await store.replaceIntake(rows: [])
         try write("%PDF-left\n%%EOF\n", to: output + "/reports/left.pdf")
         try await ExportLedger(outputFolder: output, folders: ["reports", "images"]).write(from: store)
         #expect(!exists(output + "/reports/left.pdf"))

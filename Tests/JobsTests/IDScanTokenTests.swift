@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 @testable import Jobs
 
@@ -60,12 +61,12 @@ import Testing
     }
 
     @Test func theProviderDatesTokensByTheServersClock() async throws {
-        let statistics = RunStatistics()
-        statistics.recordHeaders(apiVersion: nil, sunset: nil, serverClockOffset: -120, logger: Logger(label: "test"))
+        let serverClock = ServerClock(wallClock: WallClock { 1_000_000.7 })
+        serverClock.record(serverEpochSeconds: 999_880.7, atLocal: 1_000_000.7)
         let provider = IDScanToken.provider(
             credentials: ClientCredentials(id: "kid-1", secret: "s"),
-            statistics: statistics,
-            wallClock: WallClock { 1_000_000.7 }
+            serverClock: serverClock,
+            clock: EngineClock(ManualClock())
         )
         let jwt = try await provider.token()
         let payload = try decode(jwt.split(separator: ".")[1])

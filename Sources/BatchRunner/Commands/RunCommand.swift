@@ -107,7 +107,7 @@ struct RunCommand: AsyncParsableCommand {
                 let credentials = pointed.usesIDScan
                     ? ClientCredentials(id: demo.idscanKeyID, secret: demo.idscanSecret)
                     : ClientCredentials(id: demo.clientID, secret: demo.clientSecret)
-                let outcome = await Self.runWithSignals(JobRunner(configuration: pointed, credentials: credentials, options: options, control: control, wallClock: wallClock, logger: logger), control: control)
+                let outcome = await Self.runWithSignals(JobRunner(configuration: pointed, credentials: credentials, options: options, control: control, environment: .live(wallClock: wallClock), logger: logger), control: control)
                 group.cancelAll()
                 return outcome
             }
@@ -118,7 +118,7 @@ struct RunCommand: AsyncParsableCommand {
             } catch {
                 throw failure(error, format: logging.logFormat)
             }
-            result = await Self.runWithSignals(JobRunner(configuration: job, credentials: credentials, options: options, control: control, wallClock: wallClock, logger: logger), control: control)
+            result = await Self.runWithSignals(JobRunner(configuration: job, credentials: credentials, options: options, control: control, environment: .live(wallClock: wallClock), logger: logger), control: control)
         }
         if let message = result.message { printClosingMessage(message, exitCode: result.exitCode, format: logging.logFormat) }
         if let folder = result.outputFolder { print("Results: \(folder)/results.csv (rejects.csv and summary.json beside it)") }

@@ -79,6 +79,9 @@ public struct JobConfiguration: Sendable {
         public var pollsDeviceMatch: Bool { scopes.contains("device_match") }
     }
 
+    /// The job file's name without its extension (`number-verify` for `jobs/number-verify.yml`).
+    public var jobName: String { URL(fileURLWithPath: jobFile).deletingPathExtension().lastPathComponent }
+
     /// The checkpoint database: `state`, or `<output>/state.sqlite`.
     public var statePath: String { state ?? output + "/state.sqlite" }
 

@@ -1,7 +1,11 @@
-/// One job kind: how manifest rows become work, how work becomes requests, and how results become CSV.
+/// One job kind: how manifest rows become work, how a work item becomes requests and a typed result, and which
+/// columns results.csv has. Adding a kind means adding a type that conforms, and one line in ``JobKinds``.
 package protocol BatchJob: Sendable {
-    /// The header of results.csv.
-    var resultHeader: [String] { get }
+    /// What a succeeded row records; stored as JSON, read back for results.csv.
+    associatedtype Result: Codable & Sendable
+
+    /// results.csv's columns: the header and every row's values come from this one list.
+    var resultColumns: [ResultColumn<Result>] { get }
     /// The job settings that change how rows are read; a state made with other settings is not resumed.
     var intakeSettings: String { get }
     /// Checks the manifest header and answers how to read each data row.
@@ -9,26 +13,40 @@ package protocol BatchJob: Sendable {
     /// - Throws: ``JobError`` 65 when a column the job needs is missing or ambiguous.
     func rowReader(header: ManifestHeader) throws(JobError) -> RowReader
     /// Makes the token provider the job's requests use (nil when the API takes none).
-    func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider?
-    /// Does the work of one item and says how it ended. Jobs whose requests are not idempotent record each send in
-    /// `journal` first.
+    func makeTokenProvider(_ context: TokenContext) -> TokenProvider?
+    /// Does the work of one item. Requests go through `context`, which counts their attempts; a request that
+    /// fails for good throws, and the engine records the row as failed (or unknown) in one place.
     ///
-    /// - Throws: ``JobError`` when the run must stop; `CancellationError`.
-    func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion
-    /// The results.csv fields of a finished row.
-    func resultFields(of row: FinishedRow) -> [String]
+    /// - Throws: ``RequestFailure``, ``AmbiguousFailure``; ``JobError`` when the run must stop;
+    ///   `CancellationError`.
+    func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result>
     /// How rows whose values collide are rejected (all but the first); nil when they share one work item.
     var duplicateReason: DuplicateReason? { get }
     /// Output subfolders the job writes files to (their stale temporary files are removed at start).
     var fileFolders: [String] { get }
+    /// What to do about a row whose non-idempotent request may have reached the service; appended to its error.
+    var unknownAdvice: String { get }
     /// Writes the job's own outputs beside results.csv, at every exit.
     func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws
+    /// A result kept by a state from before typed results: the job's result fields in column order.
+    func result(legacyFields fields: [String]) -> Result?
 }
 
 extension BatchJob {
     package var duplicateReason: DuplicateReason? { nil }
     package var fileFolders: [String] { [] }
+    package var unknownAdvice: String { "run with --retry-unknown to send it again" }
     package func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws {}
+}
+
+/// How one work item ended, as the job sees it.
+package enum RowOutcome<Result: Sendable>: Sendable {
+    /// Done: the typed result, a note for the error column, and the files the row saved.
+    case succeeded(Result, note: String? = nil, files: [SavedFile] = [])
+    /// The service answered, and the answer fails the row; the message says why.
+    case failed(String)
+    /// The service may have acted on a non-idempotent request without the runner knowing: never resent silently.
+    case unknown(String)
 }
 
 /// Reads one data row into an accepted or rejected ``IntakeRow``; cells are already checked to be UTF-8 text.

@@ -1,14 +1,13 @@
-/// Hands pending work items to workers in manifest order, fetching them from the store a page at a time.
+/// Hands claimed work items to workers in manifest order, claiming them from the store a page at a time.
 ///
-/// Items in flight stay pending in the store until committed; the cursor moves past them, so no item is handed
-/// out twice in one run.
+/// Items in flight stay pending in the store until committed; the store hands each out once, so no item goes to
+/// two workers.
 actor WorkQueue {
     private let store: any CheckpointStore
     private var buffer: [WorkItem] = []
-    private var cursor: Int64 = 0
     private var isDrained = false
     private var remaining: Int?
-    /// The page being fetched; it installs the page into the queue before it completes, so whoever awaits it
+    /// The page being claimed; it installs the page into the queue before it completes, so whoever awaits it
     /// finds the buffer filled (or the queue drained).
     private var refill: Task<Void, any Error>?
     static let pageSize = 512
@@ -30,19 +29,18 @@ actor WorkQueue {
             if isDrained { return nil }
             if refill == nil {
                 let store = self.store
-                let cursor = self.cursor
+                let size = remaining.map { min($0, Self.pageSize) } ?? Self.pageSize
                 refill = Task {
-                    let page = try await store.pendingWork(after: cursor, limit: Self.pageSize)
-                    self.install(page)
+                    let page = try await store.claim(limit: size)
+                    self.install(page, asked: size)
                 }
             }
             try await refill?.value
         }
     }
 
-    private func install(_ page: [WorkItem]) {
-        if page.count < Self.pageSize { isDrained = true }
-        if let last = page.last { cursor = last.id }
+    private func install(_ page: [WorkItem], asked: Int) {
+        if page.count < asked { isDrained = true }
         buffer = page.reversed()
         refill = nil
     }

@@ -17,7 +17,24 @@ package struct IDScanCreateJob: BatchJob {
         self.configuration = configuration
     }
 
-    package var resultHeader: [String] { ["row", "key", "status", "transaction_id", "url", "expires", "attempts", "error"] }
+    /// The transaction ID Scan created.
+    package struct Result: Codable, Sendable, Equatable {
+        package var transactionID: String
+        package var url: String
+        package var expires: String
+    }
+
+    package var resultColumns: [ResultColumn<Result>] {
+        [
+            .row, .key, .status,
+            .field("transaction_id", \.transactionID), .field("url", \.url), .field("expires", \.expires),
+            .attempts, .error,
+        ]
+    }
+
+    package var unknownAdvice: String {
+        "check whether ID Scan created a transaction for this key, then run with --retry-unknown to create it again"
+    }
 
     package var intakeSettings: String {
         "idscan-create;key=\(configuration.column("key"));tasks=\(options.tasks.joined(separator: ","));"
@@ -50,11 +67,16 @@ package struct IDScanCreateJob: BatchJob {
         }
     }
 
-    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider? {
-        IDScanToken.provider(credentials: credentials, statistics: transport.statistics, wallClock: wallClock)
+    package func makeTokenProvider(_ context: TokenContext) -> TokenProvider? {
+        IDScanToken.provider(credentials: context.credentials, serverClock: context.serverClock, clock: context.clock)
     }
 
-    package func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
+    package func result(legacyFields fields: [String]) -> Result? {
+        guard fields.count == 3 else { return nil }
+        return Result(transactionID: fields[0], url: fields[1], expires: fields[2])
+    }
+
+    package func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result> {
         var request = APIRequest(
             method: .POST,
             url: configuration.endpoints.base + "/transactions",
@@ -66,36 +88,19 @@ package struct IDScanCreateJob: BatchJob {
             label: "POST /transactions",
             isIdempotent: false
         )
-        let id = item.id
-        request.beforeFirstSend = { try await journal.markSending(id) }
-        let answer: APIAnswer
-        do {
-            answer = try await client.send(request)
-        } catch let failure as AmbiguousFailure {
-            return WorkCompletion(id: id, state: .unknown, attempts: failure.attempts, result: [], error: "\(failure.message); check whether ID Scan created a transaction for this key, then run with --retry-unknown to create it again")
-        } catch let failure as RequestFailure {
-            return WorkCompletion(id: id, state: .failed, attempts: failure.attempts, result: [], error: failure.message)
-        }
+        request.beforeFirstSend = { try await context.markSending() }
+        let answer = try await context.send(request)
         guard answer.isSuccess else {
-            return WorkCompletion(id: id, state: .failed, attempts: answer.attempts, result: [], error: "ID Scan refused to create the transaction (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))")
+            return .failed("ID Scan refused to create the transaction (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))")
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
             let transaction = object["id"] as? String, !transaction.isEmpty
         else {
-            return WorkCompletion(id: id, state: .unknown, attempts: answer.attempts, result: [], error: "ID Scan answered HTTP \(answer.status) without a transaction id, so a transaction may exist; check the ID Scan portal before running with --retry-unknown")
+            return .unknown("ID Scan answered HTTP \(answer.status) without a transaction id, so a transaction may exist; check the ID Scan portal before running with --retry-unknown")
         }
-        let result = [transaction, object["url"] as? String ?? "", object["expires"] as? String ?? ""]
-        return WorkCompletion(id: id, state: .succeeded, attempts: answer.attempts, result: result, error: nil)
-    }
-
-    package func resultFields(of row: FinishedRow) -> [String] {
-        let result = row.result + Array(repeating: "", count: max(0, 3 - row.result.count))
-        let status = switch row.state {
-        case .succeeded: "ok"
-        case .failed: "failed"
-        default: "unknown"
-        }
-        return [String(row.row), row.key ?? "", status] + result.prefix(3) + [String(row.attempts), row.error ?? ""]
+        return .succeeded(
+            Result(transactionID: transaction, url: object["url"] as? String ?? "", expires: object["expires"] as? String ?? "")
+        )
     }
 
     /// An `Idempotency-Key` for the row: the same for every send of this key from this job file, and not the key

@@ -13,9 +13,26 @@ package struct IDScanReportsJob: BatchJob {
         self.configuration = configuration
     }
 
-    package var resultHeader: [String] {
-        ["row", "transaction_id", "result_id", "status", "report_type", "file", "sha256", "bytes", "attempts", "error"]
-            + options.resultFields
+    /// The reports saved for one (transaction, result) pair; several are joined with `;`.
+    package struct Result: Codable, Sendable, Equatable {
+        package var reportType: String
+        package var file: String
+        package var sha256: String
+        package var bytes: String
+        /// The `idscan.result_fields` values by name.
+        package var fields: [String: String]
+    }
+
+    package var resultColumns: [ResultColumn<Result>] {
+        let ids: [ResultColumn<Result>] = [
+            ResultColumn("transaction_id") { row, _ in IDScanID.pair(row.value).transaction },
+            ResultColumn("result_id") { row, _ in IDScanID.pair(row.value).result },
+        ]
+        let reports: [ResultColumn<Result>] = [
+            .field("report_type", \.reportType), .field("file", \.file), .field("sha256", \.sha256), .field("bytes", \.bytes),
+        ]
+        let fields = options.resultFields.map { name in ResultColumn<Result>.field(name) { $0.fields[name] ?? "" } }
+        return [.row] + ids + [.status] + reports + [.attempts, .error] + fields
     }
 
     /// The report choice and fields shape every row of the export, so changing them needs `--restart`.
@@ -45,26 +62,22 @@ package struct IDScanReportsJob: BatchJob {
         }
     }
 
-    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider? {
-        IDScanToken.provider(credentials: credentials, statistics: transport.statistics, wallClock: wallClock)
+    package func makeTokenProvider(_ context: TokenContext) -> TokenProvider? {
+        IDScanToken.provider(credentials: context.credentials, serverClock: context.serverClock, clock: context.clock)
     }
 
-    package func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
-        var export = ReportExport(job: self, item: item, client: client)
-        do {
-            return try await export.run()
-        } catch let failure as RequestFailure {
-            return WorkCompletion(id: item.id, state: .failed, attempts: export.attempts + failure.attempts, result: [], error: failure.message)
-        }
+    package func result(legacyFields fields: [String]) -> Result? {
+        guard fields.count >= 4 else { return nil }
+        let values = zip(options.resultFields, fields.dropFirst(4)).map { ($0, $1) }
+        return Result(
+            reportType: fields[0], file: fields[1], sha256: fields[2], bytes: fields[3],
+            fields: Dictionary(values, uniquingKeysWith: { first, _ in first })
+        )
     }
 
-    package func resultFields(of row: FinishedRow) -> [String] {
-        let width = 4 + options.resultFields.count
-        let result = row.result + Array(repeating: "", count: max(0, width - row.result.count))
-        let ids = IDScanID.pair(row.value)
-        let status = row.state == .succeeded ? "ok" : "failed"
-        return [String(row.row), ids.transaction, ids.result, status] + result.prefix(4) + [String(row.attempts), row.error ?? ""]
-            + result.dropFirst(4).prefix(options.resultFields.count)
+    package func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result> {
+        var export = ReportExport(job: self, item: item, context: context)
+        return try await export.run()
     }
 
     package func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws {
@@ -76,49 +89,45 @@ package struct IDScanReportsJob: BatchJob {
 private struct ReportExport {
     let job: IDScanReportsJob
     let item: WorkItem
-    let client: APIClient
+    let context: RowContext
     let transaction: String
     let result: String
-    /// Attempts of every request of the row so far.
-    var attempts = 0
     /// Files fetched and checked, written only once the whole row succeeded.
     var downloads: [(file: SavedFile, bytes: [UInt8])] = []
     var notes: [String] = []
 
-    init(job: IDScanReportsJob, item: WorkItem, client: APIClient) {
+    init(job: IDScanReportsJob, item: WorkItem, context: RowContext) {
         self.job = job
         self.item = item
-        self.client = client
+        self.context = context
         (transaction, result) = IDScanID.pair(item.value)
     }
 
     var resultPath: String { "/transactions/\(transaction)/results/\(result)" }
 
-    mutating func run() async throws -> WorkCompletion {
-        var fields: [String] = []
+    mutating func run() async throws -> RowOutcome<IDScanReportsJob.Result> {
+        var fields: [String: String] = [:]
         if !job.options.resultFields.isEmpty || job.options.images {
             let answer = try await get(resultPath, label: "GET /transactions/{id}/results/{id}")
-            guard answer.isSuccess else { return failed("ID Scan did not give the result (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))") }
+            guard answer.isSuccess else { return .failed("ID Scan did not give the result (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))") }
             guard let parsed = IDScanResult(body: answer.body) else {
-                return failed("ID Scan answered HTTP \(answer.status) with a body that is not the documented result JSON")
+                return .failed("ID Scan answered HTTP \(answer.status) with a body that is not the documented result JSON")
             }
-            fields = job.options.resultFields.map { parsed.values[$0] ?? "" }
-            if job.options.images, let problem = try await fetchImages(parsed.files) { return failed(problem) }
+            for name in job.options.resultFields { fields[name] = parsed.values[name] ?? "" }
+            if job.options.images, let problem = try await fetchImages(parsed.files) { return .failed(problem) }
         }
-        if let problem = try await fetchReports() { return failed(problem) }
+        if let problem = try await fetchReports() { return .failed(problem) }
 
         for download in downloads {
             try AtomicFile.write(path: job.configuration.output + "/" + download.file.path, bytes: download.bytes)
         }
         let reports = downloads.filter { $0.file.kind != "image" }.sorted { $0.file.kind > $1.file.kind }
-        let result = [
-            reports.map(\.file.kind).joined(separator: ";"), reports.map(\.file.path).joined(separator: ";"),
-            reports.map(\.file.sha256).joined(separator: ";"), reports.map { String($0.file.bytes) }.joined(separator: ";"),
-        ]
-        return WorkCompletion(
-            id: item.id, state: .succeeded, attempts: attempts, result: result + fields,
-            error: notes.isEmpty ? nil : notes.joined(separator: "; "), files: downloads.map(\.file)
+        let saved = IDScanReportsJob.Result(
+            reportType: reports.map(\.file.kind).joined(separator: ";"), file: reports.map(\.file.path).joined(separator: ";"),
+            sha256: reports.map(\.file.sha256).joined(separator: ";"), bytes: reports.map { String($0.file.bytes) }.joined(separator: ";"),
+            fields: fields
         )
+        return .succeeded(saved, note: notes.isEmpty ? nil : notes.joined(separator: "; "), files: downloads.map(\.file))
     }
 
     /// Fetches the reports the job asks for; answers why the row fails, or nil.
@@ -169,7 +178,7 @@ private struct ReportExport {
                 notes.append("image \(index + 1) not downloaded: its URL is not on the endpoints.base host, and the token is only sent there")
                 continue
             }
-            let answer = try await send(APIRequest(method: .GET, url: file.url, headers: [("Accept", "image/*")], label: "GET document image"))
+            let answer = try await context.send(APIRequest(method: .GET, url: file.url, headers: [("Accept", "image/*")], label: "GET document image"))
             guard answer.isSuccess else {
                 return "ID Scan did not give document image \(index + 1) (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))"
             }
@@ -192,19 +201,9 @@ private struct ReportExport {
         downloads.append((file, answer.body))
     }
 
-    private mutating func get(_ path: String, label: String) async throws -> APIAnswer {
+    private func get(_ path: String, label: String) async throws -> APIAnswer {
         let accept = path.contains("/report") ? "application/pdf" : "application/json"
-        return try await send(APIRequest(method: .GET, url: job.configuration.endpoints.base + path, headers: [("Accept", accept)], label: label))
-    }
-
-    private mutating func send(_ request: APIRequest) async throws -> APIAnswer {
-        let answer = try await client.send(request)
-        attempts += answer.attempts
-        return answer
-    }
-
-    private func failed(_ message: String) -> WorkCompletion {
-        WorkCompletion(id: item.id, state: .failed, attempts: attempts, result: [], error: message)
+        return try await context.send(APIRequest(method: .GET, url: job.configuration.endpoints.base + path, headers: [("Accept", accept)], label: label))
     }
 
     /// `GET /id-scan/v1/...?type=extended`: the request line without scheme, host or credentials.

@@ -41,11 +41,10 @@ package struct IDScanToken: Sendable {
 extension IDScanToken {
     /// A provider that signs a fresh token whenever the last one nears its end. Tokens are dated by the server's
     /// clock as last seen in an answer's `Date` header, so a skewed local clock does not make them not yet valid.
-    static func provider(credentials: ClientCredentials, statistics: RunStatistics, wallClock: WallClock) -> TokenProvider {
+    static func provider(credentials: ClientCredentials, serverClock: ServerClock, clock: EngineClock) -> TokenProvider {
         let signer = IDScanToken(keyID: credentials.id, secret: credentials.secret)
-        return TokenProvider {
-            let serverNow = wallClock.epochSeconds + statistics.snapshot.serverClockOffset
-            let token = signer.make(issuedAt: Int(serverNow.rounded(.down)))
+        return TokenProvider(clock: clock) {
+            let token = signer.make(issuedAt: Int(serverClock.epochSeconds.rounded(.down)))
             return TokenProvider.Token(value: token, lifetime: .seconds(signer.lifetime))
         }
     }

@@ -17,7 +17,7 @@ public enum ProgressDisplay: Sendable {
 package final class RunMonitor: Sendable {
     private struct State {
         var progress: RunProgress
-        var limiter: RateLimiter<ContinuousClock>?
+        var limiter: RateLimiter<EngineClock>?
         var hasLine = false
     }
 
@@ -27,9 +27,20 @@ package final class RunMonitor: Sendable {
     private let statistics: RunStatistics
     private let wallClock: WallClock
     private let logger: Logger
-    private let start = ContinuousClock.now
+    private let clock: EngineClock
+    private let start: EngineClock.Instant
 
-    package init(progress: RunProgress, display: ProgressDisplay, metricsFile: String?, statistics: RunStatistics, wallClock: WallClock, logger: Logger) {
+    package init(
+        progress: RunProgress,
+        display: ProgressDisplay,
+        metricsFile: String?,
+        statistics: RunStatistics,
+        wallClock: WallClock,
+        clock: EngineClock,
+        logger: Logger
+    ) {
+        self.clock = clock
+        self.start = clock.now
         self.state = Mutex(State(progress: progress))
         self.display = display
         self.metricsFile = metricsFile
@@ -44,7 +55,7 @@ package final class RunMonitor: Sendable {
     }
 
     /// Reads the quota from `limiter` from now on.
-    package func attach(_ limiter: RateLimiter<ContinuousClock>) {
+    package func attach(_ limiter: RateLimiter<EngineClock>) {
         state.withLock { $0.limiter = limiter }
     }
 
@@ -72,7 +83,7 @@ package final class RunMonitor: Sendable {
             progress.requests = tally.requests
             progress.throttled = tally.throttled
             progress.retries = tally.retries
-            progress.elapsedSeconds = start.duration(to: .now).seconds
+            progress.elapsedSeconds = start.duration(to: clock.now).seconds
             if let quota = state.limiter?.snapshot {
                 progress.quotaLimit = quota.limit
                 progress.quotaUsed = quota.used
@@ -87,7 +98,7 @@ package final class RunMonitor: Sendable {
         let tick: Duration = display == .line ? .seconds(1) : .seconds(5)
         var sinceLog = Duration.zero
         while !Task.isCancelled {
-            do { try await Task.sleep(for: tick) } catch { return }
+            do { try await clock.sleep(for: tick) } catch { return }
             sinceLog += tick
             let progress = snapshot
             switch display {

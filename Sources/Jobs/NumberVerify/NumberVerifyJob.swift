@@ -10,8 +10,23 @@ package struct NumberVerifyJob: BatchJob {
         self.configuration = configuration
     }
 
-    package var resultHeader: [String] {
-        ["row", "key", "msisdn", "status", "operator_name", "region_code", "mcc", "mnc", "device_match", "attempts", "error"]
+    /// What a lookup found.
+    package struct Result: Codable, Sendable, Equatable {
+        package var operatorName: String
+        package var regionCode: String
+        package var mcc: String
+        package var mnc: String
+        /// `AVAILABLE`, `UNAVAILABLE` or `pending`; blank without the `device_match` scope.
+        package var deviceMatch: String
+    }
+
+    package var resultColumns: [ResultColumn<Result>] {
+        [
+            .row, .key, .value("msisdn"), .status,
+            .field("operator_name", \.operatorName), .field("region_code", \.regionCode), .field("mcc", \.mcc),
+            .field("mnc", \.mnc), .field("device_match", \.deviceMatch),
+            .attempts, .error,
+        ]
     }
 
     package var intakeSettings: String {
@@ -33,17 +48,16 @@ package struct NumberVerifyJob: BatchJob {
         }
     }
 
-    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider? {
-        guard let url = configuration.endpoints.token else { return nil }
-        let form = [
-            ("client_id", credentials.id), ("client_secret", credentials.secret),
-            ("scopes", configuration.numberVerify.scopes.joined(separator: ",")),
-        ]
-        let retry = configuration.retry
-        return TokenProvider { try await GatewayToken.mint(url: url, form: form, transport: transport, retry: retry) }
+    package func makeTokenProvider(_ context: TokenContext) -> TokenProvider? {
+        GatewayToken.provider(url: configuration.endpoints.token, context: context, scopes: configuration.numberVerify.scopes)
     }
 
-    package func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
+    package func result(legacyFields fields: [String]) -> Result? {
+        guard fields.count == 5 else { return nil }
+        return Result(operatorName: fields[0], regionCode: fields[1], mcc: fields[2], mnc: fields[3], deviceMatch: fields[4])
+    }
+
+    package func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result> {
         let request = APIRequest(
             method: .POST,
             url: configuration.endpoints.base + "/insights/" + item.value,
@@ -51,33 +65,29 @@ package struct NumberVerifyJob: BatchJob {
             body: Array("{}".utf8),
             label: "POST /insights/{msisdn}"
         )
-        var attempts = 0
-        do {
-            let answer = try await client.send(request)
-            attempts = answer.attempts
-            guard answer.isSuccess else {
-                let error = answer.status == 404
+        let answer = try await context.send(request)
+        guard answer.isSuccess else {
+            return .failed(
+                answer.status == 404
                     ? "number not known to Number Verify (HTTP 404)"
                     : "Number Verify rejected the lookup (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))"
-                return WorkCompletion(id: item.id, state: .failed, attempts: attempts, result: [], error: error)
-            }
-            guard let insight = InsightAnswer(body: answer.body) else {
-                return WorkCompletion(id: item.id, state: .failed, attempts: attempts, result: [], error: "Number Verify answered HTTP \(answer.status) with a body that is not the documented insights JSON")
-            }
-            var deviceMatch = ""
-            if configuration.numberVerify.pollsDeviceMatch, let polling = insight.polling {
-                deviceMatch = try await poll(polling, client: client)
-            }
-            let result = [insight.operatorName, insight.regionCode, insight.mcc, insight.mnc, deviceMatch]
-            return WorkCompletion(id: item.id, state: .succeeded, attempts: attempts, result: result, error: nil)
-        } catch let failure as RequestFailure {
-            return WorkCompletion(id: item.id, state: .failed, attempts: failure.attempts, result: [], error: failure.message)
+            )
         }
+        guard let insight = InsightAnswer(body: answer.body) else {
+            return .failed("Number Verify answered HTTP \(answer.status) with a body that is not the documented insights JSON")
+        }
+        var deviceMatch = ""
+        if configuration.numberVerify.pollsDeviceMatch, let polling = insight.polling {
+            deviceMatch = try await poll(polling, context: context)
+        }
+        return .succeeded(
+            Result(operatorName: insight.operatorName, regionCode: insight.regionCode, mcc: insight.mcc, mnc: insight.mnc, deviceMatch: deviceMatch)
+        )
     }
 
     /// Polls the device match until it is known or `poll_timeout` passes (`pending`).
-    private func poll(_ polling: InsightAnswer.Polling, client: APIClient) async throws -> String {
-        let clock = ContinuousClock()
+    private func poll(_ polling: InsightAnswer.Polling, context: RowContext) async throws -> String {
+        let clock = context.clock
         let deadline = clock.now.advanced(by: configuration.numberVerify.pollTimeout)
         let request: APIRequest
         switch polling {
@@ -87,17 +97,11 @@ package struct NumberVerifyJob: BatchJob {
             request = APIRequest(method: .GET, url: configuration.endpoints.base + "/polling/" + id, headers: [("Accept", "application/json")], label: "GET /polling/{id}")
         }
         while true {
-            let answer = try await client.send(request)
+            let answer = try await context.send(request, countsAttempts: false)
             if answer.isSuccess, let match = PollingAnswer.deviceMatch(in: answer.body) { return match }
             let next = clock.now.advanced(by: configuration.numberVerify.pollInterval)
             if next >= deadline { return "pending" }
             try await clock.sleep(until: next)
         }
-    }
-
-    package func resultFields(of row: FinishedRow) -> [String] {
-        let result = row.result + Array(repeating: "", count: max(0, 5 - row.result.count))
-        let status = row.state == .succeeded ? "ok" : "failed"
-        return [String(row.row), row.key ?? "", row.value, status] + result.prefix(5) + [String(row.attempts), row.error ?? ""]
     }
 }

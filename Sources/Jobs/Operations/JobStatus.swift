@@ -57,17 +57,15 @@ public struct JobStatus: Sendable, Codable {
     /// - Throws: ``JobError`` 74 when the state exists but cannot be read.
     public static func read(_ configuration: JobConfiguration, wallClock: WallClock = .system()) async throws -> JobStatus {
         let path = configuration.statePath
-        var status = JobStatus(
-            kind: configuration.kind.rawValue, state: path, started: FileManager.default.fileExists(atPath: path),
-            running: RunLock.isHeld(statePath: path)
-        )
+        var status = JobStatus(kind: configuration.kind.rawValue, state: path, started: try CheckpointStores.exists(configuration), running: false)
         guard status.started else { return status }
-        let store: SQLiteCheckpointStore
+        let store: any CheckpointStore
         do {
-            store = try SQLiteCheckpointStore(path: path)
+            store = try CheckpointStores.open(configuration, access: .inspect)
         } catch {
             throw JobError(.ioError, "Cannot read the state database \(path); check its permissions.")
         }
+        status.running = try await store.isRunActive()
         let counts = try await store.counts()
         (status.rows, status.accepted, status.rejected) = (counts.rows, counts.accepted, counts.rejected)
         (status.succeeded, status.failed, status.unknown, status.pending) = (counts.succeeded, counts.failed, counts.unknown, counts.pending)

@@ -29,20 +29,19 @@ public struct JobValidation: Sendable, Codable {
     ///
     /// - Throws: ``JobError`` 65 when the manifest cannot be used, 78 when the job cannot be built from the file.
     public static func validate(_ configuration: JobConfiguration, rejectLimit: Int = 20) async throws -> JobValidation {
-        let job = try JobRunner.makeJob(configuration)
-        let folder = NSTemporaryDirectory() + "batch-runner-validate-\(getpid())-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try SQLiteCheckpointStore(path: folder + "/state.sqlite")
-        let manifestSHA256 = try await JobRunner.readManifest(configuration, job: job, into: store)
-        let counts = try await store.counts()
-        var rejects: [Reject] = []
-        try await store.forEachRejectedRow { row in
-            if rejects.count < rejectLimit { rejects.append(Reject(row: row.row, key: row.key, reason: row.reason)) }
+        let job = configuration.kind.makeJob(configuration)
+        return try await CheckpointStores.withScratchStore { store in
+            let signature = try await ManifestIntake(configuration: configuration, job: job).read(into: store)
+            let counts = try await store.counts()
+            var rejects: [Reject] = []
+            try await store.forEachRejectedRow { row in
+                if rejects.count < rejectLimit { rejects.append(Reject(row: row.row, key: row.key, reason: row.reason)) }
+            }
+            return JobValidation(
+                kind: configuration.kind.rawValue, manifest: configuration.manifest, manifestSHA256: signature.manifestSHA256,
+                rows: counts.rows, accepted: counts.accepted, rejected: counts.rejected, requests: counts.pendingWork,
+                rejects: rejects
+            )
         }
-        return JobValidation(
-            kind: configuration.kind.rawValue, manifest: configuration.manifest, manifestSHA256: manifestSHA256,
-            rows: counts.rows, accepted: counts.accepted, rejected: counts.rejected, requests: counts.pendingWork,
-            rejects: rejects
-        )
     }
 }

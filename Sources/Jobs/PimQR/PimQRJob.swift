@@ -10,7 +10,21 @@ package struct PimQRJob: BatchJob {
         self.configuration = configuration
     }
 
-    package var resultHeader: [String] { ["row", "key", "status", "file", "sha256", "bytes", "attempts", "error"] }
+    /// The saved QR code.
+    package struct Result: Codable, Sendable, Equatable {
+        /// Relative to the output folder (`qr/<key>.svg`).
+        package var file: String
+        package var sha256: String
+        package var bytes: Int
+    }
+
+    package var resultColumns: [ResultColumn<Result>] {
+        [
+            .row, .key, .status,
+            .field("file", \.file), .field("sha256", \.sha256), .field("bytes") { String($0.bytes) },
+            .attempts, .error,
+        ]
+    }
 
     package var intakeSettings: String {
         let pim = configuration.pim
@@ -100,14 +114,16 @@ package struct PimQRJob: BatchJob {
         }
     }
 
-    package func makeTokenProvider(transport: HTTPTransport, credentials: ClientCredentials, wallClock: WallClock) -> TokenProvider? {
-        guard let url = configuration.endpoints.token else { return nil }
-        let form = [("client_id", credentials.id), ("client_secret", credentials.secret)]
-        let retry = configuration.retry
-        return TokenProvider { try await GatewayToken.mint(url: url, form: form, transport: transport, retry: retry) }
+    package func makeTokenProvider(_ context: TokenContext) -> TokenProvider? {
+        GatewayToken.provider(url: configuration.endpoints.token, context: context)
     }
 
-    package func perform(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
+    package func result(legacyFields fields: [String]) -> Result? {
+        guard fields.count == 3, let bytes = Int(fields[2]) else { return nil }
+        return Result(file: fields[0], sha256: fields[1], bytes: bytes)
+    }
+
+    package func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result> {
         let request = APIRequest(
             method: .POST,
             url: configuration.endpoints.base + "/image",
@@ -115,27 +131,15 @@ package struct PimQRJob: BatchJob {
             body: Array((item.payload ?? "{}").utf8),
             label: "POST /image"
         )
-        let answer: APIAnswer
-        do {
-            answer = try await client.send(request)
-        } catch let failure as RequestFailure {
-            return WorkCompletion(id: item.id, state: .failed, attempts: failure.attempts, result: [], error: failure.message)
-        }
+        let answer = try await context.send(request)
         guard answer.isSuccess else {
-            return WorkCompletion(id: item.id, state: .failed, attempts: answer.attempts, result: [], error: "PiM ID rejected the request (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))")
+            return .failed("PiM ID rejected the request (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))")
         }
         guard let svg = SVGAnswer.decode(answer.body) else {
-            return WorkCompletion(id: item.id, state: .failed, attempts: answer.attempts, result: [], error: "PiM ID answered HTTP \(answer.status), but the answer does not decode to an SVG document (\(answer.body.count) bytes)")
+            return .failed("PiM ID answered HTTP \(answer.status), but the answer does not decode to an SVG document (\(answer.body.count) bytes)")
         }
         let relative = "qr/\(item.value).svg"
         try AtomicFile.write(path: configuration.output + "/" + relative, bytes: svg)
-        let digest = SHA256.hash(data: svg).hexString
-        return WorkCompletion(id: item.id, state: .succeeded, attempts: answer.attempts, result: [relative, digest, String(svg.count)], error: nil)
-    }
-
-    package func resultFields(of row: FinishedRow) -> [String] {
-        let result = row.result + Array(repeating: "", count: max(0, 3 - row.result.count))
-        let status = row.state == .succeeded ? "ok" : "failed"
-        return [String(row.row), row.key ?? "", status] + result.prefix(3) + [String(row.attempts), row.error ?? ""]
+        return .succeeded(Result(file: relative, sha256: SHA256.hash(data: svg).hexString, bytes: svg.count))
     }
 }

@@ -1,23 +1,37 @@
-/// Where a job's progress lives, so a killed or stopped run resumes where it stopped.
+/// Where a job's progress lives, so a killed or stopped run resumes where it stopped: the engine's seam to its
+/// state. ``CheckpointStores/open(_:)`` chooses the implementation from the job's `state:`.
 ///
 /// Rows are the manifest's data rows; work items are what is actually sent (rows with the same normalised value
-/// share one work item, so a number that appears twice is looked up once). SQLite implements it today
-/// (``SQLiteCheckpointStore``); a PostgreSQL store for several workers is planned behind the same protocol.
+/// share one work item, so a number that appears twice is looked up once). Every store passes the same
+/// conformance suite (`Tests/JobsTests/CheckpointStoreConformance.swift`).
 package protocol CheckpointStore: Sendable {
+    // MARK: Runs and claims
+    // A store opened with ``StoreAccess/run`` holds this process's right to work the state (SQLite: an exclusive
+    // lock, so a second run exits 75) until ``endRun()``.
+
+    /// Gives up the right to work the state; claimed items not completed stay pending.
+    func endRun() async
+
+    /// Whether some run works the state now (for `status`).
+    func isRunActive() async throws -> Bool
+
+    /// Up to `limit` pending work items that no run has claimed, in manifest order; each is handed out once.
+    func claim(limit: Int) async throws -> [WorkItem]
+
+    // MARK: Intake
+
     /// The signature of the intake the store holds, or nil when it holds none (new, or killed during intake).
     func intakeSignature() async throws -> IntakeSignature?
 
-    /// Replaces everything with a fresh intake: `produce` is called once, emits every manifest row and answers
-    /// the intake's signature. All rows and the signature are committed together, or none are.
+    /// Replaces everything with a fresh intake: every batch `source` hands over, then its signature, committed
+    /// together or not at all. Answers the signature.
     /// With `duplicateReason`, accepted rows whose value an earlier accepted row has are rejected instead, for
     /// the reason it gives (the value, the first row's number); without it they share the first row's work item.
-    func replaceIntake(
-        duplicateReason: DuplicateReason?,
-        produce: @escaping @Sendable (_ emit: (IntakeRow) throws -> Void) throws -> IntakeSignature
-    ) async throws
+    ///
+    /// - Throws: The source's error (a manifest problem), or the store's own.
+    func replaceIntake(from source: any IntakeSource, duplicateReason: DuplicateReason?) async throws -> IntakeSignature
 
-    /// Up to `limit` pending work items with an id above `id`, in id (manifest) order.
-    func pendingWork(after id: Int64, limit: Int) async throws -> [WorkItem]
+    // MARK: Work
 
     /// Records, durably, that a non-idempotent request for this work item is about to leave: if the run dies
     /// before ``complete(_:quota:)``, the item ends `unknown` instead of being sent again.
@@ -32,6 +46,8 @@ package protocol CheckpointStore: Sendable {
 
     /// Puts work items in these states back to pending; answers how many.
     func requeue(_ states: [WorkState]) async throws -> Int
+
+    // MARK: Reading
 
     /// Row counts by state.
     func counts() async throws -> StateCounts
@@ -48,6 +64,8 @@ package protocol CheckpointStore: Sendable {
     /// The most common errors of failed and unknown work items, most frequent first.
     func errorCounts(limit: Int) async throws -> [(error: String, count: Int)]
 
+    // MARK: Quota
+
     /// Every limiter's last saved quota state.
     func allQuotas() async throws -> [StoredQuota]
 
@@ -58,164 +76,26 @@ package protocol CheckpointStore: Sendable {
     func saveQuota(_ quota: StoredQuota) async throws
 }
 
-/// What an intake was made from: a state made from another manifest or job must not be resumed.
-package struct IntakeSignature: Sendable, Equatable {
-    /// SHA-256 of the manifest's bytes.
-    package var manifestSHA256: String
-    /// The job settings that decide how rows are read (kind, columns, delimiter, options).
-    package var job: String
+/// The manifest's rows as the engine hands them to ``CheckpointStore/replaceIntake(from:duplicateReason:)``.
+package protocol IntakeSource: Sendable {
+    /// The next batch of rows in manifest order, or nil when every row was handed over. Blocks until one is ready.
+    ///
+    /// - Throws: The manifest problem that ended reading.
+    func nextBatch() throws -> [IntakeItem]?
 
-    package init(manifestSHA256: String, job: String) {
-        self.manifestSHA256 = manifestSHA256
-        self.job = job
-    }
+    /// What the intake was made from; available once ``nextBatch()`` answered nil.
+    func signature() throws -> IntakeSignature
 }
 
-/// One manifest row after validation.
-package struct IntakeRow: Sendable, Equatable {
-    /// 1-based data row number.
-    package var row: Int
-    /// The `key` column's value, if the job has one.
-    package var key: String?
-    /// Accepted: the work item's identity (the normalised value). Rejected: the offending raw value.
-    package var value: String
-    /// Accepted rows: what the job needs to send the request (job-specific text).
-    package var payload: String?
-    /// Rejected rows: why, for a person to act on.
-    package var rejectReason: String?
+/// A manifest row on its way into the store.
+package struct IntakeItem: Sendable {
+    package var row: IntakeRow
+    /// An accepted row whose value may have been seen earlier in the manifest (a filter's answer: false means
+    /// surely new). Rejected rows are never marked.
+    package var maybeRepeated: Bool
 
-    package init(row: Int, key: String?, value: String, payload: String? = nil, rejectReason: String? = nil) {
+    package init(row: IntakeRow, maybeRepeated: Bool) {
         self.row = row
-        self.key = key
-        self.value = value
-        self.payload = payload
-        self.rejectReason = rejectReason
-    }
-}
-
-/// The states of a work item.
-package enum WorkState: Int, Sendable, CaseIterable {
-    case pending = 0
-    case succeeded = 1
-    case failed = 2
-    /// A non-idempotent request may have reached the server, and no answer was recorded.
-    case unknown = 3
-    /// A non-idempotent request is about to leave (becomes `unknown` if the run dies now).
-    case sending = 4
-}
-
-/// A pending work item handed to a worker.
-package struct WorkItem: Sendable, Equatable {
-    package var id: Int64
-    package var value: String
-    package var payload: String?
-    package var attempts: Int
-}
-
-/// A finished work item, ready to commit.
-package struct WorkCompletion: Sendable, Equatable {
-    package var id: Int64
-    package var state: WorkState
-    package var attempts: Int
-    /// Job-specific result fields, in the job's result column order.
-    package var result: [String]
-    package var error: String?
-    /// Files the work item saved (recorded for checksums and provenance).
-    package var files: [SavedFile]
-
-    package init(id: Int64, state: WorkState, attempts: Int, result: [String], error: String?, files: [SavedFile] = []) {
-        self.id = id
-        self.state = state
-        self.attempts = attempts
-        self.result = result
-        self.error = error
-        self.files = files
-    }
-}
-
-/// Why a row repeating an earlier row's value is rejected: `(value, first row) -> reason`.
-package typealias DuplicateReason = @Sendable (_ value: String, _ firstRow: Int) -> String
-
-/// A file saved by a work item: what SHA256SUMS and provenance.csv list.
-package struct SavedFile: Sendable, Equatable {
-    /// Relative to the output folder (`reports/<t>_<r>_simple.pdf`).
-    package var path: String
-    /// What the file is (`simple`, `extended`, `image`).
-    package var kind: String
-    package var sha256: String
-    package var bytes: Int
-    /// When the request that fetched it was sent, ISO-8601 UTC.
-    package var requestedAt: String
-    /// Method and path (with query) of that request; never a host, token or secret.
-    package var apiPath: String
-    package var httpStatus: Int
-    /// The answer's `api-version` header, empty when it had none.
-    package var apiVersion: String
-    package var contentType: String
-
-    package init(path: String, kind: String, sha256: String, bytes: Int, requestedAt: String, apiPath: String, httpStatus: Int, apiVersion: String, contentType: String) {
-        self.path = path
-        self.kind = kind
-        self.sha256 = sha256
-        self.bytes = bytes
-        self.requestedAt = requestedAt
-        self.apiPath = apiPath
-        self.httpStatus = httpStatus
-        self.apiVersion = apiVersion
-        self.contentType = contentType
-    }
-}
-
-/// A finished row joined with its work item's outcome.
-package struct FinishedRow: Sendable, Equatable {
-    package var row: Int
-    package var key: String?
-    package var value: String
-    package var state: WorkState
-    package var attempts: Int
-    package var result: [String]
-    package var error: String?
-}
-
-/// A rejected row.
-package struct RejectedRow: Sendable, Equatable {
-    package var row: Int
-    package var key: String?
-    package var value: String
-    package var reason: String
-}
-
-/// Row counts of a job as it stands.
-package struct StateCounts: Sendable, Equatable {
-    package var rows = 0
-    package var rejected = 0
-    package var succeeded = 0
-    package var failed = 0
-    package var unknown = 0
-    package var pending = 0
-    /// Distinct work items still pending (what the run will send).
-    package var pendingWork = 0
-
-    package var accepted: Int { rows - rejected }
-
-    package init() {}
-}
-
-/// A limiter's last known quota, in server time, so the next run can judge it against its own clock.
-package struct StoredQuota: Sendable, Equatable {
-    /// Which limiter (API host and credential; never the secret itself).
-    package var limiter: String
-    package var limit: Int
-    package var used: Int
-    /// The window's length in seconds, when known.
-    package var windowSeconds: Double?
-    /// The reset as server epoch seconds, when known.
-    package var resetEpochSeconds: Double?
-    /// Server clock minus local clock when this was saved, in seconds.
-    package var serverClockOffset: Double
-
-    /// Seconds from local time `localEpochSeconds` to the reset (negative once it passed), when the reset is known.
-    package func resetIn(atLocal localEpochSeconds: Double) -> Double? {
-        resetEpochSeconds.map { $0 - (localEpochSeconds + serverClockOffset) }
+        self.maybeRepeated = maybeRepeated
     }
 }

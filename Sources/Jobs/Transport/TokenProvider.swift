@@ -15,11 +15,13 @@ package actor TokenProvider {
     }
 
     private let mint: @Sendable () async throws -> Token
-    private let clock = ContinuousClock()
-    private var current: (token: Token, renewAt: ContinuousClock.Instant)?
+    private let clock: EngineClock
+    private var current: (token: Token, renewAt: EngineClock.Instant)?
     private var minting: Task<Token, any Error>?
 
-    package init(mint: @escaping @Sendable () async throws -> Token) {
+    /// - Parameter clock: The clock lifetimes are measured on.
+    package init(clock: EngineClock, mint: @escaping @Sendable () async throws -> Token) {
+        self.clock = clock
         self.mint = mint
     }
 

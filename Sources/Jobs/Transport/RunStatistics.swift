@@ -9,8 +9,6 @@ package final class RunStatistics: Sendable {
         package var retries = 0
         package var apiVersion: String?
         package var sunset: String?
-        /// Server clock minus local clock, from the last answer's `Date`, in seconds.
-        package var serverClockOffset: Double = 0
     }
 
     private let counts = Mutex(Counts())
@@ -23,11 +21,10 @@ package final class RunStatistics: Sendable {
     package func recordThrottle() { counts.withLock { $0.throttled += 1 } }
     package func recordRetry() { counts.withLock { $0.retries += 1 } }
 
-    /// Notes the `api-version`, `sunset` and clock offset of an answer; logs a `sunset` notice once per run.
-    package func recordHeaders(apiVersion: String?, sunset: String?, serverClockOffset: Double?, logger: Logger) {
+    /// Notes the `api-version` and `sunset` of an answer; logs a `sunset` notice once per run.
+    package func recordHeaders(apiVersion: String?, sunset: String?, logger: Logger) {
         let isNewSunset = counts.withLock { counts -> Bool in
             if let apiVersion { counts.apiVersion = apiVersion }
-            if let serverClockOffset { counts.serverClockOffset = serverClockOffset }
             guard let sunset, !sunset.isEmpty, sunset.lowercased() != "n/a", counts.sunset == nil else { return false }
             counts.sunset = sunset
             return true

@@ -7,11 +7,28 @@ import RateLimiter
 /// Number Verify answers `expires_in` as a number, the gateway's own endpoint as a string: both are read.
 /// A 401, or an `invalid_client` answer, stops the run with 69: retrying cannot fix credentials.
 package enum GatewayToken {
+    /// A provider minting from `url` with the run's client credentials (and `scopes`, for Number Verify); nil
+    /// when the job has no token endpoint.
+    package static func provider(url: String?, context: TokenContext, scopes: [String]? = nil) -> TokenProvider? {
+        guard let url else { return nil }
+        let form = [("client_id", context.credentials.id), ("client_secret", context.credentials.secret)]
+            + (scopes.map { [("scopes", $0.joined(separator: ","))] } ?? [])
+        return TokenProvider(clock: context.clock) {
+            try await mint(
+                url: url, form: form, transport: context.transport, retry: context.retry, statistics: context.statistics,
+                clock: context.clock
+            )
+        }
+    }
+
     package static func mint(
         url: String,
         form: [(String, String)],
-        transport: HTTPTransport,
-        retry: JobConfiguration.Retry
+        transport: any HTTPTransport,
+        retry: JobConfiguration.Retry,
+        statistics: RunStatistics,
+        clock: EngineClock,
+        jitter: @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) async throws -> TokenProvider.Token {
         let body = form.map { "\(formEncode($0.0))=\(formEncode($0.1))" }.joined(separator: "&")
         let request = APIRequest(
@@ -26,6 +43,7 @@ package enum GatewayToken {
         while true {
             try Task.checkCancellation()
             attempts += 1
+            statistics.recordRequest()
             switch await transport.execute(request, token: nil) {
             case .answer(let status, _, let body) where (200..<300).contains(status):
                 return try decode(body)
@@ -46,7 +64,7 @@ package enum GatewayToken {
             guard attempts < retry.maxAttempts else {
                 throw JobError(.stoppedResumable, "The token endpoint kept failing (\(lastProblem)); progress is saved, run again later.")
             }
-            try await Task.sleep(for: retry.backoff.delay(afterFailures: attempts, unitRandom: Double.random(in: 0..<1)))
+            try await clock.sleep(for: retry.backoff.delay(afterFailures: attempts, unitRandom: jitter()))
         }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// An exclusive lock on a state database, held for the whole run, so two runs (an overlapping cron start, say)
 /// never work on the same state. `flock` locks die with the process, so a killed run never leaves a stale lock.
-package final class RunLock: Sendable {
+package final class SQLiteRunLock: Sendable {
     private let descriptor: Int32
 
     /// Takes the lock on `<statePath>.lock` without waiting.

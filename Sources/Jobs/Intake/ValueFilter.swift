@@ -12,7 +12,7 @@ import Foundation
 /// million, about one in two hundred thousand.
 ///
 /// Not thread-safe: one thread inserts at a time (the intake's producer thread).
-final class ValueFilter: @unchecked Sendable {
+package final class ValueFilter: @unchecked Sendable {
     private let words: UnsafeMutablePointer<UInt64>
     private let byteCount: Int
     private let blockMask: UInt64
@@ -20,7 +20,7 @@ final class ValueFilter: @unchecked Sendable {
     /// `bytes` is rounded down to a power of two, at least one block. The memory is mapped zeroed and backed on
     /// first touch, so a small manifest costs only the pages it touches; huge pages are asked for, as every
     /// lookup lands on a random block and small pages would make most of them a TLB miss.
-    init(bytes: Int = 16 << 20) {
+    package init(bytes: Int = 16 << 20) {
         var blocks = 1
         while blocks * 2 * 64 <= bytes { blocks *= 2 }
         byteCount = blocks * 64

@@ -67,31 +67,46 @@ package struct AmbiguousFailure: Error, Sendable {
 ///   jitter, up to `retry.max_attempts`; then the row fails with ``RequestFailure``.
 /// - When most recent requests fail, the ``RetryBudget`` is exhausted: the run stops, resumable (75).
 package final class APIClient: Sendable {
-    private let transport: HTTPTransport
-    private let limiter: RateLimiter<ContinuousClock>
+    private let transport: any HTTPTransport
+    private let limiter: RateLimiter<EngineClock>
     private let tokens: TokenProvider?
-    private let configuration: JobConfiguration
+    private let retry: JobConfiguration.Retry
+    private let maxBodyBytes: Int
     private let statistics: RunStatistics
+    private let serverClock: ServerClock
     private let wallClock: WallClock
+    /// The clock backoff sleeps on; jobs that poll wait on it too.
+    package let clock: EngineClock
+    private let jitter: @Sendable () -> Double
     private let logger: Logger
     private let budget = Mutex(RetryBudget())
-    private let clock = ContinuousClock()
 
+    /// - Parameters:
+    ///   - clock: What backoff sleeps on (the limiter's clock).
+    ///   - jitter: A number in 0..<1 per backoff (random; fixed in tests).
     package init(
-        transport: HTTPTransport,
-        limiter: RateLimiter<ContinuousClock>,
+        transport: any HTTPTransport,
+        limiter: RateLimiter<EngineClock>,
         tokens: TokenProvider?,
-        configuration: JobConfiguration,
+        retry: JobConfiguration.Retry,
+        maxBodyBytes: Int,
         statistics: RunStatistics,
+        serverClock: ServerClock,
         wallClock: WallClock,
+        clock: EngineClock,
+        jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         logger: Logger
     ) {
         self.transport = transport
         self.limiter = limiter
         self.tokens = tokens
-        self.configuration = configuration
+        self.retry = retry
+        self.maxBodyBytes = maxBodyBytes
         self.statistics = statistics
+        self.serverClock = serverClock
         self.wallClock = wallClock
+        self.clock = clock
+        self.jitter = jitter
         self.logger = logger
     }
 
@@ -132,6 +147,7 @@ package final class APIClient: Sendable {
                 }
             }
             let requestedAt = wallClock.iso8601
+            statistics.recordRequest()
             let outcome = await transport.execute(request, token: token)
             try Task.checkCancellation()
             switch outcome {
@@ -151,7 +167,7 @@ package final class APIClient: Sendable {
                     // that happens, up to the attempts; one refused outright is renewed once.
                     let expired = answerClass == .tokenExpired
                     if expired { expiredRenewals += 1 }
-                    let mayRenew = expired ? expiredRenewals <= configuration.retry.maxAttempts : !renewedToken
+                    let mayRenew = expired ? expiredRenewals <= retry.maxAttempts : !renewedToken
                     guard let token, let tokens, mayRenew else {
                         throw JobError(.credentialsRefused, "The API refused the credentials (\(GatewayAnswer.describe(status: status, body: body))) even with a new token; check the client id and secret variables and the product subscription.")
                     }
@@ -178,7 +194,7 @@ package final class APIClient: Sendable {
                 limiter.recordAnswer(observe(headers))
                 attempts += 1
                 try recordBudget(failed: false)
-                throw RequestFailure(message: "the answer was larger than http.max_body_mb (\(configuration.http.maxBodyBytes >> 20) MiB), so it was not read; raise http.max_body_mb if the service's answers are legitimately this large", attempts: attempts)
+                throw RequestFailure(message: "the answer was larger than http.max_body_mb (\(maxBodyBytes >> 20) MiB), so it was not read; raise http.max_body_mb if the service's answers are legitimately this large", attempts: attempts)
             case .noAnswer(let description, let mayHaveArrived):
                 limiter.recordNoAnswer()
                 attempts += 1
@@ -190,10 +206,10 @@ package final class APIClient: Sendable {
             }
             // A transient failure: retry, fail the row, or stop the run.
             try recordBudget(failed: true)
-            guard attempts < configuration.retry.maxAttempts else {
+            guard attempts < retry.maxAttempts else {
                 throw RequestFailure(message: "\(lastFailure) (gave up after \(attempts) attempts)", attempts: attempts)
             }
-            let delay = configuration.retry.backoff.delay(afterFailures: attempts, unitRandom: Double.random(in: 0..<1))
+            let delay = retry.backoff.delay(afterFailures: attempts, unitRandom: jitter())
             logger.debug("transient failure; retrying", metadata: ["http.request": "\(request.label)", "error": "\(lastFailure)", "retry.delay_ms": "\(Int(delay.seconds * 1000))"])
             try await clock.sleep(for: delay)
             statistics.recordRetry()
@@ -213,13 +229,10 @@ package final class APIClient: Sendable {
     private func observe(_ headers: HTTPHeaders) -> QuotaObservation {
         let now = wallClock.epochSeconds
         let observation = QuotaObservation(headers: headers.map { ($0.name, $0.value) }, localEpochSeconds: now)
-        let offset = observation.serverEpochSeconds.map { $0 - now }
-        statistics.recordHeaders(
-            apiVersion: headers.first(name: "api-version"),
-            sunset: headers.first(name: "sunset"),
-            serverClockOffset: offset,
-            logger: logger
-        )
+        if let serverNow = observation.serverEpochSeconds {
+            serverClock.record(serverEpochSeconds: serverNow, atLocal: now)
+        }
+        statistics.recordHeaders(apiVersion: headers.first(name: "api-version"), sunset: headers.first(name: "sunset"), logger: logger)
         return observation
     }
 

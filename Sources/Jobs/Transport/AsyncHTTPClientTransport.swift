@@ -5,29 +5,26 @@ import NIOCore
 import NIOPosix
 package import NIOHTTP1
 
-/// Sends one HTTP request and reads its answer, capped in time and size. Counts every request it sends.
-package struct HTTPTransport: Sendable {
+/// The real transport: AsyncHTTPClient, capped in time and size, redirects never followed.
+package struct AsyncHTTPClientTransport: HTTPTransport {
     package let http: HTTPClient
     package let timeout: Duration
     package let maxBodyBytes: Int
-    package let statistics: RunStatistics
     package let logger: Logger
 
-    /// What came back from one send.
-    package enum Outcome: Sendable {
-        case answer(status: Int, headers: HTTPHeaders, body: [UInt8])
-        /// No answer: what went wrong, and whether the request may have reached the server (false only when the
-        /// connection could not be made, so a non-idempotent request can safely be sent again).
-        case noAnswer(String, mayHaveArrived: Bool)
-        /// An answer whose body exceeds `maxBodyBytes`; the rest of it is not read.
-        case tooLarge(headers: HTTPHeaders)
+    /// A transport on a client of its own, configured for `concurrency` rows in flight.
+    package init(concurrency: Int, timeout: Duration, maxBodyBytes: Int, logger: Logger) {
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: Self.clientConfiguration(concurrency: concurrency, timeout: timeout)
+        )
+        self.init(http: http, timeout: timeout, maxBodyBytes: maxBodyBytes, logger: logger)
     }
 
-    package init(http: HTTPClient, timeout: Duration, maxBodyBytes: Int, statistics: RunStatistics, logger: Logger) {
+    package init(http: HTTPClient, timeout: Duration, maxBodyBytes: Int, logger: Logger) {
         self.http = http
         self.timeout = timeout
         self.maxBodyBytes = maxBodyBytes
-        self.statistics = statistics
         // AsyncHTTPClient logs request URLs at debug and trace, and URLs carry phone numbers: it never gets more
         // than info, whatever --log-level says.
         var clientLogger = logger
@@ -62,14 +59,17 @@ package struct HTTPTransport: Sendable {
         }
     }
 
-    package func execute(_ request: APIRequest, token: String?) async -> Outcome {
+    package func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    package func execute(_ request: APIRequest, token: String?) async -> TransportOutcome {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = request.method
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let token { outgoing.headers.add(name: "Authorization", value: "Bearer \(token)") }
         outgoing.headers.add(name: "User-Agent", value: "batch-runner/1")
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        statistics.recordRequest()
         do {
             let response = try await http.execute(outgoing, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)), logger: logger)
             let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)

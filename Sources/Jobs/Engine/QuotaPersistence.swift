@@ -1,0 +1,45 @@
+import Crypto
+import Foundation
+import RateLimiter
+
+/// Keeps a limiter's quota across runs: saved with every commit (in the service's time, so the next run can judge
+/// it against its own clock), restored at the start, so a run started while the window is still spent waits or
+/// stops without sending anything.
+struct QuotaPersistence: Sendable {
+    /// Which limiter: the API host and a digest of the credential's id (never the secret).
+    let key: String
+    let serverClock: ServerClock
+    let wallClock: WallClock
+
+    init(base: String, clientID: String, serverClock: ServerClock, wallClock: WallClock) {
+        let host = URLComponents(string: base).map { "\($0.host ?? "")\($0.port.map { ":\($0)" } ?? "")" } ?? base
+        let digest = SHA256.hash(data: Data(clientID.utf8)).hexString.prefix(16)
+        self.key = "\(host)|\(digest)"
+        self.serverClock = serverClock
+        self.wallClock = wallClock
+    }
+
+    /// Restores the last saved quota into `limiter` while its window has not reset; answers what was restored.
+    func restore(into limiter: RateLimiter<EngineClock>, from store: any CheckpointStore) async throws -> StoredQuota? {
+        guard let stored = try await store.quota(for: key), let resetIn = stored.resetIn(atLocal: wallClock.epochSeconds),
+            resetIn > 0
+        else { return nil }
+        limiter.restore(limit: stored.limit, used: stored.used, resetIn: .seconds(resetIn), window: stored.windowSeconds.map { .seconds($0) })
+        return stored
+    }
+
+    /// The limiter's quota as it stands, to save; nil while no answer told the limit.
+    func snapshot(of limiter: RateLimiter<EngineClock>) -> StoredQuota? {
+        let snapshot = limiter.snapshot
+        guard let limit = snapshot.limit else { return nil }
+        let offset = serverClock.offsetSeconds
+        return StoredQuota(
+            limiter: key,
+            limit: limit,
+            used: snapshot.used,
+            windowSeconds: snapshot.window?.seconds,
+            resetEpochSeconds: snapshot.resetIn.map { wallClock.epochSeconds + offset + $0.seconds },
+            serverClockOffset: offset
+        )
+    }
+}

@@ -1,0 +1,29 @@
+extension BatchJob {
+    /// Performs `item` and turns every way it can end into a completion to commit: the one failure path of every
+    /// job kind. A request that failed for good fails the row; one that may have reached the service without an
+    /// answer leaves it `unknown`, with the job's advice.
+    ///
+    /// - Throws: ``JobError`` when the run must stop; `CancellationError`; a local failure (writing a file).
+    func complete(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
+        let context = RowContext(item: item, client: client, journal: journal)
+        let outcome: RowOutcome<Result>
+        do {
+            outcome = try await perform(item, context: context)
+        } catch let failure as RequestFailure {
+            outcome = .failed(failure.message)
+        } catch let failure as AmbiguousFailure {
+            outcome = .unknown("\(failure.message); \(unknownAdvice)")
+        }
+        var completion = WorkCompletion(id: item.id, state: .failed, attempts: context.attempts, result: nil, error: nil)
+        switch outcome {
+        case .succeeded(let result, let note, let files):
+            (completion.state, completion.error, completion.files) = (.succeeded, note, files)
+            completion.result = try Self.encodeResult(result)
+        case .failed(let reason):
+            completion.error = reason
+        case .unknown(let reason):
+            (completion.state, completion.error) = (.unknown, reason)
+        }
+        return completion
+    }
+}

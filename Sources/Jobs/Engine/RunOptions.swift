@@ -1,0 +1,32 @@
+import Foundation
+
+/// What the command line adds to a job file for one run.
+public struct RunOptions: Sendable {
+    /// Discard the state and start over (`--restart`).
+    public var restart = false
+    /// Put permanently failed rows back in the queue (`--retry-failed`).
+    public var retryFailed = false
+    /// Put rows whose outcome is unknown (a non-idempotent request that may have reached the service) back in
+    /// the queue (`--retry-unknown`).
+    public var retryUnknown = false
+    /// Process at most this many more work items (`--limit`).
+    public var limit: Int?
+    /// How long in-flight rows may take to finish after SIGINT or SIGTERM.
+    public var shutdownGrace: Duration = .seconds(10)
+    /// A live line on a terminal, a log line every 30 s, or nothing.
+    public var progress = ProgressDisplay.off
+    /// Where to keep Prometheus metrics (`--metrics-file`), updated during the run and at exit.
+    public var metricsFile: String?
+
+    public init() {}
+}
+
+/// How a run ended.
+public struct RunResult: Sendable {
+    /// The process exit status.
+    public var exitCode: Int32
+    /// What to tell the user on stderr when the run did not simply succeed.
+    public var message: String?
+    /// Where the outputs are, when they were written.
+    public var outputFolder: String?
+}

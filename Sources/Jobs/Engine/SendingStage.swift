@@ -1,0 +1,65 @@
+import Logging
+import RateLimiter
+
+/// Sends what is pending: builds the limiter (with the quota the store kept), the transport and the API client,
+/// and runs the workers; each finished row is committed in a group before its worker takes the next.
+struct SendingStage {
+    let configuration: JobConfiguration
+    let credentials: ClientCredentials
+    let options: RunOptions
+    let control: RunControl
+    let environment: RunEnvironment
+    let logger: Logger
+
+    func run(store: any CheckpointStore, job: any BatchJob, statistics: RunStatistics, monitor: RunMonitor, pendingWork: Int) async throws {
+        let limiter = RateLimiter(configuration: configuration.quota, clock: environment.clock)
+        let serverClock = ServerClock(wallClock: environment.wallClock)
+        let quota = QuotaPersistence(base: configuration.endpoints.base, clientID: credentials.id, serverClock: serverClock, wallClock: environment.wallClock)
+        if let stored = try await quota.restore(into: limiter, from: store) {
+            logger.info("quota state restored", metadata: ["quota.limit": "\(stored.limit)", "quota.used": "\(stored.used)"])
+        }
+        limiter.setBacklog(pendingWork)
+        monitor.attach(limiter)
+
+        let transport = environment.makeTransport(configuration, logger)
+        let tokens = job.makeTokenProvider(
+            TokenContext(
+                transport: transport, credentials: credentials, retry: configuration.retry, statistics: statistics,
+                serverClock: serverClock, clock: environment.clock
+            )
+        )
+        let client = APIClient(
+            transport: transport, limiter: limiter, tokens: tokens, retry: configuration.retry,
+            maxBodyBytes: configuration.http.maxBodyBytes, statistics: statistics, serverClock: serverClock,
+            wallClock: environment.wallClock, clock: environment.clock, jitter: environment.jitter, logger: logger
+        )
+        let queue = WorkQueue(store: store, limit: options.limit)
+        let committer = GroupCommitter(store: store) { quota.snapshot(of: limiter) }
+        let backlog = BacklogCounter(pendingWork)
+        let journal = SendJournal(store: store)
+        let pool = WorkerPool(concurrency: configuration.concurrency, grace: options.shutdownGrace, clock: environment.clock, control: control)
+        let logger = self.logger
+        logger.info("sending", metadata: ["work.pending": "\(pendingWork)", "concurrency": "\(configuration.concurrency)"])
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await monitor.report() }
+                defer { group.cancelAll() }
+                try await pool.run(next: { try await queue.next() }) { item in
+                    let completion = try await job.complete(item, client: client, journal: journal)
+                    try await committer.commit(completion)
+                    limiter.setBacklog(backlog.decrement())
+                    monitor.record(completion.state)
+                    logger.trace(
+                        "row finished",
+                        metadata: ["work.value": "\(maskedForLog(item.value))", "work.state": "\(completion.state)", "work.attempts": "\(completion.attempts)"]
+                    )
+                }
+            }
+        } catch {
+            try? await transport.shutdown()
+            throw error
+        }
+        if let saved = quota.snapshot(of: limiter) { try await store.saveQuota(saved) }
+        try await transport.shutdown()
+    }
+}

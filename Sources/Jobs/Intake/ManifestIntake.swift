@@ -1,0 +1,64 @@
+import Logging
+
+/// The engine's side of the intake: reads a job's manifest through the job's row reader and hands the rows to
+/// the store, or checks that the store's intake was made from this very manifest and job.
+struct ManifestIntake {
+    let configuration: JobConfiguration
+    let job: any BatchJob
+    /// Memory of the repeat filter (see ``ValueFilter``); tests make it tiny.
+    var filterBytes = 16 << 20
+
+    /// Reads a fresh intake into `store` (always with `restart`), or resumes the one it holds after checking that
+    /// neither the manifest nor the job's row settings changed. Answers the manifest's SHA-256.
+    ///
+    /// - Throws: ``JobError`` 65 when the manifest changed or cannot be used.
+    func prepare(store: any CheckpointStore, restart: Bool, logger: Logger) async throws -> String {
+        if !restart, let signature = try await store.intakeSignature() {
+            let sha256 = try ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter).sha256()
+            guard sha256 == signature.manifestSHA256 else {
+                throw JobError(.manifestUnusable, "Manifest \(configuration.manifest) changed since the state \(configuration.statePath) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded).")
+            }
+            guard signature.job == job.intakeSettings else {
+                throw JobError(.manifestUnusable, "The job's kind or column settings changed since the state \(configuration.statePath) was made. Undo the change to resume, or run with --restart to start over.")
+            }
+            logger.info("resuming from the saved state")
+            return sha256
+        }
+        let signature = try await read(into: store)
+        let rows = try await store.counts().rows
+        logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
+        return signature.manifestSHA256
+    }
+
+    /// Reads the whole manifest into `store` as a fresh intake; answers its signature.
+    func read(into store: any CheckpointStore) async throws -> IntakeSignature {
+        let reader = ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter)
+        let (manifestPath, job) = (configuration.manifest, self.job)
+        let intakeSettings = job.intakeSettings
+        let stream = IntakeStream.start(filterBytes: filterBytes) { emit in
+            var header: [String] = []
+            var rowReader: RowReader?
+            let scan = try reader.read(
+                onHeader: { names in
+                    header = names
+                    rowReader = try job.rowReader(header: ManifestHeader(names: names, manifestPath: manifestPath))
+                },
+                onRow: { row, record in
+                    // onHeader ran first, or the reader threw.
+                    let rowReader = rowReader!
+                    switch CellDecoder.decode(record, header: header, keyColumn: rowReader.keyColumn) {
+                    case .success(let cells): try emit(rowReader.read(row, cells))
+                    case .failure(let problem): try emit(IntakeRow(row: row, key: problem.key, value: problem.value, rejectReason: problem.reason))
+                    }
+                }
+            )
+            return IntakeSignature(manifestSHA256: scan.sha256, job: intakeSettings)
+        }
+        do {
+            return try await store.replaceIntake(from: stream, duplicateReason: job.duplicateReason)
+        } catch {
+            stream.cancel()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// The checkpoint store in one SQLite file (WAL, `synchronous=NORMAL`, mode 0600), through GRDB.
+///
+/// WAL with `synchronous=NORMAL` keeps every committed transaction across a killed process; only a power loss can
+/// take back the last commits, which then are simply done again.
+package final class SQLiteCheckpointStore: CheckpointStore {
+    let queue: DatabaseQueue
+    let path: String
+    /// The run lock, while this process works the state.
+    private let lock = Mutex<SQLiteRunLock?>(nil)
+    /// The last work item handed out: one process works a SQLite state, so claims are a cursor in memory.
+    private let claimed = Mutex<Int64>(0)
+
+    /// Opens (creating when needed) the store at `path`; `":memory:"` for a private in-memory store.
+    ///
+    /// - Parameter access: `.run` takes the run lock before the database is opened (or migrated), so a second
+    ///   run changes nothing.
+    /// - Throws: ``JobError`` 75 when another run holds the lock; GRDB's errors when the file cannot be opened.
+    package init(path: String, access: StoreAccess = .inspect) throws {
+        self.path = path
+        if access == .run, path != ":memory:" {
+            let taken = try SQLiteRunLock(statePath: path)
+            lock.withLock { $0 = taken }
+        }
+        if path != ":memory:" {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+            if descriptor >= 0 {
+                fchmod(descriptor, 0o600)
+                close(descriptor)
+            }
+        }
+        var configuration = Configuration()
+        // `status` may open the state while a run's intake holds it (rollback journal, see replaceIntake): it
+        // waits for the intake to commit rather than failing at once.
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        queue = path == ":memory:" ? try DatabaseQueue(configuration: configuration) : try DatabaseQueue(path: path, configuration: configuration)
+        if path != ":memory:" {
+            try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        }
+        try Self.migrator.migrate(queue)
+    }
+
+    // MARK: Runs and claims
+
+    package func endRun() async {
+        lock.withLock { $0 = nil }
+    }
+
+    package func isRunActive() async throws -> Bool {
+        if lock.withLock({ $0 != nil }) { return true }
+        return path != ":memory:" && SQLiteRunLock.isHeld(statePath: path)
+    }
+
+    package func claim(limit: Int) async throws -> [WorkItem] {
+        try await queue.read { db in
+            let after = self.claimed.withLock { $0 }
+            let items = try Row.fetchAll(
+                db,
+                sql: "SELECT id, value, payload, attempts FROM work WHERE state = 0 AND id > ? ORDER BY id LIMIT ?",
+                arguments: [after, limit]
+            ).map { WorkItem(id: $0[0], value: $0[1], payload: $0[2], attempts: $0[3]) }
+            if let last = items.last { self.claimed.withLock { $0 = last.id } }
+            return items
+        }
+    }
+
+    // MARK: Work
+
+    package func complete(_ completions: [WorkCompletion], quota: StoredQuota?) async throws {
+        guard !completions.isEmpty || quota != nil else { return }
+        let now = Date().timeIntervalSince1970
+        try await queue.write { db in
+            let update = try db.cachedStatement(
+                sql: "UPDATE work SET state = ?, attempts = ?, result = ?, error = ?, updated_at = ? WHERE id = ?"
+            )
+            for completion in completions {
+                update.setUncheckedArguments([
+                    completion.state.rawValue, completion.attempts, completion.result, completion.error, now, completion.id,
+                ])
+                try update.execute()
+            }
+            if completions.contains(where: { !$0.files.isEmpty }) {
+                let forget = try db.cachedStatement(sql: "DELETE FROM files WHERE work_id = ?")
+                let record = try db.cachedStatement(
+                    sql: """
+                        INSERT OR REPLACE INTO files
+                            (path, work_id, kind, sha256, bytes, requested_at, api_path, http_status, api_version, content_type)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """
+                )
+                for completion in completions where !completion.files.isEmpty {
+                    forget.setUncheckedArguments([completion.id])
+                    try forget.execute()
+                    for file in completion.files {
+                        record.setUncheckedArguments([
+                            file.path, completion.id, file.kind, file.sha256, file.bytes, file.requestedAt, file.apiPath,
+                            file.httpStatus, file.apiVersion, file.contentType,
+                        ])
+                        try record.execute()
+                    }
+                }
+            }
+            if let quota { try Self.save(quota, in: db) }
+        }
+    }
+
+    package func markSending(_ id: Int64) async throws {
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE work SET state = ? WHERE id = ? AND state = 0", arguments: [WorkState.sending.rawValue, id])
+        }
+    }
+
+    package func settleInterruptedSends(error: String) async throws -> Int {
+        try await queue.write { db in
+            try db.execute(
+                sql: "UPDATE work SET state = ?, error = ? WHERE state = ?",
+                arguments: [WorkState.unknown.rawValue, error, WorkState.sending.rawValue]
+            )
+            return db.changesCount
+        }
+    }
+
+    package func requeue(_ states: [WorkState]) async throws -> Int {
+        guard !states.isEmpty else { return 0 }
+        return try await queue.write { db in
+            let list = states.map { String($0.rawValue) }.joined(separator: ",")
+            try db.execute(sql: "UPDATE work SET state = 0, error = NULL WHERE state IN (\(list))")
+            return db.changesCount
+        }
+    }
+
+    package func counts() async throws -> StateCounts {
+        try await queue.read { db in
+            var counts = StateCounts()
+            let totals = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('rows', 'rejected')")
+            for total in totals {
+                let value = Int(total[1] as String) ?? 0
+                if total[0] == "rows" { counts.rows = value } else { counts.rejected = value }
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT state, rows, items FROM state_counts") {
+                let rows: Int = row[1]
+                switch WorkState(rawValue: row[0]) {
+                case .succeeded: counts.succeeded += rows
+                case .failed: counts.failed += rows
+                case .unknown, .sending: counts.unknown += rows
+                case .pending, nil:
+                    counts.pending += rows
+                    counts.pendingWork += row[2] as Int
+                }
+            }
+            return counts
+        }
+    }
+
+}

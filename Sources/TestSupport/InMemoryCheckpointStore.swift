@@ -1,0 +1,187 @@
+package import Jobs
+import Synchronization
+
+/// A checkpoint store in memory, for engine tests: it behaves as the SQLite store does (the conformance suite
+/// runs against both), with none of its files, locks or performance work.
+package final class InMemoryCheckpointStore: CheckpointStore {
+    private struct Item {
+        var value: String
+        var key: String?
+        var firstRow: Int
+        var payload: String?
+        var state = WorkState.pending
+        var attempts = 0
+        var result: String?
+        var error: String?
+        var files: [SavedFile] = []
+        var rows: [Int] = []
+    }
+
+    private struct State {
+        var signature: IntakeSignature?
+        var items: [Int64: Item] = [:]
+        var itemByValue: [String: Int64] = [:]
+        /// Every row: accepted ones with their item, rejected ones with their reason.
+        var rows: [Int: (key: String?, value: String, item: Int64?, reason: String?)] = [:]
+        var claimed: Int64 = 0
+        var quotas: [String: StoredQuota] = [:]
+        var isRunActive = false
+    }
+
+    private let state = Mutex(State())
+
+    package init() {}
+
+    /// Takes the run, as opening a SQLite store for a run does; a second take fails with 75.
+    package func beginRun() throws {
+        try state.withLock { state in
+            guard !state.isRunActive else { throw JobError(.stoppedResumable, "Another run is using the state.") }
+            state.isRunActive = true
+        }
+    }
+
+    package func endRun() async { state.withLock { $0.isRunActive = false } }
+    package func isRunActive() async throws -> Bool { state.withLock { $0.isRunActive } }
+
+    package func claim(limit: Int) async throws -> [WorkItem] {
+        state.withLock { state in
+            let items = state.items.filter { $0.key > state.claimed && $0.value.state == .pending }
+                .sorted { $0.key < $1.key }.prefix(limit)
+                .map { WorkItem(id: $0.key, value: $0.value.value, payload: $0.value.payload, attempts: $0.value.attempts) }
+            if let last = items.last { state.claimed = last.id }
+            return Array(items)
+        }
+    }
+
+    package func intakeSignature() async throws -> IntakeSignature? { state.withLock { $0.signature } }
+
+    package func replaceIntake(from source: any IntakeSource, duplicateReason: DuplicateReason?) async throws -> IntakeSignature {
+        var fresh = State()
+        fresh.isRunActive = state.withLock { $0.isRunActive }
+        while let batch = try source.nextBatch() {
+            for entry in batch {
+                let row = entry.row
+                if let reason = row.rejectReason {
+                    fresh.rows[row.row] = (row.key, row.value, nil, reason)
+                } else if let first = fresh.itemByValue[row.value] {
+                    if let duplicateReason {
+                        let firstRow = fresh.items[first]!.firstRow
+                        fresh.rows[row.row] = (row.key, row.value, nil, duplicateReason(row.value, firstRow))
+                    } else {
+                        fresh.rows[row.row] = (row.key, row.value, first, nil)
+                        fresh.items[first]!.rows.append(row.row)
+                    }
+                } else {
+                    let id = Int64(row.row)
+                    fresh.items[id] = Item(value: row.value, key: row.key, firstRow: row.row, payload: row.payload, rows: [row.row])
+                    fresh.itemByValue[row.value] = id
+                    fresh.rows[row.row] = (row.key, row.value, id, nil)
+                }
+            }
+        }
+        let signature = try source.signature()
+        fresh.signature = signature
+        state.withLock { $0 = fresh }
+        return signature
+    }
+
+    package func markSending(_ id: Int64) async throws {
+        state.withLock { state in
+            if state.items[id]?.state == .pending { state.items[id]?.state = .sending }
+        }
+    }
+
+    package func settleInterruptedSends(error: String) async throws -> Int {
+        state.withLock { state in
+            let ids = state.items.filter { $0.value.state == .sending }.map(\.key)
+            for id in ids { (state.items[id]!.state, state.items[id]!.error) = (.unknown, error) }
+            return ids.count
+        }
+    }
+
+    package func complete(_ completions: [WorkCompletion], quota: StoredQuota?) async throws {
+        state.withLock { state in
+            for completion in completions where state.items[completion.id] != nil {
+                state.items[completion.id]!.state = completion.state
+                state.items[completion.id]!.attempts = completion.attempts
+                state.items[completion.id]!.result = completion.result
+                state.items[completion.id]!.error = completion.error
+                if !completion.files.isEmpty { state.items[completion.id]!.files = completion.files }
+            }
+            if let quota { state.quotas[quota.limiter] = quota }
+        }
+    }
+
+    package func requeue(_ states: [WorkState]) async throws -> Int {
+        state.withLock { state in
+            let ids = state.items.filter { states.contains($0.value.state) }.map(\.key)
+            for id in ids { (state.items[id]!.state, state.items[id]!.error) = (.pending, nil) }
+            return ids.count
+        }
+    }
+
+    package func counts() async throws -> StateCounts {
+        state.withLock { state in
+            var counts = StateCounts()
+            counts.rows = state.rows.count
+            counts.rejected = state.rows.values.filter { $0.reason != nil }.count
+            for item in state.items.values {
+                switch item.state {
+                case .succeeded: counts.succeeded += item.rows.count
+                case .failed: counts.failed += item.rows.count
+                case .unknown, .sending: counts.unknown += item.rows.count
+                case .pending:
+                    counts.pending += item.rows.count
+                    counts.pendingWork += 1
+                }
+            }
+            return counts
+        }
+    }
+
+    package func forEachFinishedRow(_ body: (FinishedRow) throws -> Void) async throws {
+        let finished = state.withLock { state in
+            state.rows.sorted { $0.key < $1.key }.compactMap { number, row -> FinishedRow? in
+                guard let id = row.item, let item = state.items[id], item.state != .pending else { return nil }
+                return FinishedRow(
+                    row: number, key: row.key, value: item.value, state: item.state == .sending ? .unknown : item.state,
+                    attempts: item.attempts, result: item.result, error: item.error
+                )
+            }
+        }
+        for row in finished { try body(row) }
+    }
+
+    package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String) throws -> Void) async throws {
+        let files = state.withLock { state in
+            state.items.values.flatMap { item in item.files.map { ($0, item.value) } }
+                .sorted { $0.0.path < $1.0.path }
+        }
+        for (file, value) in files { try body(file, value) }
+    }
+
+    package func forEachRejectedRow(_ body: (RejectedRow) throws -> Void) async throws {
+        let rejected = state.withLock { state in
+            state.rows.sorted { $0.key < $1.key }.compactMap { number, row in
+                row.reason.map { RejectedRow(row: number, key: row.key, value: row.value, reason: $0) }
+            }
+        }
+        for row in rejected { try body(row) }
+    }
+
+    package func errorCounts(limit: Int) async throws -> [(error: String, count: Int)] {
+        state.withLock { state in
+            let failed = state.items.values.filter { [.failed, .unknown, .sending].contains($0.state) }
+            let counts = Dictionary(grouping: failed, by: { $0.error ?? "" }).map { (error: $0.key, count: $0.value.count) }
+            return Array(counts.sorted { ($0.count, $1.error) > ($1.count, $0.error) }.prefix(limit))
+        }
+    }
+
+    package func allQuotas() async throws -> [StoredQuota] {
+        state.withLock { $0.quotas.values.sorted { $0.limiter < $1.limiter } }
+    }
+
+    package func quota(for limiter: String) async throws -> StoredQuota? { state.withLock { $0.quotas[limiter] } }
+
+    package func saveQuota(_ quota: StoredQuota) async throws { state.withLock { $0.quotas[quota.limiter] = quota } }
+}
