@@ -105,6 +105,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "EngineTests",
+            dependencies: [
+                "Jobs",
+                "RateLimiter",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SandboxTests",
             dependencies: [
                 "Sandbox",

@@ -1,0 +1,90 @@
+import RateLimiter
+import Testing
+import TestSupport
+
+@testable import Jobs
+
+/// Token lifetimes and minting, in virtual time.
+@Suite(.timeLimit(.minutes(1))) struct TokenProviderTests {
+    @Test func aTokenIsReusedUntilShortlyBeforeItExpires() async throws {
+        let clock = ManualClock()
+        let mints = Counter()
+        let provider = TokenProvider(clock: EngineClock(clock)) {
+            TokenProvider.Token(value: "t\(mints.increment())", lifetime: .seconds(100))
+        }
+        #expect(try await provider.token() == "t1")
+        // A tenth of the lifetime (10 s) before the end, the token is renewed.
+        clock.advance(by: .seconds(89))
+        #expect(try await provider.token() == "t1")
+        clock.advance(by: .seconds(1))
+        #expect(try await provider.token() == "t2")
+        #expect(mints.current == 2)
+    }
+
+    @Test func anInvalidatedTokenIsMintedAgainOnlyOnce() async throws {
+        let mints = Counter()
+        let provider = TokenProvider(clock: EngineClock(ManualClock())) {
+            TokenProvider.Token(value: "t\(mints.increment())", lifetime: .seconds(3600))
+        }
+        let first = try await provider.token()
+        await provider.invalidate(first)
+        await provider.invalidate(first)
+        #expect(try await provider.token() == "t2")
+        await provider.invalidate("t1")
+        #expect(try await provider.token() == "t2", "a stale invalidation does not drop the new token")
+    }
+
+    @Test func concurrentCallersShareOneMint() async throws {
+        let clock = ManualClock()
+        let mints = Counter()
+        let provider = TokenProvider(clock: EngineClock(clock)) {
+            mints.increment()
+            try await clock.sleep(for: .seconds(1))
+            return TokenProvider.Token(value: "shared", lifetime: .seconds(3600))
+        }
+        async let first = provider.token()
+        async let second = provider.token()
+        await clock.waitForSleepers(1)
+        clock.advance(by: .seconds(1))
+        #expect(try await [first, second] == ["shared", "shared"])
+        #expect(mints.current == 1)
+    }
+
+    @Test func theTokenEndpointIsRetriedWithBackoffThenTheRunStopsResumable() async throws {
+        let clock = ManualClock()
+        let transport = InMemoryTransport { _, _ in .json(503, "{}") }
+        let token = Task {
+            try await GatewayToken.mint(
+                url: "http://127.0.0.1:1/token", form: [("client_id", "id")], transport: transport,
+                retry: JobConfiguration.Retry(maxAttempts: 3, backoff: Backoff(base: .seconds(1), cap: .seconds(4))),
+                statistics: RunStatistics(), clock: EngineClock(clock), jitter: { 0.999 }
+            )
+        }
+        for wait in [1, 2] {
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(wait))
+        }
+        await #expect {
+            try await token.value
+        } throws: { error in
+            (error as? JobError)?.code == .stoppedResumable
+        }
+        #expect(transport.sent.count == 3)
+    }
+
+    @Test func refusedClientCredentialsStopTheRunAtOnce() async throws {
+        let transport = InMemoryTransport { _, _ in .json(401, #"{"error":"invalid_client"}"#) }
+        let statistics = RunStatistics()
+        await #expect {
+            try await GatewayToken.mint(
+                url: "http://127.0.0.1:1/token", form: [("client_id", "id")], transport: transport,
+                retry: JobConfiguration.Retry(maxAttempts: 6, backoff: Backoff()), statistics: statistics,
+                clock: EngineClock(ManualClock())
+            )
+        } throws: { error in
+            (error as? JobError)?.code == .credentialsRefused
+        }
+        #expect(transport.sent.count == 1)
+        #expect(statistics.snapshot.requests == 1)
+    }
+}

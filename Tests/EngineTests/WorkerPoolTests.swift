@@ -1,0 +1,80 @@
+import Synchronization
+import Testing
+import TestSupport
+
+@testable import Jobs
+
+/// Shutdown grace of the worker pool, in virtual time.
+@Suite(.timeLimit(.minutes(1))) struct WorkerPoolTests {
+    /// Items 1...count, then nil.
+    final class Items: Sendable {
+        private let next = Mutex(0)
+        let count: Int
+        init(count: Int) { self.count = count }
+        func take() -> Int? {
+            next.withLock { next in
+                guard next < count else { return nil }
+                next += 1
+                return next
+            }
+        }
+        var taken: Int { next.withLock { $0 } }
+    }
+
+    @Test func everyItemIsWorkedOnce() async throws {
+        let items = Items(count: 100)
+        let done = Mutex<[Int]>([])
+        let pool = WorkerPool(concurrency: 4, grace: .seconds(10), clock: EngineClock(ManualClock()), control: RunControl())
+        try await pool.run(next: { items.take() }) { item in done.withLock { $0.append(item) } }
+        #expect(done.withLock { $0.sorted() } == Array(1...100))
+    }
+
+    @Test func rowsInFlightFinishWithinTheGraceAndNoNewRowStarts() async throws {
+        let clock = ManualClock()
+        let control = RunControl()
+        let items = Items(count: 100)
+        let done = Counter()
+        let pool = WorkerPool(concurrency: 2, grace: .seconds(10), clock: EngineClock(clock), control: control)
+        async let run: Void = pool.run(next: { items.take() }) { _ in
+            try await clock.sleep(for: .seconds(5))
+            done.increment()
+        }
+        await clock.waitForSleepers(2)
+        control.requestStop(JobError(.stoppedResumable, "Stopped by SIGTERM"))
+        await clock.waitForSleepers(3)
+        clock.advance(by: .seconds(5))
+        try await run
+        #expect(done.current == 2)
+        #expect(items.taken == 2)
+    }
+
+    @Test func rowsStillInFlightWhenTheGraceEndsAreCancelled() async throws {
+        let clock = ManualClock()
+        let control = RunControl()
+        let items = Items(count: 100)
+        let done = Counter()
+        let pool = WorkerPool(concurrency: 2, grace: .seconds(10), clock: EngineClock(clock), control: control)
+        async let run: Void = pool.run(next: { items.take() }) { _ in
+            try await clock.sleep(for: .seconds(60))
+            done.increment()
+        }
+        await clock.waitForSleepers(2)
+        control.requestStop(JobError(.stoppedResumable, "Stopped by SIGTERM"))
+        await clock.waitForSleepers(3)
+        clock.advance(by: .seconds(10))
+        try await run
+        #expect(done.current == 0, "cancelled rows stay pending in the store")
+        #expect(clock.now.offset == .seconds(10))
+    }
+
+    @Test func aJobErrorStopsTheRunWithTheFirstReason() async throws {
+        let control = RunControl()
+        let items = Items(count: 1_000)
+        let pool = WorkerPool(concurrency: 4, grace: .seconds(10), clock: EngineClock(ManualClock()), control: control)
+        try await pool.run(next: { items.take() }) { item in
+            if item == 7 { throw JobError(.credentialsRefused, "refused") }
+        }
+        #expect(control.stopReason == JobError(.credentialsRefused, "refused"))
+        #expect(items.taken < 1_000)
+    }
+}
