@@ -13,8 +13,10 @@ func failure(code: Int32, _ message: String, format: LogFormat = .text) -> ExitC
     return ExitCode(code)
 }
 
-func failure(_ error: JobError, format: LogFormat = .text) -> ExitCode {
-    failure(code: error.code.exitCode, error.message, format: format)
+/// Maps `error` through the exit table (``ExitTable``), prints its message and answers its exit code.
+func failure(_ error: any Error, format: LogFormat = .text) -> ExitCode {
+    let ending = ExitTable.jobError(for: error)
+    return failure(code: ending.code.exitCode, ending.message, format: format)
 }
 
 /// Prints the message a run ends with on stderr: `batch-runner: message` as text; in JSON format a log object

@@ -3,6 +3,7 @@ public import Hummingbird
 import HTTPTypes
 public import Logging
 import NIOCore
+public import ServiceLifecycle
 
 /// An emulation of the three APIs batch-runner calls (Number Verify, PiM ID, ID Scan) at their production paths
 /// under one loopback host, with the gateway's quota headers, 429s, token expiry and injected faults.
@@ -55,13 +56,23 @@ public final class Sandbox: Sendable {
         logger: Logger = Logger(label: "sandbox", factory: { _ in SwiftLogNoOpLogHandler() }),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let application = Application(
+        try await service(host: host, port: port, logger: logger, onRunning: onRunning).run()
+    }
+
+    /// The sandbox as a service for a `ServiceGroup`: it serves until the group shuts it down gracefully
+    /// (answering the requests in flight) or cancels it. Parameters as for ``run(host:port:logger:onRunning:)``.
+    public func service(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        logger: Logger = Logger(label: "sandbox", factory: { _ in SwiftLogNoOpLogHandler() }),
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some Service {
+        Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )
-        try await application.run()
     }
 
     // MARK: The gateway's pipeline

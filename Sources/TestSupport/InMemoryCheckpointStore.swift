@@ -29,8 +29,13 @@ package final class InMemoryCheckpointStore: CheckpointStore {
     }
 
     private let state = Mutex(State())
+    private let beforeCompleting: (@Sendable ([WorkCompletion]) async -> Void)?
 
-    package init() {}
+    /// - Parameter beforeCompleting: Called with each batch before it is committed (a test can hold a commit
+    ///   there, on its manual clock, to see what queues behind it).
+    package init(beforeCompleting: (@Sendable ([WorkCompletion]) async -> Void)? = nil) {
+        self.beforeCompleting = beforeCompleting
+    }
 
     /// Takes the run, as opening a SQLite store for a run does; a second take fails with 75.
     package func beginRun() throws {
@@ -100,6 +105,7 @@ package final class InMemoryCheckpointStore: CheckpointStore {
     }
 
     package func complete(_ completions: [WorkCompletion], quota: StoredQuota?) async throws {
+        await beforeCompleting?(completions)
         state.withLock { state in
             for completion in completions where state.items[completion.id] != nil {
                 state.items[completion.id]!.state = completion.state

@@ -71,7 +71,7 @@ import TestSupport
         await #expect {
             try await harness.client.send(probe())
         } throws: { error in
-            (error as? JobError)?.code == .credentialsRefused
+            if case .credentialsRefused = error as? ServiceError { true } else { false }
         }
         #expect(harness.transport.sent.map(\.token) == ["t1", "t2"])
     }
@@ -84,7 +84,7 @@ import TestSupport
         await #expect {
             try await answer.value
         } throws: { error in
-            (error as? JobError)?.code == .stoppedResumable
+            error as? ServiceError == .failing
         }
         #expect(harness.transport.sent.count == 10)
     }

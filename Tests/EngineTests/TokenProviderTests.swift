@@ -67,7 +67,7 @@ import TestSupport
         await #expect {
             try await token.value
         } throws: { error in
-            (error as? JobError)?.code == .stoppedResumable
+            error as? ServiceError == .tokenEndpointFailing(problem: "HTTP 503")
         }
         #expect(transport.sent.count == 3)
     }
@@ -82,7 +82,7 @@ import TestSupport
                 clock: EngineClock(ManualClock())
             )
         } throws: { error in
-            (error as? JobError)?.code == .credentialsRefused
+            if case .tokenRefused = error as? ServiceError { true } else { false }
         }
         #expect(transport.sent.count == 1)
         #expect(statistics.snapshot.requests == 1)

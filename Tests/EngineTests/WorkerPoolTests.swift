@@ -67,14 +67,15 @@ import TestSupport
         #expect(clock.now.offset == .seconds(10))
     }
 
-    @Test func aJobErrorStopsTheRunWithTheFirstReason() async throws {
+    @Test func anErrorStopsTheRunWithTheFirstReasonMappedByTheExitTable() async throws {
         let control = RunControl()
         let items = Items(count: 1_000)
         let pool = WorkerPool(concurrency: 4, grace: .seconds(10), clock: EngineClock(ManualClock()), control: control)
         try await pool.run(next: { items.take() }) { item in
-            if item == 7 { throw JobError(.credentialsRefused, "refused") }
+            if item == 7 { throw ServiceError.failing }
         }
-        #expect(control.stopReason == JobError(.credentialsRefused, "refused"))
+        #expect(control.stopReason?.code == .stoppedResumable)
+        #expect(control.stopReason?.message.hasPrefix("Most recent requests to the API failed") == true)
         #expect(items.taken < 1_000)
     }
 }

@@ -145,14 +145,15 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         #expect(try await !reader.isRunActive())
         let run = try SQLiteCheckpointStore(path: path, access: .run)
         #expect(try await reader.isRunActive())
-        #expect(throws: JobError.self) { try SQLiteCheckpointStore(path: path, access: .run) }
+        #expect(throws: StoreError.locked(state: path)) { try SQLiteCheckpointStore(path: path, access: .run) }
         await run.endRun()
         #expect(try await !reader.isRunActive())
         _ = try SQLiteCheckpointStore(path: path, access: .run)
     }
 
     @Test func aStateURLThisVersionCannotUseIsAConfigurationError() {
-        #expect(throws: JobError.self) { try StoreLocation("postgresql://db/batch") }
+        #expect(throws: StoreError.unsupportedLocation(scheme: "postgresql")) { try StoreLocation("postgresql://db/batch") }
+        #expect(ExitTable.jobError(for: StoreError.unsupportedLocation(scheme: "postgresql")).code == .configuration)
         let location = try? StoreLocation("/var/lib/batch-runner/state.sqlite")
         #expect(location == .sqlite(path: "/var/lib/batch-runner/state.sqlite"))
     }

@@ -6,7 +6,7 @@ import Testing
 @Suite struct IDScanJobFileTests {
     let path = "/tmp/x/job.yml"
 
-    func parse(_ text: String) throws(JobError) -> JobConfiguration {
+    func parse(_ text: String) throws(JobFileError) -> JobConfiguration {
         try JobFile.parse(text, path: path)
     }
 

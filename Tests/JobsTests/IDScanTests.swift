@@ -251,8 +251,8 @@ import Testing
         do {
             _ = try reader(job, header: ["transaction_id", "result"])
             Issue.record("expected a manifest error")
-        } catch let error as JobError {
-            #expect(error.code == .manifestUnusable)
+        } catch let error as ManifestError {
+            #expect(ExitTable.jobError(for: error).code == .manifestUnusable)
             #expect(error.message.contains("`result_id`"), "\(error.message)")
         }
     }
@@ -412,7 +412,7 @@ import Testing
         let row = try reader(job, header: ["name", "customer_id"]).read(1, ManifestCells(values: ["Anna", " C9 "]))
         #expect(row.key == "C9")
         #expect(row.value == "C9")
-        #expect(throws: JobError.self) { try reader(job, header: ["name", "key"]) }
+        #expect(throws: ManifestError.self) { try reader(job, header: ["name", "key"]) }
     }
 
     @Test func duplicateKeysNameTheKeyAndTheFirstRow() throws {

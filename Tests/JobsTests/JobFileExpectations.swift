@@ -9,7 +9,7 @@ func expectJobFileError(_ text: String, path: String, containing fragments: [Str
         _ = try JobFile.parse(text, path: path)
         Issue.record("expected a job file error for:\n\(text)", sourceLocation: sourceLocation)
     } catch {
-        #expect(error.code == .configuration, sourceLocation: sourceLocation)
+        #expect(ExitTable.jobError(for: error).code == .configuration, sourceLocation: sourceLocation)
         for fragment in fragments {
             #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
         }

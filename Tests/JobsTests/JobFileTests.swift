@@ -6,7 +6,7 @@ import Testing
 @Suite struct JobFileTests {
     let path = "/jobs/campaign/job.yml"
 
-    func parse(_ text: String) throws(JobError) -> JobConfiguration {
+    func parse(_ text: String) throws(JobFileError) -> JobConfiguration {
         try JobFile.parse(text, path: path)
     }
 

@@ -73,12 +73,12 @@ import Testing
     }
 
     @Test func anEmptyFileIsUnusable() throws {
-        #expect(throws: JobError.self) { try read("") }
+        #expect(throws: ManifestError.self) { try read("") }
         do {
             _ = try read("\n\n")
             Issue.record("expected an error")
-        } catch let error as JobError {
-            #expect(error.code == .manifestUnusable)
+        } catch let error as ManifestError {
+            #expect(ExitTable.jobError(for: error).code == .manifestUnusable)
             #expect(error.message.contains("empty"))
         }
     }
@@ -87,8 +87,8 @@ import Testing
         do {
             _ = try read("msisdn,note\n1,ok\n2,\"never closed\n3,x\n4,y\n")
             Issue.record("expected an error")
-        } catch let error as JobError {
-            #expect(error.code == .manifestUnusable)
+        } catch let error as ManifestError {
+            #expect(ExitTable.jobError(for: error).code == .manifestUnusable)
             #expect(error.message.contains("data row 2"))
             #expect(error.message.contains("never closed"))
         }
@@ -117,8 +117,8 @@ import Testing
             do {
                 _ = try ManifestReader(path: path, delimiter: nil).read(onHeader: { _ in }, onRow: { _, _ in })
                 Issue.record("expected an error for \(path)")
-            } catch let error as JobError {
-                #expect(error.code == .manifestUnusable)
+            } catch let error as ManifestError {
+                #expect(ExitTable.jobError(for: error).code == .manifestUnusable)
             }
         }
     }

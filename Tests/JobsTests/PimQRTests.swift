@@ -69,13 +69,12 @@ import Testing
             _ = try JobFile.parse("kind: pim-qr\nmanifest: c.csv\ncolumns: { key: id }\n\(line)\n", path: "/jobs/pim.yml")
             Issue.record("expected an error")
         } catch {
-            #expect(error.code == .configuration)
             #expect(error.message.contains(fragment), "\(error.message)")
         }
     }
 
     @Test func aPimJobNeedsAKeyColumn() {
-        #expect(throws: JobError.self) { try JobFile.parse("kind: pim-qr\nmanifest: c.csv\n", path: "/jobs/pim.yml") }
+        #expect(throws: JobFileError.self) { try JobFile.parse("kind: pim-qr\nmanifest: c.csv\n", path: "/jobs/pim.yml") }
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Jobs
 import Logging
 import Sandbox
+import ServiceLifecycle
 import UnixSignals
 
 /// `batch-runner run JOB.yml`: runs (or resumes) a job.
@@ -66,6 +67,18 @@ struct RunCommand: AsyncParsableCommand {
         if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more.") }
     }
 
+    /// What the flags add to the job file.
+    var runOptions: RunOptions {
+        var options = RunOptions()
+        options.restart = restart
+        options.retryFailed = retryFailed
+        options.retryUnknown = retryUnknown
+        options.limit = limit
+        options.metricsFile = metricsFile.map(absolutePath)
+        options.progress = noProgress ? .off : isatty(STDERR_FILENO) != 0 && logging.logFormat == .text ? .line : .log
+        return options
+    }
+
     func run() async throws {
         umask(0o077)
         let logger = logging.bootstrap()
@@ -80,73 +93,58 @@ struct RunCommand: AsyncParsableCommand {
         if let state { job.state = absolutePath(state) }
         if let concurrency { job.concurrency = concurrency }
 
-        var options = RunOptions()
-        options.restart = restart
-        options.retryFailed = retryFailed
-        options.retryUnknown = retryUnknown
-        options.limit = limit
-        options.metricsFile = metricsFile.map(absolutePath)
-        options.progress = noProgress ? .off : isatty(STDERR_FILENO) != 0 && logging.logFormat == .text ? .line : .log
+        let options = runOptions
         let control = RunControl()
-        let wallClock = WallClock.system(offset: clockOffset)
 
-        let result: RunResult
+        let credentials: ClientCredentials?
+        do {
+            credentials = sandbox ? nil : try Credentials.resolve(job.credentials)
+        } catch {
+            throw failure(error, format: logging.logFormat)
+        }
+        let environment = RunEnvironment.live(wallClock: WallClock.system(offset: clockOffset))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let service: JobService
         if sandbox {
             let embedded = Sandbox(configuration: SandboxConfiguration())
-            result = try await withThrowingTaskGroup(of: RunResult?.self) { group in
-                let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-                group.addTask {
-                    try await embedded.run(host: "127.0.0.1", port: 0) { port in portContinuation.yield(port) }
-                    return nil
-                }
+            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            services.append(.init(service: embedded.service(host: "127.0.0.1", port: 0) { port in portContinuation.yield(port) }))
+            service = JobService(control: control) { [job] in
                 var iterator = ports.makeAsyncIterator()
-                guard let port = await iterator.next() else { throw failure(code: 70, "The embedded sandbox did not start.", format: logging.logFormat) }
+                guard let port = await iterator.next() else { throw JobError(.internalError, "The embedded sandbox did not start.") }
                 logger.info("embedded sandbox listening", metadata: ["sandbox.port": "\(port)"])
                 let pointed = job.pointing(at: "http://127.0.0.1:\(port)")
                 let demo = embedded.configuration
                 let credentials = pointed.usesIDScan
                     ? ClientCredentials(id: demo.idscanKeyID, secret: demo.idscanSecret)
                     : ClientCredentials(id: demo.clientID, secret: demo.clientSecret)
-                let outcome = await Self.runWithSignals(JobRunner(configuration: pointed, credentials: credentials, options: options, control: control, environment: .live(wallClock: wallClock), logger: logger), control: control)
-                group.cancelAll()
-                return outcome
+                return JobRunner(configuration: pointed, credentials: credentials, options: options, control: control, environment: environment, logger: logger)
             }
         } else {
-            let credentials: ClientCredentials
-            do {
-                credentials = try Credentials.resolve(job.credentials)
-            } catch {
-                throw failure(error, format: logging.logFormat)
+            service = JobService(control: control) { [job] in
+                JobRunner(configuration: job, credentials: credentials, options: options, control: control, environment: environment, logger: logger)
             }
-            result = await Self.runWithSignals(JobRunner(configuration: job, credentials: credentials, options: options, control: control, environment: .live(wallClock: wallClock), logger: logger), control: control)
+        }
+        // The job is last: a group shuts down in reverse order, so the job stops before the sandbox it talks to.
+        services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
+        var groupLogger = logger
+        groupLogger.logLevel = max(logger.logLevel, .info)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+                logger: groupLogger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            throw failure(error, format: logging.logFormat)
+        }
+        guard let result = service.result else {
+            throw failure(code: 75, "Stopped before the run could finish; progress is saved. Run the same command again to resume.", format: logging.logFormat)
         }
         if let message = result.message { printClosingMessage(message, exitCode: result.exitCode, format: logging.logFormat) }
         if let folder = result.outputFolder { print("Results: \(folder)/results.csv (rejects.csv and summary.json beside it)") }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
-    }
-
-    /// Runs the job while SIGINT and SIGTERM ask it to stop (a second signal exits at once, with 75).
-    static func runWithSignals(_ runner: JobRunner, control: RunControl) async -> RunResult {
-        await withTaskGroup(of: RunResult?.self) { group in
-            group.addTask {
-                let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-                var count = 0
-                for await signal in signals {
-                    count += 1
-                    if count > 1 { Glibc.exit(75) }
-                    control.requestStop(JobError(.stoppedResumable, "Stopped by \(signal); progress is saved. Run the same command again to resume."))
-                }
-                return nil
-            }
-            group.addTask { await runner.run() }
-            var result = RunResult?.none
-            while let next = await group.next() {
-                if let next {
-                    result = next
-                    group.cancelAll()
-                }
-            }
-            return result!
-        }
     }
 }

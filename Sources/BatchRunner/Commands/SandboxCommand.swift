@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sandbox
+import ServiceLifecycle
 import UnixSignals
 
 /// `batch-runner sandbox`: serves the emulated APIs until stopped.
@@ -147,17 +148,16 @@ struct SandboxCommand: AsyncParsableCommand {
     func run() async throws {
         let sandbox = Sandbox(configuration: sandboxConfiguration)
         let host = self.host
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await sandbox.run(host: host, port: port) { port in
-                    FileHandle.standardOutput.write(Data("sandbox listening on http://\(host):\(port)\n".utf8))
-                }
-            }
-            group.addTask {
-                for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { return }
-            }
-            _ = try await group.next()
-            group.cancelAll()
+        let service = sandbox.service(host: host, port: port) { port in
+            FileHandle.standardOutput.write(Data("sandbox listening on http://\(host):\(port)\n".utf8))
         }
+        // SIGINT or SIGTERM: answer the requests in flight, then stop.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [], logger: Logger(label: "sandbox", factory: { _ in SwiftLogNoOpLogHandler() })
+            )
+        )
+        try await group.run()
     }
 }

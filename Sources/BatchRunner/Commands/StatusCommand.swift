@@ -39,7 +39,7 @@ struct StatusCommand: AsyncParsableCommand {
         let status: JobStatus
         do {
             status = try await JobStatus.read(job)
-        } catch let error as JobError {
+        } catch {
             throw failure(error)
         }
         if json {

@@ -44,10 +44,8 @@ struct ValidateCommand: AsyncParsableCommand {
         let report: JobValidation
         do {
             report = try await JobValidation.validate(job, rejectLimit: max(rejects, 0))
-        } catch let error as JobError {
-            throw failure(error)
         } catch {
-            throw failure(code: 74, "Cannot check the manifest: \(error)")
+            throw failure(error)
         }
         if json {
             try printJSON(report)

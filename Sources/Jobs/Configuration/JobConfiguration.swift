@@ -38,6 +38,32 @@ public struct JobConfiguration: Sendable {
     public var pim: PimOptions
     public var idscan: IDScanOptions
 
+    /// A job with every setting at its documented default but the four every job names; this is what a job
+    /// file with only `kind` and `manifest` gives (its `output` then defaults to `out/<job file name>`).
+    ///
+    /// ```swift
+    /// var job = JobConfiguration(kind: .numberVerify, jobFile: "/jobs/nv.yml", manifest: "/data/nv.csv", output: "/out/nv")
+    /// job.concurrency = 32
+    /// ```
+    public init(kind: Kind, jobFile: String, manifest: String, output: String) {
+        self.kind = kind
+        self.jobFile = jobFile
+        self.manifest = manifest
+        self.output = output
+        self.state = nil
+        self.columns = [:]
+        self.delimiter = nil
+        self.concurrency = 8
+        self.endpoints = kind.defaultEndpoints
+        self.credentials = kind.defaultCredentials
+        self.quota = RateLimiterConfiguration(onExhausted: .wait)
+        self.retry = Retry()
+        self.http = HTTP()
+        self.numberVerify = NumberVerifyOptions()
+        self.pim = PimOptions()
+        self.idscan = IDScanOptions()
+    }
+
     /// Where requests go. Defaults are production; `--sandbox` points both at the embedded sandbox.
     public struct Endpoints: Sendable {
         public var base: String
@@ -55,8 +81,13 @@ public struct JobConfiguration: Sendable {
     public struct Retry: Sendable {
         /// Attempts per row, the first included; rate-limit answers never count. Default 6.
         public var maxAttempts: Int
-        /// The wait between attempts: capped exponential with full jitter.
+        /// The wait between attempts: capped exponential with full jitter. Default 0.5 s doubling to 30 s.
         public var backoff: Backoff
+
+        public init(maxAttempts: Int = 6, backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))) {
+            self.maxAttempts = maxAttempts
+            self.backoff = backoff
+        }
     }
 
     /// HTTP client limits.
@@ -65,18 +96,11 @@ public struct JobConfiguration: Sendable {
         public var timeout: Duration
         /// Answers longer than this fail the request. Default 10 MiB.
         public var maxBodyBytes: Int
-    }
 
-    /// Options of the `number-verify` kind.
-    public struct NumberVerifyOptions: Sendable {
-        /// Token scopes: `operator_lookup`, and `device_match` to poll for a device match.
-        public var scopes: [String]
-        /// How long to poll a device match before recording `pending`. Default 30 s.
-        public var pollTimeout: Duration
-        /// The wait between polls. Default 2 s.
-        public var pollInterval: Duration
-
-        public var pollsDeviceMatch: Bool { scopes.contains("device_match") }
+        public init(timeout: Duration = .seconds(30), maxBodyBytes: Int = 10 << 20) {
+            self.timeout = timeout
+            self.maxBodyBytes = maxBodyBytes
+        }
     }
 
     /// The job file's name without its extension (`number-verify` for `jobs/number-verify.yml`).
@@ -84,36 +108,6 @@ public struct JobConfiguration: Sendable {
 
     /// The checkpoint database: `state`, or `<output>/state.sqlite`.
     public var statePath: String { state ?? output + "/state.sqlite" }
-
-    /// Options of the `pim-qr` kind: the fields of `POST /image`. Per row, manifest columns of the same name
-    /// override them (an empty cell keeps the job's value).
-    public struct PimOptions: Sendable, Equatable {
-        /// The registered redirect URL's reference. Default 1.
-        public var redirect = 1
-        /// `{column}` fills in from the row.
-        public var title = ""
-        /// `{column}` fills in from the row.
-        public var description = ""
-        /// From the 15 documented names; matched ignoring case, sent in the documented spelling.
-        public var attributes: [String] = []
-        /// Pixels, 100 to 2000. Default 400.
-        public var width = 400
-        public var height = 400
-
-        public static let allowedAttributes = [
-            "Email", "Mobile", "Bankaccountnumber", "NickName", "Initials", "FirstName", "FamilyNamePrefix",
-            "FamilyName", "BirthName", "DateOfBirth", "PlaceOfBirth", "Gender", "HeadShot", "BankIdentificationNumber",
-            "BankAccountHolderName",
-        ]
-        public static let sizeRange = 100...2000
-        public static let redirectRange = 1...9999
-
-        /// The documented spelling of `name`, or nil when it is not an allowed attribute.
-        public static func attribute(named name: String) -> String? {
-            let wanted = name.trimmingCharacters(in: .whitespaces).lowercased()
-            return allowedAttributes.first { $0.lowercased() == wanted }
-        }
-    }
 
     /// Whether the job calls ID Scan (JWT credentials) rather than a KPN gateway (OAuth client credentials).
     public var usesIDScan: Bool { kind == .idscanReports || kind == .idscanCreate }
@@ -139,6 +133,16 @@ extension JobConfiguration {
 }
 
 extension JobConfiguration.Kind {
+    /// The environment variables each kind's credentials are read from by default.
+    var defaultCredentials: JobConfiguration.Credentials {
+        switch self {
+        case .numberVerify, .pimQR:
+            .init(clientIDVariable: "KPN_CLIENT_ID", clientSecretVariable: "KPN_CLIENT_SECRET")
+        case .idscanReports, .idscanCreate:
+            .init(clientIDVariable: "IDSCAN_KEY_ID", clientSecretVariable: "IDSCAN_SECRET")
+        }
+    }
+
     /// Production endpoints of each kind.
     var defaultEndpoints: JobConfiguration.Endpoints {
         switch self {

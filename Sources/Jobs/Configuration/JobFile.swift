@@ -9,37 +9,37 @@ import Yams
 public enum JobFile {
     /// Loads and validates the job file at `path`.
     ///
-    /// - Throws: ``JobError`` with code 78 (configuration) for every problem in the file, or when it cannot be read.
-    public static func load(path: String) throws(JobError) -> JobConfiguration {
+    /// - Throws: ``JobFileError`` for every problem in the file, or when it cannot be read.
+    public static func load(path: String) throws(JobFileError) -> JobConfiguration {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw JobError(.configuration, "Job file \(path) does not exist or is a folder; pass the path of a .yml file.")
+            throw JobFileError("Job file \(path) does not exist or is a folder; pass the path of a .yml file.")
         }
         let text: String
         do {
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
-            throw JobError(.configuration, "Job file \(path) cannot be read as UTF-8 text (is it a YAML file?); check its permissions, and save it as UTF-8.")
+            throw JobFileError("Job file \(path) cannot be read as UTF-8 text (is it a YAML file?); check its permissions, and save it as UTF-8.")
         }
         return try parse(text, path: url.standardizedFileURL.path)
     }
 
     /// Parses job file text; relative paths resolve against the folder of `path`.
-    public static func parse(_ text: String, path: String) throws(JobError) -> JobConfiguration {
+    public static func parse(_ text: String, path: String) throws(JobFileError) -> JobConfiguration {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw JobError(.configuration, "\(path)\(Self.describeSyntaxError(error, text: text)) Fix the syntax and run again.")
+            throw JobFileError("\(path)\(Self.describeSyntaxError(error, text: text)) Fix the syntax and run again.")
         }
-        guard let node else { throw JobError(.configuration, "Job file \(path) is empty; it needs at least `kind` and `manifest`.") }
+        guard let node else { throw JobFileError("Job file \(path) is empty; it needs at least `kind` and `manifest`.") }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         var root = try YAMLObject(node, path: "", file: path)
         return try build(&root, folder: folder, file: path)
     }
 
-    private static func build(_ root: inout YAMLObject, folder: URL, file: String) throws(JobError) -> JobConfiguration {
+    private static func build(_ root: inout YAMLObject, folder: URL, file: String) throws(JobFileError) -> JobConfiguration {
         let kindText = try root.requiredString("kind")
         guard let kind = JobConfiguration.Kind(rawValue: kindText) else {
             let kinds = JobConfiguration.Kind.allCases.map(\.rawValue).joined(separator: ", ")
@@ -60,7 +60,7 @@ public enum JobFile {
             }
             try object.finish()
         }
-        let delimiter = try root.string("delimiter").map { (text) throws(JobError) -> UInt8 in
+        let delimiter = try root.string("delimiter").map { (text) throws(JobFileError) -> UInt8 in
             switch text {
             case ",", "comma": return UInt8(ascii: ",")
             case ";", "semicolon": return UInt8(ascii: ";")
@@ -69,7 +69,7 @@ public enum JobFile {
             default: throw root.error("delimiter", "`\(text)` is not a delimiter; use comma, semicolon, tab or pipe")
             }
         }
-        let concurrency = try root.integer("concurrency", in: 1...256) ?? 8
+        let concurrency = try root.integer("concurrency", in: 1...256)
 
         let defaults = kind.defaultEndpoints
         var endpoints = defaults
@@ -84,9 +84,7 @@ public enum JobFile {
         }
 
         let usesIDScan = kind == .idscanReports || kind == .idscanCreate
-        var credentials = usesIDScan
-            ? JobConfiguration.Credentials(clientIDVariable: "IDSCAN_KEY_ID", clientSecretVariable: "IDSCAN_SECRET")
-            : JobConfiguration.Credentials(clientIDVariable: "KPN_CLIENT_ID", clientSecretVariable: "KPN_CLIENT_SECRET")
+        var credentials = kind.defaultCredentials
         if var object = try root.object("credentials") {
             let (idKey, secretKey) = usesIDScan ? ("key_id_env", "secret_env") : ("client_id_env", "client_secret_env")
             credentials.clientIDVariable = try object.variableName(idKey) ?? credentials.clientIDVariable
@@ -114,7 +112,7 @@ public enum JobFile {
             try object.finish()
         }
 
-        var retry = JobConfiguration.Retry(maxAttempts: 6, backoff: Backoff(base: .milliseconds(500), cap: .seconds(30)))
+        var retry = JobConfiguration.Retry()
         if var object = try root.object("retry") {
             retry.maxAttempts = try object.integer("max_attempts", in: 1...100) ?? retry.maxAttempts
             retry.backoff.base = try object.duration("base_delay") ?? retry.backoff.base
@@ -122,79 +120,35 @@ public enum JobFile {
             try object.finish()
         }
 
-        var http = JobConfiguration.HTTP(timeout: .seconds(30), maxBodyBytes: 10 << 20)
+        var http = JobConfiguration.HTTP()
         if var object = try root.object("http") {
             http.timeout = try object.duration("timeout") ?? http.timeout
             if let megabytes = try object.integer("max_body_mb", in: 1...1024) { http.maxBodyBytes = megabytes << 20 }
             try object.finish()
         }
 
-        var numberVerify = JobConfiguration.NumberVerifyOptions(
-            scopes: ["operator_lookup"],
-            pollTimeout: .seconds(30),
-            pollInterval: .seconds(2)
-        )
-        if var object = try root.object("number_verify") {
-            guard kind == .numberVerify else { throw root.error("number_verify", "applies to kind number-verify only") }
-            if let scopes = try object.strings("scopes") {
-                let allowed = ["operator_lookup", "device_match"]
-                for scope in scopes where !allowed.contains(scope) {
-                    throw object.error("scopes", "`\(scope)` is not a scope a batch can use; use operator_lookup and optionally device_match")
-                }
-                guard scopes.contains("operator_lookup") else {
-                    throw object.error("scopes", "must include operator_lookup: it is what the results record")
-                }
-                numberVerify.scopes = scopes
-            }
-            numberVerify.pollTimeout = try object.duration("poll_timeout") ?? numberVerify.pollTimeout
-            numberVerify.pollInterval = try object.duration("poll_interval") ?? numberVerify.pollInterval
-            guard numberVerify.pollInterval > .zero else { throw object.error("poll_interval", "must be more than 0") }
-            try object.finish()
-        }
-        var pim = JobConfiguration.PimOptions()
-        if var object = try root.object("pim") {
-            guard kind == .pimQR else { throw root.error("pim", "applies to kind pim-qr only") }
-            pim.redirect = try object.integer("redirect", in: JobConfiguration.PimOptions.redirectRange) ?? pim.redirect
-            pim.title = try object.string("title") ?? pim.title
-            pim.description = try object.string("description") ?? pim.description
-            if let names = try object.strings("attributes") {
-                pim.attributes = try names.map { (name) throws(JobError) -> String in
-                    guard let attribute = JobConfiguration.PimOptions.attribute(named: name) else {
-                        let allowed = JobConfiguration.PimOptions.allowedAttributes.joined(separator: ", ")
-                        throw object.error("attributes", "has `\(name)`, which is not a PiM attribute; use \(allowed)")
-                    }
-                    return attribute
-                }
-            }
-            let sizes = JobConfiguration.PimOptions.sizeRange
-            pim.width = try object.integer("width", in: sizes) ?? pim.width
-            pim.height = try object.integer("height", in: sizes) ?? pim.height
-            try object.finish()
-        }
-        let idscan = try Self.idscanOptions(&root, kind: kind)
+        let numberVerify = try JobConfiguration.NumberVerifyOptions.read(from: &root, kind: kind)
+        let pim = try JobConfiguration.PimOptions.read(from: &root, kind: kind)
+        let idscan = try JobConfiguration.IDScanOptions.read(from: &root, kind: kind)
         if kind == .pimQR, columns["key"] == nil {
-            throw JobError(.configuration, "\(file): kind pim-qr needs `columns: { key: <column> }`: the key names each QR file.")
+            throw JobFileError("\(file): kind pim-qr needs `columns: { key: <column> }`: the key names each QR file.")
         }
         try root.finish()
 
-        return JobConfiguration(
-            kind: kind,
-            jobFile: file,
-            manifest: manifest,
-            output: output,
-            state: state,
-            columns: columns,
-            delimiter: delimiter,
-            concurrency: concurrency,
-            endpoints: endpoints,
-            credentials: credentials,
-            quota: quota,
-            retry: retry,
-            http: http,
-            numberVerify: numberVerify,
-            pim: pim,
-            idscan: idscan
-        )
+        var job = JobConfiguration(kind: kind, jobFile: file, manifest: manifest, output: output)
+        job.state = state
+        job.columns = columns
+        job.delimiter = delimiter
+        job.concurrency = concurrency ?? job.concurrency
+        job.endpoints = endpoints
+        job.credentials = credentials
+        job.quota = quota
+        job.retry = retry
+        job.http = http
+        job.numberVerify = numberVerify
+        job.pim = pim
+        job.idscan = idscan
+        return job
     }
 
     /// A YAML syntax error in one line, without the file's text (Yams quotes all of it for a duplicate key):

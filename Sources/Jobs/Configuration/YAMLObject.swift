@@ -10,7 +10,7 @@ struct YAMLObject {
     private var entries: [(key: String, value: Node)] = []
     private var read: Set<String> = []
 
-    init(_ node: Node, path: String, file: String) throws(JobError) {
+    init(_ node: Node, path: String, file: String) throws(JobFileError) {
         self.path = path
         self.file = file
         self.mark = node.mark
@@ -18,11 +18,11 @@ struct YAMLObject {
             let place = path.isEmpty ? "the job file" : "`\(path)`"
             let found = node.sequence != nil ? "a list" : "a single value"
             let example = path.isEmpty ? "`kind: number-verify` on one line, `manifest: customers.csv` on the next" : "`\(path): { key: value }`"
-            throw JobError(.configuration, "\(file)\(Self.line(node.mark)): \(place) must be a mapping of keys to values, not \(found); write it as \(example).")
+            throw JobFileError("\(file)\(Self.line(node.mark)): \(place) must be a mapping of keys to values, not \(found); write it as \(example).")
         }
         for (key, value) in mapping {
             guard let name = key.string else {
-                throw JobError(.configuration, "\(file)\(Self.line(key.mark)): keys must be text.")
+                throw JobFileError("\(file)\(Self.line(key.mark)): keys must be text.")
             }
             entries.append((name, value))
         }
@@ -33,9 +33,9 @@ struct YAMLObject {
     private func qualified(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// An error about `key`, naming the file, the line and the key.
-    func error(_ key: String, _ problem: String) -> JobError {
+    func error(_ key: String, _ problem: String) -> JobFileError {
         let node = entries.first { $0.key == key }?.value
-        return JobError(.configuration, "\(file)\(Self.line(node?.mark ?? mark)): `\(qualified(key))` \(problem).")
+        return JobFileError("\(file)\(Self.line(node?.mark ?? mark)): `\(qualified(key))` \(problem).")
     }
 
     private mutating func value(_ key: String) -> Node? {
@@ -47,20 +47,20 @@ struct YAMLObject {
         return node
     }
 
-    mutating func string(_ key: String) throws(JobError) -> String? {
+    mutating func string(_ key: String) throws(JobFileError) -> String? {
         guard let node = value(key) else { return nil }
         guard case .scalar(let scalar) = node else { throw error(key, "must be a single value") }
         return scalar.string
     }
 
-    mutating func requiredString(_ key: String) throws(JobError) -> String {
+    mutating func requiredString(_ key: String) throws(JobFileError) -> String {
         guard let text = try string(key), !text.isEmpty else {
-            throw JobError(.configuration, "\(file): the required key `\(qualified(key))` is missing or empty; add it (see the README's job file reference).")
+            throw JobFileError("\(file): the required key `\(qualified(key))` is missing or empty; add it (see the README's job file reference).")
         }
         return text
     }
 
-    mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(JobError) -> Int? {
+    mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(JobFileError) -> Int? {
         guard let text = try string(key) else { return nil }
         guard let number = Int(text), range.contains(number) else {
             throw error(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound), not `\(text)`")
@@ -68,7 +68,7 @@ struct YAMLObject {
         return number
     }
 
-    mutating func number(_ key: String, above minimum: Double) throws(JobError) -> Double? {
+    mutating func number(_ key: String, above minimum: Double) throws(JobFileError) -> Double? {
         guard let text = try string(key) else { return nil }
         guard let number = Double(text), number.isFinite, number > minimum else {
             throw error(key, "must be a number above \(minimum), not `\(text)`")
@@ -76,7 +76,7 @@ struct YAMLObject {
         return number
     }
 
-    mutating func bool(_ key: String) throws(JobError) -> Bool? {
+    mutating func bool(_ key: String) throws(JobFileError) -> Bool? {
         guard let text = try string(key) else { return nil }
         switch text.lowercased() {
         case "true", "yes", "on": return true
@@ -85,7 +85,7 @@ struct YAMLObject {
         }
     }
 
-    mutating func duration(_ key: String) throws(JobError) -> Duration? {
+    mutating func duration(_ key: String) throws(JobFileError) -> Duration? {
         guard let text = try string(key) else { return nil }
         guard let duration = DurationText.parse(text) else {
             throw error(key, "must be a duration such as 500ms, 30s, 15m, 2h or 1d, not `\(text)`")
@@ -93,7 +93,7 @@ struct YAMLObject {
         return duration
     }
 
-    mutating func strings(_ key: String) throws(JobError) -> [String]? {
+    mutating func strings(_ key: String) throws(JobFileError) -> [String]? {
         guard let node = value(key) else { return nil }
         switch node {
         case .scalar(let scalar):
@@ -112,7 +112,7 @@ struct YAMLObject {
 
     /// The name of an environment variable. The value is never quoted in a message: it may be a credential
     /// written where its variable's name belongs.
-    mutating func variableName(_ key: String) throws(JobError) -> String? {
+    mutating func variableName(_ key: String) throws(JobFileError) -> String? {
         guard let name = try string(key) else { return nil }
         let valid = name.utf8.first.map { !($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) } ?? false
             && name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
@@ -134,13 +134,13 @@ struct YAMLObject {
         return hasDigit && hasLower && (hasUpper || bytes.count >= 24)
     }
 
-    mutating func object(_ key: String) throws(JobError) -> YAMLObject? {
+    mutating func object(_ key: String) throws(JobFileError) -> YAMLObject? {
         guard let node = value(key) else { return nil }
         return try YAMLObject(node, path: qualified(key), file: file)
     }
 
     /// Fails on the first key that was never read, suggesting the known key it most resembles.
-    func finish() throws(JobError) {
+    func finish() throws(JobFileError) {
         if let unknown = entries.first(where: { !read.contains($0.key) }) {
             if let suggestion = Self.closest(to: unknown.key, among: read) {
                 throw error(unknown.key, "is not a key batch-runner knows (a typo for `\(suggestion)`?)")

@@ -10,14 +10,15 @@ package protocol BatchJob: Sendable {
     var intakeSettings: String { get }
     /// Checks the manifest header and answers how to read each data row.
     ///
-    /// - Throws: ``JobError`` 65 when a column the job needs is missing or ambiguous.
-    func rowReader(header: ManifestHeader) throws(JobError) -> RowReader
+    /// - Throws: ``ManifestError`` when a column the job needs is missing or ambiguous; ``JobFileError`` when a
+    ///   setting refers to a column the manifest lacks.
+    func rowReader(header: ManifestHeader) throws -> RowReader
     /// Makes the token provider the job's requests use (nil when the API takes none).
     func makeTokenProvider(_ context: TokenContext) -> TokenProvider?
     /// Does the work of one item. Requests go through `context`, which counts their attempts; a request that
     /// fails for good throws, and the engine records the row as failed (or unknown) in one place.
     ///
-    /// - Throws: ``RequestFailure``, ``AmbiguousFailure``; ``JobError`` when the run must stop;
+    /// - Throws: ``RequestFailure``, ``AmbiguousFailure``; ``ServiceError`` when the run must stop;
     ///   `CancellationError`.
     func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result>
     /// How rows whose values collide are rejected (all but the first); nil when they share one work item.

@@ -14,6 +14,9 @@ actor GroupCommitter {
         self.quota = quota
     }
 
+    /// Completions waiting for the commit after the one in progress.
+    var queuedCount: Int { queued.count }
+
     /// Returns once `completion` is committed.
     func commit(_ completion: WorkCompletion) async throws {
         try await withCheckedThrowingContinuation { continuation in

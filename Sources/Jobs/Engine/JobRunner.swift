@@ -68,7 +68,7 @@ public struct JobRunner: Sendable {
             } else if options.limit == 0 {
                 logger.info("--limit 0: no row is sent")
             } else {
-                guard let credentials else { throw JobError(.configuration, "No credentials were given for this job.") }
+                guard let credentials else { throw JobFileError("No credentials were given for this job.") }
                 let sending = SendingStage(configuration: configuration, credentials: credentials, options: options, control: control, environment: environment, logger: logger)
                 try await sending.run(store: store, job: job, statistics: statistics, monitor: monitor, pendingWork: counts.pendingWork)
             }

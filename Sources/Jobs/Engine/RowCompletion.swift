@@ -3,7 +3,7 @@ extension BatchJob {
     /// job kind. A request that failed for good fails the row; one that may have reached the service without an
     /// answer leaves it `unknown`, with the job's advice.
     ///
-    /// - Throws: ``JobError`` when the run must stop; `CancellationError`; a local failure (writing a file).
+    /// - Throws: ``ServiceError`` when the run must stop; `CancellationError`; a local failure (writing a file).
     func complete(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
         let context = RowContext(item: item, client: client, journal: journal)
         let outcome: RowOutcome<Result>

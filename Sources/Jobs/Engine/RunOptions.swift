@@ -29,4 +29,10 @@ public struct RunResult: Sendable {
     public var message: String?
     /// Where the outputs are, when they were written.
     public var outputFolder: String?
+
+    public init(exitCode: Int32, message: String?, outputFolder: String?) {
+        self.exitCode = exitCode
+        self.message = message
+        self.outputFolder = outputFolder
+    }
 }

@@ -8,7 +8,8 @@ struct WorkerPool: Sendable {
 
     /// - Parameters:
     ///   - next: The next item, or nil when none is left.
-    ///   - work: Does one item to its commit. A ``JobError`` stops the run (the first reason wins).
+    ///   - work: Does one item to its commit. An error other than cancellation stops the run, as ``ExitTable``
+    ///   maps it (the first reason wins); the other workers' rows get the grace.
     func run<Item: Sendable>(
         next: @escaping @Sendable () async throws -> Item?,
         work: @escaping @Sendable (Item) async throws -> Void
@@ -23,8 +24,10 @@ struct WorkerPool: Sendable {
                             while !control.isStopping, let item = try await next() {
                                 do {
                                     try await work(item)
-                                } catch let error as JobError {
-                                    control.requestStop(error)
+                                } catch is CancellationError {
+                                    throw CancellationError()
+                                } catch {
+                                    control.requestStop(ExitTable.jobError(for: error))
                                     return
                                 }
                             }

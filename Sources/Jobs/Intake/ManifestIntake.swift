@@ -11,15 +11,15 @@ struct ManifestIntake {
     /// Reads a fresh intake into `store` (always with `restart`), or resumes the one it holds after checking that
     /// neither the manifest nor the job's row settings changed. Answers the manifest's SHA-256.
     ///
-    /// - Throws: ``JobError`` 65 when the manifest changed or cannot be used.
+    /// - Throws: ``ManifestError`` when the manifest changed or cannot be used.
     func prepare(store: any CheckpointStore, restart: Bool, logger: Logger) async throws -> String {
         if !restart, let signature = try await store.intakeSignature() {
             let sha256 = try ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter).sha256()
             guard sha256 == signature.manifestSHA256 else {
-                throw JobError(.manifestUnusable, "Manifest \(configuration.manifest) changed since the state \(configuration.statePath) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded).")
+                throw ManifestError("Manifest \(configuration.manifest) changed since the state \(configuration.statePath) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded).")
             }
             guard signature.job == job.intakeSettings else {
-                throw JobError(.manifestUnusable, "The job's kind or column settings changed since the state \(configuration.statePath) was made. Undo the change to resume, or run with --restart to start over.")
+                throw ManifestError("The job's kind or column settings changed since the state \(configuration.statePath) was made. Undo the change to resume, or run with --restart to start over.")
             }
             logger.info("resuming from the saved state")
             return sha256

@@ -13,18 +13,18 @@ package struct ManifestHeader: Sendable {
     /// The index of column `name`: exact match first, then ignoring case and surrounding white space (a
     /// no-break space or a byte-order mark from a spreadsheet included).
     ///
-    /// - Throws: ``JobError`` 65 when it is missing, or appears twice.
-    package func index(of name: String, role: String) throws(JobError) -> Int {
+    /// - Throws: ``ManifestError`` when it is missing, or appears twice.
+    package func index(of name: String, role: String) throws(ManifestError) -> Int {
         var matches = names.indices.filter { names[$0] == name }
         if matches.isEmpty {
             let wanted = Self.loose(name)
             matches = names.indices.filter { Self.loose(names[$0]) == wanted }
         }
         guard let first = matches.first else {
-            throw JobError(.manifestUnusable, "Manifest \(manifestPath) has no column `\(name)` (the \(role) column). \(describeHeader(role: role))")
+            throw ManifestError("Manifest \(manifestPath) has no column `\(name)` (the \(role) column). \(describeHeader(role: role))")
         }
         guard matches.count == 1 else {
-            throw JobError(.manifestUnusable, "Manifest \(manifestPath) has the column `\(name)` \(matches.count) times (columns \(matches.map { String($0 + 1) }.joined(separator: ", "))); rename the duplicates so the \(role) column is unambiguous.")
+            throw ManifestError("Manifest \(manifestPath) has the column `\(name)` \(matches.count) times (columns \(matches.map { String($0 + 1) }.joined(separator: ", "))); rename the duplicates so the \(role) column is unambiguous.")
         }
         return first
     }

@@ -25,7 +25,7 @@ struct ManifestReader {
     /// - Parameters:
     ///   - onHeader: Gets the header's cells (BOM removed, spaces trimmed).
     ///   - onRow: Gets each data record with its 1-based data row number (blank lines are skipped, not numbered).
-    /// - Throws: ``JobError`` (65) when the file is missing, unreadable, empty, or not CSV from some row on;
+    /// - Throws: ``ManifestError`` when the file is missing, unreadable, empty, or not CSV from some row on;
     ///   whatever the callbacks throw.
     func read(
         onHeader: ([String]) throws -> Void,
@@ -77,7 +77,7 @@ struct ManifestReader {
                     if isFirstChunk {
                         isFirstChunk = false
                         if let encoding = Self.unicodeEncoding(of: chunk) {
-                            throw JobError(.manifestUnusable, "Manifest \(path) is \(encoding) text (it starts with a \(encoding) byte-order mark); save it as CSV (UTF-8) and run again.")
+                            throw ManifestError("Manifest \(path) is \(encoding) text (it starts with a \(encoding) byte-order mark); save it as CSV (UTF-8) and run again.")
                         }
                         if chunk.starts(with: [0xEF, 0xBB, 0xBF]) { chunk = UnsafeRawBufferPointer(rebasing: chunk[3...]) }
                         if delimiter == nil { chosenDelimiter = Self.detectDelimiter(in: chunk) }
@@ -91,7 +91,7 @@ struct ManifestReader {
             throw Self.describe(error, path: path, header: sawHeader ? header : nil, dataRow: dataRows + 1)
         }
         guard sawHeader else {
-            throw JobError(.manifestUnusable, "Manifest \(path) is empty: it needs a header row naming its columns, then one row per record.")
+            throw ManifestError("Manifest \(path) is empty: it needs a header row naming its columns, then one row per record.")
         }
         return Scan(sha256: hasher.finalize().hexString, dataRows: dataRows, delimiter: chosenDelimiter)
     }
@@ -112,19 +112,19 @@ struct ManifestReader {
 
     private static func headerCells(_ record: borrowing CSVRecord, path: String) throws -> [String] {
         guard record.fieldCount <= CSVReader.maximumStoredFields else {
-            throw JobError(.manifestUnusable, "Manifest \(path): the header row has \(record.fieldCount) columns, more than the \(CSVReader.maximumStoredFields) a manifest may have; is this a CSV file? Check the file and its delimiter, then run again.")
+            throw ManifestError("Manifest \(path): the header row has \(record.fieldCount) columns, more than the \(CSVReader.maximumStoredFields) a manifest may have; is this a CSV file? Check the file and its delimiter, then run again.")
         }
         var cells: [String] = []
         for index in 0..<record.fieldCount {
             guard record.isStored(index) else {
-                throw JobError(.manifestUnusable, "Manifest \(path): column \(index + 1) of the header row is \(record.fieldLength(index)) bytes long; is this a CSV file? Its first line must name the columns.")
+                throw ManifestError("Manifest \(path): column \(index + 1) of the header row is \(record.fieldLength(index)) bytes long; is this a CSV file? Its first line must name the columns.")
             }
             let bytes = record.field(index)
             if bytes.contains(0) {
-                throw JobError(.manifestUnusable, "Manifest \(path): column \(index + 1) of the header row contains a NUL byte; is this a CSV file? Save it as CSV (UTF-8) and run again.")
+                throw ManifestError("Manifest \(path): column \(index + 1) of the header row contains a NUL byte; is this a CSV file? Save it as CSV (UTF-8) and run again.")
             }
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw JobError(.manifestUnusable, "Manifest \(path): column \(index + 1) of the header row is not UTF-8 text; is this a CSV file? Save it as CSV (UTF-8) and run again.")
+                throw ManifestError("Manifest \(path): column \(index + 1) of the header row is not UTF-8 text; is this a CSV file? Save it as CSV (UTF-8) and run again.")
             }
             cells.append(text)
         }
@@ -164,7 +164,7 @@ struct ManifestReader {
 
     /// A message naming where the problem starts: the row (`dataRow`, or the header row when `header` is nil)
     /// and the column.
-    private static func describe(_ error: CSVStructureError, path: String, header: [String]?, dataRow: Int) -> JobError {
+    private static func describe(_ error: CSVStructureError, path: String, header: [String]?, dataRow: Int) -> ManifestError {
         let place: String
         if let header {
             let column = error.field < header.count
@@ -176,11 +176,11 @@ struct ManifestReader {
         }
         switch error.problem {
         case .unterminatedQuote:
-            return JobError(.manifestUnusable, "Manifest \(path): a quoted field that starts in \(place) is never closed, so the rest of the file would be read as one value. Close or remove that quote (\") and run again.")
+            return ManifestError("Manifest \(path): a quoted field that starts in \(place) is never closed, so the rest of the file would be read as one value. Close or remove that quote (\") and run again.")
         case .fieldTooLong:
-            return JobError(.manifestUnusable, "Manifest \(path): a field in \(place) grows beyond \(CSVReader.hardFieldLimit >> 20) MiB, so this is not a CSV manifest, or a quote (\") there is never closed. Check that the file is the manifest, close that quote, and run again.")
+            return ManifestError("Manifest \(path): a field in \(place) grows beyond \(CSVReader.hardFieldLimit >> 20) MiB, so this is not a CSV manifest, or a quote (\") there is never closed. Check that the file is the manifest, close that quote, and run again.")
         case .parser(let message):
-            return JobError(.manifestUnusable, "Manifest \(path): cannot be read as CSV at \(place) (\(message)). Check that the file is a CSV manifest and run again.")
+            return ManifestError("Manifest \(path): cannot be read as CSV at \(place) (\(message)). Check that the file is a CSV manifest and run again.")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Prometheus
 import RateLimiter
 
 /// A moment of a run, as the progress line, the progress log and the metrics file show it.
@@ -67,45 +68,31 @@ package struct RunProgress: Sendable, Equatable {
 
     /// The Prometheus text format (node_exporter's textfile collector reads it).
     package var metrics: String {
-        let label = "job=\"\(Self.escaped(job))\",kind=\"\(kind)\""
-        var lines: [String] = []
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
-            lines.append("# HELP batch_runner_\(name) \(help)")
-            lines.append("# TYPE batch_runner_\(name) \(type)")
-            for (extra, value) in samples {
-                let labels = extra.isEmpty ? label : "\(label),\(extra)"
-                lines.append("batch_runner_\(name){\(labels)} \(Self.number(value))")
-            }
+        let registry = PrometheusCollectorRegistry()
+        let labels = [("job", job), ("kind", kind)]
+        func gauge(_ name: String, _ help: String, _ value: Double, labels extra: [(String, String)] = []) {
+            registry.makeGauge(name: "batch_runner_" + name, labels: labels + extra, help: help).set(value)
         }
-        metric("rows", "gauge", "Rows of the job by state, across resumes.", [
-            ("state=\"succeeded\"", Double(succeeded)), ("state=\"failed\"", Double(failed)),
-            ("state=\"unknown\"", Double(unknown)), ("state=\"pending\"", Double(pending)),
-            ("state=\"rejected\"", Double(rejected)),
-        ])
-        metric("requests_total", "counter", "HTTP requests sent by this run, token requests included.", [("", Double(requests))])
-        metric("throttled_total", "counter", "Rate-limit answers received by this run.", [("", Double(throttled))])
-        metric("retries_total", "counter", "Requests sent again by this run.", [("", Double(retries))])
-        metric("quota_used", "gauge", "Calls counted in the current quota window, in flight included.", [("", Double(quotaUsed))])
-        if let quotaLimit {
-            metric("quota_limit", "gauge", "Calls allowed per quota window.", [("", Double(quotaLimit))])
+        func counter(_ name: String, _ help: String, _ value: Int) {
+            registry.makeCounter(name: "batch_runner_" + name, labels: labels, help: help).increment(by: Int64(value))
         }
-        metric("duration_seconds", "gauge", "Time this run has taken so far.", [("", elapsedSeconds)])
+        let states = [("succeeded", succeeded), ("failed", failed), ("unknown", unknown), ("pending", pending), ("rejected", rejected)]
+        for (state, count) in states {
+            gauge("rows", "Rows of the job by state, across resumes.", Double(count), labels: [("state", state)])
+        }
+        counter("requests_total", "HTTP requests sent by this run, token requests included.", requests)
+        counter("throttled_total", "Rate-limit answers received by this run.", throttled)
+        counter("retries_total", "Requests sent again by this run.", retries)
+        gauge("quota_used", "Calls counted in the current quota window, in flight included.", Double(quotaUsed))
+        if let quotaLimit { gauge("quota_limit", "Calls allowed per quota window.", Double(quotaLimit)) }
+        gauge("duration_seconds", "Time this run has taken so far.", elapsedSeconds)
         if let lastSuccessEpochSeconds {
-            metric("last_success_timestamp_seconds", "gauge", "When a row last succeeded (Unix time).", [("", lastSuccessEpochSeconds)])
+            gauge("last_success_timestamp_seconds", "When a row last succeeded (Unix time).", lastSuccessEpochSeconds)
         }
-        if let exitCode {
-            metric("exit_code", "gauge", "The run's exit status (75: stopped, resumable).", [("", Double(exitCode))])
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    private static func number(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3f", value)
-    }
-
-    private static func escaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        if let exitCode { gauge("exit_code", "The run's exit status (75: stopped, resumable).", Double(exitCode)) }
+        var text: [UInt8] = []
+        registry.emit(into: &text)
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

@@ -54,17 +54,12 @@ public struct JobStatus: Sendable, Codable {
 
     /// Reads the status of `configuration`'s job.
     ///
-    /// - Throws: ``JobError`` 74 when the state exists but cannot be read.
+    /// - Throws: ``StoreError/cannotRead(state:)`` when the state exists but cannot be read.
     public static func read(_ configuration: JobConfiguration, wallClock: WallClock = .system()) async throws -> JobStatus {
         let path = configuration.statePath
         var status = JobStatus(kind: configuration.kind.rawValue, state: path, started: try CheckpointStores.exists(configuration), running: false)
         guard status.started else { return status }
-        let store: any CheckpointStore
-        do {
-            store = try CheckpointStores.open(configuration, access: .inspect)
-        } catch {
-            throw JobError(.ioError, "Cannot read the state database \(path); check its permissions.")
-        }
+        let store = try CheckpointStores.open(configuration, access: .inspect)
         status.running = try await store.isRunActive()
         let counts = try await store.counts()
         (status.rows, status.accepted, status.rejected) = (counts.rows, counts.accepted, counts.rejected)

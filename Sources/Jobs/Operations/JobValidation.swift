@@ -27,7 +27,7 @@ public struct JobValidation: Sendable, Codable {
 
     /// Reads `configuration`'s manifest the way a run would and reports on it.
     ///
-    /// - Throws: ``JobError`` 65 when the manifest cannot be used, 78 when the job cannot be built from the file.
+    /// - Throws: ``ManifestError`` when the manifest cannot be used, ``JobFileError`` when a setting does not fit it.
     public static func validate(_ configuration: JobConfiguration, rejectLimit: Int = 20) async throws -> JobValidation {
         let job = configuration.kind.makeJob(configuration)
         return try await CheckpointStores.withScratchStore { store in

@@ -1,27 +1,33 @@
 import Foundation
+import SystemPackage
 
 /// Writes a file so that readers only ever see the old version or the complete new one: the bytes go to a
-/// temporary file beside it (mode 0600), are flushed to disk, and are renamed over the target.
+/// temporary file beside it (mode 0600, a name no other writer uses, created exclusively and never through a
+/// symbolic link), are flushed to disk, and are renamed over the target.
 package struct AtomicFile {
     package let path: String
     private let temporaryPath: String
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
     private var buffer: [UInt8] = []
     private static let flushThreshold = 1 << 20
 
-    private init(path: String) throws(JobError) {
+    private init(path: String) throws(FileSystemError) {
         self.path = path
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw JobError(.ioError, "Cannot create the folder \(folder); check that it is writable.")
+            throw FileSystemError(path: folder, "Cannot create the folder \(folder); check that it is writable.")
         }
-        temporaryPath = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-        descriptor = open(temporaryPath, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw JobError(.ioError, "Cannot write \(path) (\(String(cString: strerror(errno)))); check that its folder is writable.")
+        temporaryPath = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
+        do {
+            descriptor = try FileDescriptor.open(
+                FilePath(temporaryPath), .writeOnly, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec],
+                permissions: .ownerReadWrite
+            )
+        } catch {
+            throw FileSystemError(path: path, "Cannot write \(path) (\(Self.reason(error))); check that its folder is writable.")
         }
         buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
@@ -55,7 +61,7 @@ package struct AtomicFile {
         try write(path: path) { $0.append(bytes) }
     }
 
-    /// Removes the temporary files a killed writer left in `folder` (`.<name>.tmp-<pid>`); answers how many.
+    /// Removes the temporary files a killed writer left in `folder` (`.<name>.tmp-<pid>-<random>`); answers how many.
     @discardableResult
     package static func removeStaleTemporaryFiles(in folder: String) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
@@ -75,30 +81,32 @@ package struct AtomicFile {
     }
 
     /// Writes the buffer out once it is large; call after appending a record.
-    package mutating func flushIfLarge() throws(JobError) {
+    package mutating func flushIfLarge() throws(FileSystemError) {
         if buffer.count >= Self.flushThreshold { try flush() }
     }
 
-    private mutating func flush() throws(JobError) {
-        var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw JobError(.ioError, "Cannot write \(path) (\(String(cString: strerror(errno)))); is the disk full?")
-            }
-            offset += written
+    private mutating func flush() throws(FileSystemError) {
+        do {
+            _ = try descriptor.writeAll(buffer)
+        } catch {
+            throw FileSystemError(path: path, "Cannot write \(path) (\(Self.reason(error))); is the disk full?")
         }
         buffer.removeAll(keepingCapacity: true)
     }
 
-    private mutating func commit() throws(JobError) {
+    private mutating func commit() throws(FileSystemError) {
         try flush()
-        guard fsync(descriptor) == 0, close(descriptor) == 0 else {
-            throw JobError(.ioError, "Cannot write \(path) (\(String(cString: strerror(errno)))); is the disk full?")
+        // swift-system has no fsync.
+        guard fsync(descriptor.rawValue) == 0 else {
+            throw FileSystemError(path: path, "Cannot write \(path) (\(String(cString: strerror(errno)))); is the disk full?")
+        }
+        do {
+            try descriptor.close()
+        } catch {
+            throw FileSystemError(path: path, "Cannot write \(path) (\(Self.reason(error))); is the disk full?")
         }
         guard rename(temporaryPath, path) == 0 else {
-            throw JobError(.ioError, "Cannot replace \(path) (\(String(cString: strerror(errno)))).")
+            throw FileSystemError(path: path, "Cannot replace \(path) (\(String(cString: strerror(errno)))).")
         }
         let folder = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if folder >= 0 {
@@ -108,7 +116,12 @@ package struct AtomicFile {
     }
 
     private func abandon() {
-        close(descriptor)
+        try? descriptor.close()
         unlink(temporaryPath)
+    }
+
+    /// The system's words for a failed call (`No space left on device`).
+    private static func reason(_ error: any Error) -> String {
+        (error as? Errno).map { String(cString: strerror($0.rawValue)) } ?? "\(error)"
     }
 }

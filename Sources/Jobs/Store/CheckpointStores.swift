@@ -15,10 +15,10 @@ package enum StoreLocation: Sendable, Equatable {
 
     /// Reads `state`, a path (relative paths were resolved against the job file's folder).
     ///
-    /// - Throws: ``JobError`` 78 for a database URL this version cannot use.
-    package init(_ state: String) throws(JobError) {
+    /// - Throws: ``StoreError/unsupportedLocation(scheme:)`` for a database URL this version cannot use.
+    package init(_ state: String) throws(StoreError) {
         if let scheme = state.range(of: "://").map({ state[..<$0.lowerBound].lowercased() }), scheme.allSatisfy(\.isLetter) {
-            throw JobError(.configuration, "state: a \(scheme):// URL is not supported by this version; set state to a file path (a SQLite database).")
+            throw .unsupportedLocation(scheme: scheme)
         }
         self = .sqlite(path: state)
     }
@@ -28,23 +28,25 @@ package enum StoreLocation: Sendable, Equatable {
 package enum CheckpointStores {
     /// Opens the store of `configuration`'s state.
     ///
-    /// - Throws: ``JobError`` 75 when another run holds it (``StoreAccess/run``), 74 when it cannot be opened, 78
-    ///   when `state:` names nothing usable.
-    package static func open(_ configuration: JobConfiguration, access: StoreAccess) throws(JobError) -> any CheckpointStore {
+    /// - Throws: ``StoreError``: `locked` when another run holds it (``StoreAccess/run``), `cannotOpen`,
+    ///   `unsupportedLocation`; ``FileSystemError`` when its lock cannot be made.
+    package static func open(_ configuration: JobConfiguration, access: StoreAccess) throws -> any CheckpointStore {
         switch try StoreLocation(configuration.statePath) {
         case .sqlite(let path):
             do {
                 return try SQLiteCheckpointStore(path: path, access: access)
-            } catch let error as JobError {
+            } catch let error as StoreError {
+                throw error
+            } catch let error as FileSystemError {
                 throw error
             } catch {
-                throw JobError(.ioError, "Cannot open the state database \(path); check that its folder is writable, or move the file away to start over.")
+                throw access == .run ? StoreError.cannotOpen(state: path) : StoreError.cannotRead(state: path)
             }
         }
     }
 
     /// Whether `configuration`'s state exists (a job that never ran has none).
-    package static func exists(_ configuration: JobConfiguration) throws(JobError) -> Bool {
+    package static func exists(_ configuration: JobConfiguration) throws(StoreError) -> Bool {
         switch try StoreLocation(configuration.statePath) {
         case .sqlite(let path): FileManager.default.fileExists(atPath: path)
         }

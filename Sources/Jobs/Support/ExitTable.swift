@@ -1,27 +1,64 @@
 import Foundation
 import GRDB
+import RateLimiter
 
-/// The one place where an error that ends a run becomes an exit code and a sentence for the user.
+/// The one place where an error that ends a command becomes an exit code and a sentence for the user.
 ///
-/// Lower layers throw what happened (``JobError`` where they already know the advice, a store's or the file
-/// system's own error otherwise); this table decides what the person at the terminal, or cron, is told.
+/// Lower layers throw what happened, in their own terms: ``ManifestError``, ``JobFileError``, ``FileSystemError``,
+/// ``StoreError``, ``ServiceError``, GRDB's `DatabaseError`. This table decides what cron's mail, or the person
+/// at the terminal, is told: the exit code (see the README) and what to do.
 package enum ExitTable {
-    /// The ``JobError`` that `error` ends the run with.
+    /// The ending `error` gives a command.
     ///
     /// - Parameter folder: When the error came from writing the outputs, the output folder.
     package static func jobError(for error: any Error, writing folder: String? = nil) -> JobError {
         switch error {
-        case let error as JobError:
-            return error
+        case let error as JobError: error
+        case let error as ManifestError: JobError(.manifestUnusable, error.message)
+        case let error as JobFileError: JobError(.configuration, error.message)
+        case let error as FileSystemError: JobError(.ioError, error.message)
+        case let error as StoreError: jobError(for: error)
+        case let error as ServiceError: jobError(for: error)
         case is CancellationError:
-            return JobError(.stoppedResumable, "The run was cancelled; progress is saved. Run the same command again to resume.")
+            JobError(.stoppedResumable, "The run was cancelled; progress is saved. Run the same command again to resume.")
         case let error as DatabaseError:
-            return JobError(.ioError, "The state database failed (\(error.resultCode)); check that its disk has space and its folder is writable.")
+            JobError(.ioError, "The state database failed (\(error.resultCode)); check that its disk has space and its folder is writable.")
         default:
-            if let folder {
-                return JobError(.ioError, "Cannot write the outputs to \(folder): \(error)")
-            }
-            return JobError(.internalError, "Unexpected error: \(error)")
+            folder.map { JobError(.ioError, "Cannot write the outputs to \($0): \(error)") }
+                ?? JobError(.internalError, "Unexpected error: \(error)")
+        }
+    }
+
+    private static func jobError(for error: StoreError) -> JobError {
+        switch error {
+        case .locked(let state):
+            JobError(.stoppedResumable, "Another batch-runner run is using the state \(state); this run exits without doing anything. Let that run finish (or stop it), then run again.")
+        case .cannotOpen(let state):
+            JobError(.ioError, "Cannot open the state database \(state); check that its folder is writable, or move the file away to start over.")
+        case .cannotRead(let state):
+            JobError(.ioError, "Cannot read the state database \(state); check its permissions.")
+        case .unsupportedLocation(let scheme):
+            JobError(.configuration, "state: a \(scheme):// URL is not supported by this version; set state to a file path (a SQLite database).")
+        }
+    }
+
+    private static func jobError(for error: ServiceError) -> JobError {
+        switch error {
+        case .quotaExhausted(let resetIn):
+            let when = resetIn.map { "in \(Int($0.seconds.rounded(.up))) s" } ?? "at an unknown time"
+            return JobError(.stoppedResumable, "The API quota is spent and resets \(when), beyond quota.max_wait; progress is saved, run again after the reset.")
+        case .failing:
+            return JobError(.stoppedResumable, "Most recent requests to the API failed (HTTP 5xx or no answer); the run stops here instead of failing every row. Progress is saved; run again when the service is back.")
+        case .credentialsRefused(let answer):
+            return JobError(.credentialsRefused, "The API refused the credentials (\(answer)) even with a new token; check the client id and secret variables and the product subscription.")
+        case .tokenRefused(let answer):
+            return JobError(.credentialsRefused, "The token endpoint refused the credentials (\(answer)); check the values of the client id and secret environment variables.")
+        case .tokenRequestRejected(let answer):
+            return JobError(.credentialsRefused, "The token endpoint rejected the request (\(answer)); check the endpoints.token URL and the scopes.")
+        case .tokenAnswerUnusable(let reason):
+            return JobError(.credentialsRefused, "The token endpoint answered with \(reason); check the endpoints.token URL.")
+        case .tokenEndpointFailing(let problem):
+            return JobError(.stoppedResumable, "The token endpoint kept failing (\(problem)); progress is saved, run again later.")
         }
     }
 }

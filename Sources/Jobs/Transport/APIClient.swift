@@ -114,7 +114,7 @@ package final class APIClient: Sendable {
     ///
     /// - Returns: The settling answer (2xx, or an error status that sending again cannot fix).
     /// - Throws: ``RequestFailure`` when the attempts ran out; ``AmbiguousFailure`` when a non-idempotent
-    ///   request may have reached the service without an answer; ``JobError`` when the run must stop (quota
+    ///   request may have reached the service without an answer; ``ServiceError`` when the run must stop (quota
     ///   spent beyond `max_wait`, service failing, credentials refused); `CancellationError`.
     package func send(_ request: APIRequest) async throws -> APIAnswer {
         var attempts = 0
@@ -127,8 +127,7 @@ package final class APIClient: Sendable {
             do {
                 try await limiter.acquire()
             } catch RateLimiterError.quotaExhausted(let resetIn) {
-                let when = resetIn.map { "in \(Int($0.seconds.rounded(.up))) s" } ?? "at an unknown time"
-                throw JobError(.stoppedResumable, "The API quota is spent and resets \(when), beyond quota.max_wait; progress is saved, run again after the reset.")
+                throw ServiceError.quotaExhausted(resetIn: resetIn)
             }
             var token: String?
             do {
@@ -169,7 +168,7 @@ package final class APIClient: Sendable {
                     if expired { expiredRenewals += 1 }
                     let mayRenew = expired ? expiredRenewals <= retry.maxAttempts : !renewedToken
                     guard let token, let tokens, mayRenew else {
-                        throw JobError(.credentialsRefused, "The API refused the credentials (\(GatewayAnswer.describe(status: status, body: body))) even with a new token; check the client id and secret variables and the product subscription.")
+                        throw ServiceError.credentialsRefused(answer: GatewayAnswer.describe(status: status, body: body))
                     }
                     if !expired { renewedToken = true }
                     await tokens.invalidate(token)
@@ -216,13 +215,13 @@ package final class APIClient: Sendable {
         }
     }
 
-    private func recordBudget(failed: Bool) throws(JobError) {
+    private func recordBudget(failed: Bool) throws(ServiceError) {
         let exhausted = budget.withLock { budget -> Bool in
             budget.record(failed: failed)
             return budget.isExhausted
         }
         if exhausted {
-            throw JobError(.stoppedResumable, "Most recent requests to the API failed (HTTP 5xx or no answer); the run stops here instead of failing every row. Progress is saved; run again when the service is back.")
+            throw ServiceError.failing
         }
     }
 

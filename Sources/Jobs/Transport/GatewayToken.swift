@@ -50,19 +50,19 @@ package enum GatewayToken {
             case .answer(let status, _, let body):
                 let text = String(decoding: body.prefix(4096), as: UTF8.self)
                 if status == 401 || status == 403 || text.contains("invalid_client") {
-                    throw JobError(.credentialsRefused, "The token endpoint refused the credentials (\(GatewayAnswer.describe(status: status, body: body))); check the values of the client id and secret environment variables.")
+                    throw ServiceError.tokenRefused(answer: GatewayAnswer.describe(status: status, body: body))
                 }
                 guard GatewayAnswer.classify(status: status, body: body) != .rejected else {
-                    throw JobError(.credentialsRefused, "The token endpoint rejected the request (\(GatewayAnswer.describe(status: status, body: body))); check the endpoints.token URL and the scopes.")
+                    throw ServiceError.tokenRequestRejected(answer: GatewayAnswer.describe(status: status, body: body))
                 }
                 lastProblem = GatewayAnswer.describe(status: status, body: body)
             case .noAnswer(let problem, _):
                 lastProblem = problem
             case .tooLarge:
-                throw JobError(.credentialsRefused, "The token endpoint answered with more than http.max_body_mb; check the endpoints.token URL.")
+                throw ServiceError.tokenAnswerUnusable(reason: "an answer larger than http.max_body_mb")
             }
             guard attempts < retry.maxAttempts else {
-                throw JobError(.stoppedResumable, "The token endpoint kept failing (\(lastProblem)); progress is saved, run again later.")
+                throw ServiceError.tokenEndpointFailing(problem: lastProblem)
             }
             try await clock.sleep(for: retry.backoff.delay(afterFailures: attempts, unitRandom: jitter()))
         }
@@ -72,7 +72,7 @@ package enum GatewayToken {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
             let token = object["access_token"] as? String, !token.isEmpty
         else {
-            throw JobError(.credentialsRefused, "The token endpoint answered without an access_token; check the endpoints.token URL.")
+            throw ServiceError.tokenAnswerUnusable(reason: "an answer without an access_token")
         }
         let lifetime: Double
         switch object["expires_in"] {

@@ -48,7 +48,7 @@ package struct IDScanCreateJob: BatchJob {
         { value, firstRow in "key \(value) repeats row \(firstRow); one transaction per customer is created, so make the keys unique" }
     }
 
-    package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
+    package func rowReader(header: ManifestHeader) throws -> RowReader {
         let keyIndex = try header.index(of: configuration.column("key"), role: "key")
         let options = self.options
         return RowReader(keyColumn: keyIndex) { row, cells in

@@ -44,7 +44,7 @@ package struct IDScanReportsJob: BatchJob {
 
     package var fileFolders: [String] { ["reports", "images"] }
 
-    package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
+    package func rowReader(header: ManifestHeader) throws -> RowReader {
         let transactionColumn = configuration.column("transaction_id")
         let resultColumn = configuration.column("result_id")
         let transactionIndex = try header.index(of: transactionColumn, role: "transaction_id")

@@ -33,9 +33,9 @@ package struct NumberVerifyJob: BatchJob {
         "number-verify;msisdn=\(configuration.column("msisdn"));key=\(configuration.columns["key"] ?? "")"
     }
 
-    package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
+    package func rowReader(header: ManifestHeader) throws -> RowReader {
         let msisdnIndex = try header.index(of: configuration.column("msisdn"), role: "msisdn")
-        let keyIndex = try configuration.columns["key"].map { (name) throws(JobError) in try header.index(of: name, role: "key") }
+        let keyIndex = try configuration.columns["key"].map { (name) throws(ManifestError) in try header.index(of: name, role: "key") }
         return RowReader(keyColumn: keyIndex) { row, cells in
             let key = keyIndex.flatMap { cells[$0] }
             let raw = cells[msisdnIndex] ?? ""

@@ -40,15 +40,15 @@ package struct PimQRJob: BatchJob {
 
     package var fileFolders: [String] { ["qr"] }
 
-    package func rowReader(header: ManifestHeader) throws(JobError) -> RowReader {
+    package func rowReader(header: ManifestHeader) throws -> RowReader {
         let keyIndex = try header.index(of: configuration.column("key"), role: "key")
         let names = header.names
         func column(_ name: String) -> Int? { names.firstIndex { $0.trimmingSpaces().lowercased() == name } }
-        func template(_ text: String, key: String) throws(JobError) -> RowTemplate {
+        func template(_ text: String, key: String) throws(JobFileError) -> RowTemplate {
             do {
                 return try RowTemplate(text, header: names)
             } catch {
-                throw JobError(.configuration, "\(configuration.jobFile): `pim.\(key)` uses {\(error.name)}, but the manifest \(header.manifestPath) has no column `\(error.name)`. Fix the placeholder or add the column.")
+                throw JobFileError("\(configuration.jobFile): `pim.\(key)` uses {\(error.name)}, but the manifest \(header.manifestPath) has no column `\(error.name)`. Fix the placeholder or add the column.")
             }
         }
         let defaults = configuration.pim

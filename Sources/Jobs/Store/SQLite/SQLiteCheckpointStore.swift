@@ -18,7 +18,7 @@ package final class SQLiteCheckpointStore: CheckpointStore {
     ///
     /// - Parameter access: `.run` takes the run lock before the database is opened (or migrated), so a second
     ///   run changes nothing.
-    /// - Throws: ``JobError`` 75 when another run holds the lock; GRDB's errors when the file cannot be opened.
+    /// - Throws: ``StoreError/locked(state:)`` when another run holds the lock; GRDB's errors when the file cannot be opened.
     package init(path: String, access: StoreAccess = .inspect) throws {
         self.path = path
         if access == .run, path != ":memory:" {

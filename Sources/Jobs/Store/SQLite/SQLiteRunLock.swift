@@ -7,18 +7,19 @@ package final class SQLiteRunLock: Sendable {
 
     /// Takes the lock on `<statePath>.lock` without waiting.
     ///
-    /// - Throws: ``JobError`` 75 when another run holds it, 74 when the lock file cannot be created.
-    package init(statePath: String) throws(JobError) {
+    /// - Throws: ``StoreError/locked(state:)`` when another run holds it; ``FileSystemError`` when the lock file
+    ///   cannot be created.
+    package init(statePath: String) throws {
         let path = statePath + ".lock"
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw JobError(.ioError, "Cannot create the lock file \(path) (\(String(cString: strerror(errno)))); check that the state folder is writable.")
+            throw FileSystemError(path: path, "Cannot create the lock file \(path) (\(String(cString: strerror(errno)))); check that the state folder is writable.")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
-            throw JobError(.stoppedResumable, "Another batch-runner run is using the state \(statePath); this run exits without doing anything. Let that run finish (or stop it), then run again.")
+            throw StoreError.locked(state: statePath)
         }
         self.descriptor = descriptor
     }

@@ -1,20 +1,21 @@
 import Foundation
 
-extension JobFile {
+extension JobConfiguration.IDScanOptions: JobFileSection {
+    static let key = "idscan"
+    static let kinds: [JobConfiguration.Kind] = [.idscanReports, .idscanCreate]
+
     /// Reads `idscan:`; the keys of the other ID Scan kind are refused, so a misplaced option is not ignored.
-    static func idscanOptions(_ root: inout YAMLObject, kind: JobConfiguration.Kind) throws(JobError) -> JobConfiguration.IDScanOptions {
+    mutating func read(_ object: inout YAMLObject, kind: JobConfiguration.Kind) throws(JobFileError) {
         typealias Options = JobConfiguration.IDScanOptions
-        var options = Options()
-        guard var object = try root.object("idscan") else { return options }
         switch kind {
         case .idscanReports:
             if let text = try object.string("report") {
                 guard let report = Options.Report(rawValue: text) else {
                     throw object.error("report", "`\(text)` is not a report type; use simple, extended or both")
                 }
-                options.report = report
+                self.report = report
             }
-            options.fallbackToSimple = try object.bool("fallback_to_simple") ?? options.fallbackToSimple
+            self.fallbackToSimple = try object.bool("fallback_to_simple") ?? self.fallbackToSimple
             if let fields = try object.strings("result_fields") {
                 for field in fields where !Self.isFieldName(field) {
                     throw object.error("result_fields", "has `\(field)`, which is not a result field name (lowercase letters, digits and _, such as document_number)")
@@ -22,25 +23,25 @@ extension JobFile {
                 guard Set(fields).count == fields.count else {
                     throw object.error("result_fields", "names a field twice")
                 }
-                options.resultFields = fields
+                self.resultFields = fields
             }
-            options.images = try object.bool("images") ?? options.images
+            self.images = try object.bool("images") ?? self.images
         case .idscanCreate:
             if let tasks = try object.strings("tasks") {
                 guard Options.taskSets.contains(tasks) else {
                     let sets = Options.taskSets.map { "[\($0.joined(separator: ", "))]" }.joined(separator: ", ")
                     throw object.error("tasks", "[\(tasks.joined(separator: ", "))] is not a task set ID Scan accepts; use one of \(sets) (in that order)")
                 }
-                options.tasks = tasks
+                self.tasks = tasks
             }
             if let locale = try object.string("locale") {
                 guard Options.locales.contains(locale) else {
                     throw object.error("locale", "`\(locale)` is not a locale ID Scan supports; use \(Options.locales.joined(separator: ", "))")
                 }
-                options.locale = locale
+                self.locale = locale
             }
-            options.mobileOnly = try object.bool("mobile_only")
-            options.expiresIn = try object.integer("expires_in", in: Options.expiresInRange)
+            self.mobileOnly = try object.bool("mobile_only")
+            self.expiresIn = try object.integer("expires_in", in: Options.expiresInRange)
             for key in ["return_url", "scan_return_url"] {
                 guard let url = try object.string(key) else { continue }
                 let probe = url.replacingOccurrences(of: "{key}", with: "key")
@@ -50,13 +51,11 @@ extension JobFile {
                 else {
                     throw object.error(key, "must be an absolute https:// URL (`{key}` fills in the row's key), not `\(url)`")
                 }
-                if key == "return_url" { options.returnURL = url } else { options.scanReturnURL = url }
+                if key == "return_url" { self.returnURL = url } else { self.scanReturnURL = url }
             }
         case .numberVerify, .pimQR:
-            throw root.error("idscan", "applies to kinds idscan-reports and idscan-create only")
+            break  // JobFile refuses the section for these kinds before reading it.
         }
-        try object.finish()
-        return options
     }
 
     private static func isFieldName(_ name: String) -> Bool {

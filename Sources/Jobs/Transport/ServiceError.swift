@@ -1,0 +1,17 @@
+/// Why the API cannot be used now: the run stops (rows stay pending), whatever row it happened on.
+package enum ServiceError: Error, Sendable, Equatable {
+    /// The quota is spent and resets further away than `quota.max_wait` (nil: at an unknown time).
+    case quotaExhausted(resetIn: Duration?)
+    /// Most recent requests failed (5xx or no answer): the retry budget is spent.
+    case failing
+    /// The API refused the credentials even with a new token; the service's answer, described.
+    case credentialsRefused(answer: String)
+    /// The token endpoint refused the client id and secret.
+    case tokenRefused(answer: String)
+    /// The token endpoint rejected the request itself (wrong URL or scopes).
+    case tokenRequestRejected(answer: String)
+    /// The token endpoint answered something that is not a token.
+    case tokenAnswerUnusable(reason: String)
+    /// The token endpoint kept failing transiently.
+    case tokenEndpointFailing(problem: String)
+}
