@@ -36,11 +36,16 @@ import TestSupport
         #expect(context.attempts == 1, "polls do not count as the row's attempts")
     }
 
-    @Test func aDeviceMatchFoundWhilePollingIsRecorded() async throws {
+    @Test(arguments: [
+        (#"{"device_match":"AVAILABLE"}"#, "AVAILABLE"),
+        (#"{"device_match":"UNAVAILABLE"}"#, "UNAVAILABLE"),
+        (#"{"device_match":null,"errors":[{"device_match":"UNAVAILABLE"}]}"#, "UNAVAILABLE"),
+    ])
+    func aDeviceMatchFoundWhilePollingIsRecorded(answer: String, expected: String) async throws {
         let insight = self.insight
         let harness = ClientHarness { sent, index in
             guard sent.url.hasSuffix("/polling/a1") else { return .json(200, insight) }
-            return index < 3 ? .json(200, #"{"device_match":null}"#) : .json(200, #"{"device_match":"AVAILABLE"}"#)
+            return index < 3 ? .json(200, #"{"device_match":null}"#) : .json(200, answer)
         }
         let context = RowContext(item: WorkItem(id: 1, value: "31612345678", payload: nil, attempts: 0), client: harness.client, journal: SendJournal { _ in })
         async let outcome = try job().perform(context.item, context: context)
@@ -49,6 +54,6 @@ import TestSupport
             Issue.record("the lookup should succeed")
             return
         }
-        #expect(result.deviceMatch == "AVAILABLE")
+        #expect(result.deviceMatch == expected)
     }
 }
