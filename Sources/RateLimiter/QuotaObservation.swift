@@ -92,10 +92,10 @@ public struct QuotaObservation: Sendable, Equatable {
 }
 
 /// The units `quota-time-unit` takes.
-enum QuotaTimeUnit: Sendable {
+package enum QuotaTimeUnit: Sendable {
     case second, minute, hour, day, week, month
 
-    init?(header: String) {
+    package init?(header: String) {
         switch header.lowercased() {
         case "second", "seconds": self = .second
         case "minute", "minutes": self = .minute
@@ -108,7 +108,7 @@ enum QuotaTimeUnit: Sendable {
     }
 
     /// The unit in seconds. A month counts as 30 days: the only use is pacing, where an estimate is enough.
-    var seconds: Int64 {
+    package var seconds: Int64 {
         switch self {
         case .second: 1
         case .minute: 60

@@ -1,3 +1,5 @@
+import RateLimiter
+
 /// How the sandbox behaves: its quota, its faults, its credentials. Every knob has a `sandbox` command option.
 public struct SandboxConfiguration: Sendable {
     /// A per-client quota, as KPN's gateway enforces it: `limit` calls per `interval` x `unit`.
@@ -18,15 +20,9 @@ public struct SandboxConfiguration: Sendable {
     public enum TimeUnit: String, Sendable, CaseIterable {
         case second, minute, hour, day, week, month
 
+        /// As the runner counts it (a month is 30 days).
         public var seconds: Double {
-            switch self {
-            case .second: 1
-            case .minute: 60
-            case .hour: 3_600
-            case .day: 86_400
-            case .week: 604_800
-            case .month: 2_592_000
-            }
+            Double(QuotaTimeUnit(header: rawValue)?.seconds ?? 60)
         }
     }
 

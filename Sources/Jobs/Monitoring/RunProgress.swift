@@ -2,17 +2,14 @@ import Foundation
 import Prometheus
 import RateLimiter
 
-/// A moment of a run, as the progress line, the progress log and the metrics file show it.
+/// A moment of a run, as the progress line, the progress log and the metrics file show it. The row counts
+/// (`rows`, `succeeded`, `pending`, ...) are the store's ``StateCounts``, read through as if they were its own.
+@dynamicMemberLookup
 package struct RunProgress: Sendable, Equatable {
     package var kind: String
     /// The job file's name without extension: the metrics' `job` label.
     package var job: String
-    package var rows = 0
-    package var rejected = 0
-    package var succeeded = 0
-    package var failed = 0
-    package var unknown = 0
-    package var pending = 0
+    package var counts = StateCounts()
     /// Rows finished by this invocation.
     package var finishedThisRun = 0
     package var requests = 0
@@ -31,14 +28,18 @@ package struct RunProgress: Sendable, Equatable {
         self.job = job
     }
 
-    /// Takes the row counts from the store.
-    package mutating func apply(_ counts: StateCounts) {
-        (rows, rejected, pending) = (counts.rows, counts.rejected, counts.pending)
-        (succeeded, failed, unknown) = (counts.succeeded, counts.failed, counts.unknown)
+    package subscript(dynamicMember keyPath: WritableKeyPath<StateCounts, Int>) -> Int {
+        get { counts[keyPath: keyPath] }
+        set { counts[keyPath: keyPath] = newValue }
     }
 
-    package var accepted: Int { rows - rejected }
-    package var done: Int { accepted - pending }
+    /// Takes the row counts from the store.
+    package mutating func apply(_ counts: StateCounts) {
+        self.counts = counts
+    }
+
+    package var accepted: Int { counts.rows - counts.rejected }
+    package var done: Int { accepted - counts.pending }
 
     /// Rows per second this invocation.
     package var rate: Double { elapsedSeconds > 0 ? Double(finishedThisRun) / elapsedSeconds : 0 }
@@ -49,12 +50,12 @@ package struct RunProgress: Sendable, Equatable {
         let percent = accepted > 0 ? done * 100 / accepted : 100
         var parts = ["\(done.grouped)/\(accepted.grouped) rows (\(percent)%)"]
         parts.append(String(format: "%.1f rows/s", rate))
-        if rate > 0, pending > 0 { parts.append("ETA \(Self.duration(Double(pending) / rate))") }
+        if rate > 0, counts.pending > 0 { parts.append("ETA \(Self.duration(Double(counts.pending) / rate))") }
         if let quotaLimit {
             let reset = quotaResetInSeconds.map { ", resets in \(Self.duration($0))" } ?? ""
             parts.append("quota \(max(quotaLimit - quotaUsed, 0)) of \(quotaLimit) left\(reset)")
         }
-        if failed + unknown > 0 { parts.append("\(failed + unknown) failed") }
+        if counts.failed + counts.unknown > 0 { parts.append("\(counts.failed + counts.unknown) failed") }
         return parts.joined(separator: " · ")
     }
 
@@ -76,7 +77,7 @@ package struct RunProgress: Sendable, Equatable {
         func counter(_ name: String, _ help: String, _ value: Int) {
             registry.makeCounter(name: "batch_runner_" + name, labels: labels, help: help).increment(by: Int64(value))
         }
-        let states = [("succeeded", succeeded), ("failed", failed), ("unknown", unknown), ("pending", pending), ("rejected", rejected)]
+        let states = [("succeeded", counts.succeeded), ("failed", counts.failed), ("unknown", counts.unknown), ("pending", counts.pending), ("rejected", counts.rejected)]
         for (state, count) in states {
             gauge("rows", "Rows of the job by state, across resumes.", Double(count), labels: [("state", state)])
         }
