@@ -14,8 +14,8 @@ func failure(code: Int32, _ message: String, format: LogFormat = .text) -> ExitC
 }
 
 /// Maps `error` through the exit table (``ExitTable``), prints its message and answers its exit code.
-func failure(_ error: any Error, format: LogFormat = .text) -> ExitCode {
-    let ending = ExitTable.jobError(for: error)
+func failure(_ error: any Error, during phase: ExitTable.Phase = .start, format: LogFormat = .text) -> ExitCode {
+    let ending = ExitTable.jobError(for: error, during: phase)
     return failure(code: ending.code.exitCode, ending.message, format: format)
 }
 

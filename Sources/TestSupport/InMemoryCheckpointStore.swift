@@ -45,7 +45,12 @@ package final class InMemoryCheckpointStore: CheckpointStore {
         }
     }
 
-    package func endRun() async { state.withLock { $0.isRunActive = false } }
+    package func endRun() async {
+        state.withLock { state in
+            state.isRunActive = false
+            state.claimed = 0
+        }
+    }
     package func isRunActive() async throws -> Bool { state.withLock { $0.isRunActive } }
 
     package func claim(limit: Int) async throws -> [WorkItem] {
@@ -122,6 +127,7 @@ package final class InMemoryCheckpointStore: CheckpointStore {
         state.withLock { state in
             let ids = state.items.filter { states.contains($0.value.state) }.map(\.key)
             for id in ids { (state.items[id]!.state, state.items[id]!.error) = (.pending, nil) }
+            state.claimed = 0
             return ids.count
         }
     }

@@ -36,6 +36,7 @@ import TestSupport
         for (failures, wait) in [1, 2, 4, 8, 8].enumerated() {
             await harness.clock.waitForSleepers(1)
             harness.clock.advance(by: .seconds(wait) - .milliseconds(20))
+            #expect(harness.clock.sleeperCount == 1, "still waiting")
             #expect(harness.transport.sent.count == failures + 1)
             harness.clock.advance(by: .milliseconds(20))
         }
@@ -49,6 +50,7 @@ import TestSupport
         let answer = Task { try await harness.client.send(probe()) }
         await harness.clock.waitForSleepers(1)
         harness.clock.advance(by: .seconds(4))
+        #expect(harness.clock.sleeperCount == 1, "still waiting for Retry-After")
         #expect(harness.transport.sent.count == 1)
         harness.clock.advance(by: .seconds(2))
         let settled = try await answer.value

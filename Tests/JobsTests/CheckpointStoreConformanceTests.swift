@@ -90,6 +90,9 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         #expect(counts == [512, 512, 176])
         #expect((first + second + third).map(\.value) == many.map(\.value))
         #expect(try await store.claim(limit: 512).isEmpty)
+        // A new run (or a requeue) hands out what is still pending again.
+        await store.endRun()
+        #expect(try await store.claim(limit: 2000).count == 1_200)
     }
 
     @Test(arguments: StoreKind.allCases) func requeuesFailedWork(_ kind: StoreKind) async throws {
@@ -151,9 +154,13 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         _ = try SQLiteCheckpointStore(path: path, access: .run)
     }
 
-    @Test func aStateURLThisVersionCannotUseIsAConfigurationError() {
+    @Test func aStateURLThisVersionCannotUseIsAConfigurationError() throws {
         #expect(throws: StoreError.unsupportedLocation(scheme: "postgresql")) { try StoreLocation("postgresql://db/batch") }
         #expect(ExitTable.jobError(for: StoreError.unsupportedLocation(scheme: "postgresql")).code == .configuration)
+        // A URL in the job file is kept as it is, not resolved as a path beside the job file.
+        let job = try JobFile.parse("kind: number-verify\nmanifest: n.csv\nstate: postgresql://db.internal/batch\n", path: "/jobs/nv.yml")
+        #expect(job.state == "postgresql://db.internal/batch")
+        #expect(throws: StoreError.unsupportedLocation(scheme: "postgresql")) { try CheckpointStores.open(job, access: .inspect) }
         let location = try? StoreLocation("/var/lib/batch-runner/state.sqlite")
         #expect(location == .sqlite(path: "/var/lib/batch-runner/state.sqlite"))
     }

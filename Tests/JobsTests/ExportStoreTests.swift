@@ -99,8 +99,10 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         try await store.markSending(items[0].id)
         try await store.markSending(items[2].id)
 
-        // While sending, the item is no longer pending.
+        // While sending, the item is no longer pending, and not handed out again.
         #expect(try await store.counts().pendingWork == 1)
+        await store.endRun()
+        #expect(try await store.claim(limit: 100).map(\.value) == ["b"])
 
         #expect(try await store.settleInterruptedSends(error: "the run stopped mid-send") == 2)
         #expect(try await store.settleInterruptedSends(error: "again") == 0)
@@ -115,6 +117,7 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         #expect(counts.pendingWork == 1)
 
         #expect(try await store.requeue([.unknown]) == 2)
+        #expect(try await store.claim(limit: 100).map(\.value) == ["a", "b", "c"])
         let after = try await store.counts()
         #expect(after.unknown == 0)
         #expect(after.pendingWork == 3)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 
 @testable import Jobs
 
@@ -183,5 +184,45 @@ import Testing
         var files: [(String, String)] = []
         try await store.forEachSavedFile { file, value in files.append((file.path, value)) }
         #expect(files.map(\.0) == ["reports/y.pdf"] && files.map(\.1) == ["y"])
+    }
+}
+
+/// States written before results were typed keep each job's fields joined with U+001F; they resume and export
+/// exactly as before.
+@Suite struct TypedResultsMigrationTests {
+    @Test func aResultOfSeveralFieldsFromBeforeTypedResultsIsExportedAsBefore() async throws {
+        let path = try TemporaryFiles.folder() + "/state.sqlite"
+        do {
+            let store = try SQLiteCheckpointStore(path: path)
+            try await store.replaceIntake(rows: [
+                IntakeRow(row: 1, key: "A", value: "31612345678"), IntakeRow(row: 2, key: "B", value: "31687654321"),
+            ])
+            let items = try await store.claim(limit: 10)
+            try await store.complete(
+                [
+                    WorkCompletion(id: items[0].id, state: .succeeded, attempts: 2, result: "x", error: nil),
+                    WorkCompletion(id: items[1].id, state: .failed, attempts: 6, result: nil, error: "HTTP 503"),
+                ],
+                quota: nil
+            )
+        }
+        // Back to the layout before typed results: fields joined with U+001F, failed rows with an empty result.
+        let old = try DatabaseQueue(path: path)
+        try await old.write { db in
+            try db.execute(sql: "UPDATE work SET result = ? WHERE id = 1", arguments: ["KPN B.V.\u{1F}NL\u{1F}204\u{1F}08\u{1F}AVAILABLE"])
+            try db.execute(sql: "UPDATE work SET result = '' WHERE id = 2")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4-typed-results'")
+        }
+        try old.close()
+
+        let store = try SQLiteCheckpointStore(path: path)
+        let job = NumberVerifyJob(configuration: JobConfiguration(kind: .numberVerify, jobFile: "/j/nv.yml", manifest: "/j/n.csv", output: "/j/out"))
+        let format = job.makeResultFormatter()
+        var lines: [[String]] = []
+        try await store.forEachFinishedRow { lines.append(format($0)) }
+        #expect(lines == [
+            ["1", "A", "31612345678", "ok", "KPN B.V.", "NL", "204", "08", "AVAILABLE", "2", ""],
+            ["2", "B", "31687654321", "failed", "", "", "", "", "", "6", "HTTP 503"],
+        ])
     }
 }

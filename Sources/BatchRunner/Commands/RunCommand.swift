@@ -90,7 +90,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let manifest { job.manifest = absolutePath(manifest) }
         if let output { job.output = absolutePath(output) }
-        if let state { job.state = absolutePath(state) }
+        if let state { job.state = StoreLocation.urlScheme(of: state) == nil ? absolutePath(state) : state }
         if let concurrency { job.concurrency = concurrency }
 
         let options = runOptions
@@ -109,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
             let embedded = Sandbox(configuration: SandboxConfiguration())
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             services.append(.init(service: embedded.service(host: "127.0.0.1", port: 0) { port in portContinuation.yield(port) }))
-            service = JobService(control: control) { [job] in
+            service = JobService { [job] in
                 var iterator = ports.makeAsyncIterator()
                 guard let port = await iterator.next() else { throw JobError(.internalError, "The embedded sandbox did not start.") }
                 logger.info("embedded sandbox listening", metadata: ["sandbox.port": "\(port)"])
@@ -121,17 +121,19 @@ struct RunCommand: AsyncParsableCommand {
                 return JobRunner(configuration: pointed, credentials: credentials, options: options, control: control, environment: environment, logger: logger)
             }
         } else {
-            service = JobService(control: control) { [job] in
+            service = JobService { [job] in
                 JobRunner(configuration: job, credentials: credentials, options: options, control: control, environment: environment, logger: logger)
             }
         }
-        // The job is last: a group shuts down in reverse order, so the job stops before the sandbox it talks to.
+        // The job is last: once it ends, the group shuts the others down in reverse order.
+        services.append(.init(service: SignalStop(control: control)))
         services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
         var groupLogger = logger
         groupLogger.logLevel = max(logger.logLevel, .info)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+                // Signals are SignalStop's: the run names the one it got, and a second one exits at once.
+                services: services, gracefulShutdownSignals: [], cancellationSignals: [],
                 logger: groupLogger
             )
         )

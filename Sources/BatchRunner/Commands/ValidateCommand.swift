@@ -45,7 +45,7 @@ struct ValidateCommand: AsyncParsableCommand {
         do {
             report = try await JobValidation.validate(job, rejectLimit: max(rejects, 0))
         } catch {
-            throw failure(error)
+            throw failure(error, during: .validation)
         }
         if json {
             try printJSON(report)

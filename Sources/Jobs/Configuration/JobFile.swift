@@ -51,7 +51,7 @@ public enum JobFile {
         let manifest = resolve(try root.requiredString("manifest"))
         let jobName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let output = resolve(try root.string("output") ?? "out/\(jobName)")
-        let state = try root.string("state").map(resolve)
+        let state = try root.string("state").map { StoreLocation.urlScheme(of: $0) == nil ? resolve($0) : $0 }
 
         var columns: [String: String] = [:]
         if var object = try root.object("columns") {

@@ -43,10 +43,15 @@ public struct JobRunner: Sendable {
         let manifestSHA256: String
         do {
             store = try environment.openStore(configuration, .run)
+        } catch {
+            return RunResult(failure: ExitTable.jobError(for: error, during: .start))
+        }
+        do {
             manifestSHA256 = try await ManifestIntake(configuration: configuration, job: job)
                 .prepare(store: store, restart: options.restart, logger: logger)
         } catch {
-            return RunResult(failure: ExitTable.jobError(for: error))
+            await store.endRun()
+            return RunResult(failure: ExitTable.jobError(for: error, during: .start))
         }
 
         let statistics = RunStatistics()

@@ -19,13 +19,14 @@ struct QuotaPersistence: Sendable {
         self.wallClock = wallClock
     }
 
-    /// Restores the last saved quota into `limiter` while its window has not reset; answers what was restored.
-    func restore(into limiter: RateLimiter<EngineClock>, from store: any CheckpointStore) async throws -> StoredQuota? {
+    /// Restores the last saved quota into `limiter` while its window has not reset; answers what was restored and
+    /// the seconds to its reset.
+    func restore(into limiter: RateLimiter<EngineClock>, from store: any CheckpointStore) async throws -> (quota: StoredQuota, resetIn: Double)? {
         guard let stored = try await store.quota(for: key), let resetIn = stored.resetIn(atLocal: wallClock.epochSeconds),
             resetIn > 0
         else { return nil }
         limiter.restore(limit: stored.limit, used: stored.used, resetIn: .seconds(resetIn), window: stored.windowSeconds.map { .seconds($0) })
-        return stored
+        return (stored, resetIn)
     }
 
     /// The limiter's quota as it stands, to save; nil while no answer told the limit.

@@ -23,7 +23,8 @@ package final class RowContext: Sendable {
 
     /// Sends `request` until it is settled (see ``APIClient/send(_:)``).
     ///
-    /// - Parameter countsAttempts: Whether its sends count as the row's attempts (polls do not).
+    /// - Parameter countsAttempts: Whether its sends count as the row's attempts once it is answered (polls do
+    ///   not). A request that fails for good always adds its attempts: they are why the row failed.
     package func send(_ request: APIRequest, countsAttempts: Bool = true) async throws -> APIAnswer {
         do {
             let answer = try await client.send(request)
@@ -52,4 +53,6 @@ package struct TokenContext: Sendable {
     package var statistics: RunStatistics
     package var serverClock: ServerClock
     package var clock: EngineClock
+    /// A number in 0..<1 for each backoff's jitter.
+    package var jitter: @Sendable () -> Double
 }

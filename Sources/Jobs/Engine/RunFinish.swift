@@ -56,7 +56,7 @@ struct RunFinish {
             }
             return RunResult(exitCode: exitCode, message: message, outputFolder: configuration.output)
         } catch {
-            return RunResult(failure: ExitTable.jobError(for: error, writing: configuration.output))
+            return RunResult(failure: ExitTable.jobError(for: error, during: .outputs(folder: configuration.output)))
         }
     }
 }

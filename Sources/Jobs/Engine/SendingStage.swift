@@ -15,8 +15,11 @@ struct SendingStage {
         let limiter = RateLimiter(configuration: configuration.quota, clock: environment.clock)
         let serverClock = ServerClock(wallClock: environment.wallClock)
         let quota = QuotaPersistence(base: configuration.endpoints.base, clientID: credentials.id, serverClock: serverClock, wallClock: environment.wallClock)
-        if let stored = try await quota.restore(into: limiter, from: store) {
-            logger.info("quota state restored", metadata: ["quota.limit": "\(stored.limit)", "quota.used": "\(stored.used)"])
+        if let (stored, resetIn) = try await quota.restore(into: limiter, from: store) {
+            logger.info(
+                "quota state restored",
+                metadata: ["quota.limit": "\(stored.limit)", "quota.used": "\(stored.used)", "quota.reset_in_s": "\(Int(resetIn))"]
+            )
         }
         limiter.setBacklog(pendingWork)
         monitor.attach(limiter)
@@ -25,7 +28,7 @@ struct SendingStage {
         let tokens = job.makeTokenProvider(
             TokenContext(
                 transport: transport, credentials: credentials, retry: configuration.retry, statistics: statistics,
-                serverClock: serverClock, clock: environment.clock
+                serverClock: serverClock, clock: environment.clock, jitter: environment.jitter
             )
         )
         let client = APIClient(

@@ -15,8 +15,9 @@ struct OutputExporter {
     func writeResults() async throws {
         try await AtomicFile.write(path: outputFolder + "/results.csv") { (file: inout AtomicFile) async throws in
             CSVLine.append(job.resultHeader, to: &file)
+            let fields = job.makeResultFormatter()
             try await store.forEachFinishedRow { row in
-                CSVLine.append(job.resultFields(of: row), to: &file)
+                CSVLine.append(fields(row), to: &file)
                 try file.flushIfLarge()
             }
         }

@@ -15,7 +15,8 @@ package protocol CheckpointStore: Sendable {
     /// Whether some run works the state now (for `status`).
     func isRunActive() async throws -> Bool
 
-    /// Up to `limit` pending work items that no run has claimed, in manifest order; each is handed out once.
+    /// Up to `limit` pending work items not claimed since the last intake, requeue or end of run, in manifest
+    /// order: during a run each item is handed out once. (Requeues happen before a run's first claim.)
     func claim(limit: Int) async throws -> [WorkItem]
 
     // MARK: Intake

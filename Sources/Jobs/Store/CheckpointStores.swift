@@ -17,10 +17,16 @@ package enum StoreLocation: Sendable, Equatable {
     ///
     /// - Throws: ``StoreError/unsupportedLocation(scheme:)`` for a database URL this version cannot use.
     package init(_ state: String) throws(StoreError) {
-        if let scheme = state.range(of: "://").map({ state[..<$0.lowerBound].lowercased() }), scheme.allSatisfy(\.isLetter) {
-            throw .unsupportedLocation(scheme: scheme)
-        }
+        if let scheme = Self.urlScheme(of: state) { throw .unsupportedLocation(scheme: scheme) }
         self = .sqlite(path: state)
+    }
+
+    /// The scheme of a `state:` that is a URL (`postgresql://...`), lowercased; nil for a path. A URL is not a
+    /// path to resolve against the job file's folder.
+    package static func urlScheme(of state: String) -> String? {
+        guard let separator = state.range(of: "://") else { return nil }
+        let scheme = state[..<separator.lowerBound]
+        return !scheme.isEmpty && scheme.allSatisfy({ $0.isLetter || $0 == "+" }) ? scheme.lowercased() : nil
     }
 }
 

@@ -8,10 +8,22 @@ import RateLimiter
 /// ``StoreError``, ``ServiceError``, GRDB's `DatabaseError`. This table decides what cron's mail, or the person
 /// at the terminal, is told: the exit code (see the README) and what to do.
 package enum ExitTable {
+    /// What a command was doing when an error ended it: the words for an error no layer described.
+    package enum Phase: Sendable, Equatable {
+        /// Reading the job file, the manifest or the state, before any request.
+        case start
+        /// Sending.
+        case run
+        /// Writing the outputs to this folder.
+        case outputs(folder: String)
+        /// `validate` reading the manifest.
+        case validation
+    }
+
     /// The ending `error` gives a command.
     ///
-    /// - Parameter folder: When the error came from writing the outputs, the output folder.
-    package static func jobError(for error: any Error, writing folder: String? = nil) -> JobError {
+    /// A damaged or unwritable state database ends with 74, like any local file the runner cannot write.
+    package static func jobError(for error: any Error, during phase: Phase = .run) -> JobError {
         switch error {
         case let error as JobError: error
         case let error as ManifestError: JobError(.manifestUnusable, error.message)
@@ -21,11 +33,23 @@ package enum ExitTable {
         case let error as ServiceError: jobError(for: error)
         case is CancellationError:
             JobError(.stoppedResumable, "The run was cancelled; progress is saved. Run the same command again to resume.")
-        case let error as DatabaseError:
-            JobError(.ioError, "The state database failed (\(error.resultCode)); check that its disk has space and its folder is writable.")
-        default:
-            folder.map { JobError(.ioError, "Cannot write the outputs to \($0): \(error)") }
-                ?? JobError(.internalError, "Unexpected error: \(error)")
+        default: jobError(forUndescribed: error, during: phase)
+        }
+    }
+
+    /// Errors from below the domain layers (GRDB, the runtime).
+    private static func jobError(forUndescribed error: any Error, during phase: Phase) -> JobError {
+        switch phase {
+        case .outputs(let folder):
+            return JobError(.ioError, "Cannot write the outputs to \(folder): \(error)")
+        case .validation:
+            return JobError(.ioError, "Cannot check the manifest: \(error)")
+        case .start, .run:
+            if let error = error as? DatabaseError {
+                return JobError(.ioError, "The state database failed (\(error.resultCode)); check that its disk has space and its folder is writable.")
+            }
+            let when = phase == .start ? "before the run started" : "during the run"
+            return JobError(.internalError, "Unexpected error \(when): \(error)")
         }
     }
 
@@ -55,8 +79,10 @@ package enum ExitTable {
             return JobError(.credentialsRefused, "The token endpoint refused the credentials (\(answer)); check the values of the client id and secret environment variables.")
         case .tokenRequestRejected(let answer):
             return JobError(.credentialsRefused, "The token endpoint rejected the request (\(answer)); check the endpoints.token URL and the scopes.")
-        case .tokenAnswerUnusable(let reason):
-            return JobError(.credentialsRefused, "The token endpoint answered with \(reason); check the endpoints.token URL.")
+        case .tokenAnswerTooLarge:
+            return JobError(.credentialsRefused, "The token endpoint answered with more than http.max_body_mb; check the endpoints.token URL.")
+        case .tokenAnswerWithoutToken:
+            return JobError(.credentialsRefused, "The token endpoint answered without an access_token; check the endpoints.token URL.")
         case .tokenEndpointFailing(let problem):
             return JobError(.stoppedResumable, "The token endpoint kept failing (\(problem)); progress is saved, run again later.")
         }

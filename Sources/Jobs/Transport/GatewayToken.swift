@@ -16,7 +16,7 @@ package enum GatewayToken {
         return TokenProvider(clock: context.clock) {
             try await mint(
                 url: url, form: form, transport: context.transport, retry: context.retry, statistics: context.statistics,
-                clock: context.clock
+                clock: context.clock, jitter: context.jitter
             )
         }
     }
@@ -59,7 +59,7 @@ package enum GatewayToken {
             case .noAnswer(let problem, _):
                 lastProblem = problem
             case .tooLarge:
-                throw ServiceError.tokenAnswerUnusable(reason: "an answer larger than http.max_body_mb")
+                throw ServiceError.tokenAnswerTooLarge
             }
             guard attempts < retry.maxAttempts else {
                 throw ServiceError.tokenEndpointFailing(problem: lastProblem)
@@ -72,7 +72,7 @@ package enum GatewayToken {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
             let token = object["access_token"] as? String, !token.isEmpty
         else {
-            throw ServiceError.tokenAnswerUnusable(reason: "an answer without an access_token")
+            throw ServiceError.tokenAnswerWithoutToken
         }
         let lifetime: Double
         switch object["expires_in"] {

@@ -10,8 +10,10 @@ package enum ServiceError: Error, Sendable, Equatable {
     case tokenRefused(answer: String)
     /// The token endpoint rejected the request itself (wrong URL or scopes).
     case tokenRequestRejected(answer: String)
-    /// The token endpoint answered something that is not a token.
-    case tokenAnswerUnusable(reason: String)
+    /// The token endpoint answered more than `http.max_body_mb`.
+    case tokenAnswerTooLarge
+    /// The token endpoint answered without an `access_token`.
+    case tokenAnswerWithoutToken
     /// The token endpoint kept failing transiently.
     case tokenEndpointFailing(problem: String)
 }

@@ -42,6 +42,7 @@ extension SQLiteCheckpointStore {
                     arguments: [made.manifestSHA256, made.job, String(writer.rows), String(writer.rejected)]
                 )
                 signature = made
+                self.resetClaims()
                 return .commit
             }
             return signature!

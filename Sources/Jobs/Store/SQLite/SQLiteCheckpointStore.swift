@@ -52,6 +52,12 @@ package final class SQLiteCheckpointStore: CheckpointStore {
 
     package func endRun() async {
         lock.withLock { $0 = nil }
+        resetClaims()
+    }
+
+    /// Every pending item may be claimed again (a fresh intake, a requeue, the end of a run).
+    func resetClaims() {
+        claimed.withLock { $0 = 0 }
     }
 
     package func isRunActive() async throws -> Bool {
@@ -133,6 +139,7 @@ package final class SQLiteCheckpointStore: CheckpointStore {
         return try await queue.write { db in
             let list = states.map { String($0.rawValue) }.joined(separator: ",")
             try db.execute(sql: "UPDATE work SET state = 0, error = NULL WHERE state IN (\(list))")
+            self.resetClaims()
             return db.changesCount
         }
     }
