@@ -11,7 +11,7 @@ package final class InMemoryCheckpointStore: CheckpointStore {
         var payload: String?
         var state = WorkState.pending
         var attempts = 0
-        var result: String?
+        var result: [String]?
         var error: String?
         var files: [SavedFile] = []
         var rows: [Int] = []

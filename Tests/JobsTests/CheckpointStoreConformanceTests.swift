@@ -57,7 +57,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         let pending = try await store.claim(limit: 100)
         try await store.complete(
             [
-                WorkCompletion(id: pending[0].id, state: .succeeded, attempts: 2, result: #"{"operator":"KPN"}"#, error: nil),
+                WorkCompletion(id: pending[0].id, state: .succeeded, attempts: 2, result: ["KPN", "NL", "", ""], error: nil),
                 WorkCompletion(id: pending[2].id, state: .failed, attempts: 1, result: nil, error: "HTTP 404"),
             ],
             quota: nil
@@ -65,7 +65,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         var finished: [FinishedRow] = []
         try await store.forEachFinishedRow { finished.append($0) }
         #expect(finished.map(\.row) == [1, 3, 5])
-        #expect(finished[0].result == #"{"operator":"KPN"}"#)
+        #expect(finished[0].result == ["KPN", "NL", "", ""])
         #expect(finished[2].result == nil)
         #expect(finished[1].attempts == 2)
         #expect(finished[2].state == .failed)
@@ -133,6 +133,16 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         try await store.complete([], quota: quota)
         #expect(try await store.quota(for: "host|abc") == quota)
         #expect(try await store.quota(for: "other") == nil)
+    }
+
+    @Test(arguments: StoreKind.allCases) func resultFieldsRoundTripWhateverTheyHold(_ kind: StoreKind) async throws {
+        let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: nil, value: "v")])
+        let item = try #require(try await store.claim(limit: 1).first)
+        let awkward = ["", "a\u{1F}b", "\u{1B}S", "\u{1B}", "ok", "\u{1F}"]
+        try await store.complete([WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: awkward, error: nil)], quota: nil)
+        var finished: [FinishedRow] = []
+        try await store.forEachFinishedRow { finished.append($0) }
+        #expect(finished.map(\.result) == [awkward])
     }
 
     @Test func theDatabaseFileIsReadableByItsOwnerOnly() async throws {

@@ -128,7 +128,7 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: "a", value: "a")])
         let item = try #require(try await store.claim(limit: 1).first)
         try await store.markSending(item.id)
-        try await store.complete([WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: #"{"transactionID":"tx"}"#, error: nil)], quota: nil)
+        try await store.complete([WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: ["tx", "", ""], error: nil)], quota: nil)
         try await store.markSending(item.id)
         #expect(try await store.settleInterruptedSends(error: "x") == 0)
         let rows = try await finished(store)

@@ -274,8 +274,8 @@ import Testing
         let job = try job("idscan: { result_fields: [document_number, surname] }\n")
         let row = FinishedRow(
             row: 7, key: nil, value: "t1/r1", state: .succeeded, attempts: 3,
-            result: try IDScanReportsJob.encodeResult(
-                .init(
+            result: job.storedFields(
+                of: .init(
                     reportType: "extended", file: "reports/t1_r1_extended.pdf", sha256: "abc123", bytes: "2048",
                     fields: ["document_number": "M123", "surname": "Jansen"]
                 )
@@ -293,7 +293,7 @@ import Testing
 
     @Test func aFailedRowIsPaddedToTheHeader() throws {
         let job = try job("idscan: { result_fields: [document_number, surname] }\n")
-        for result in [nil, "", "[]"] as [String?] {
+        for result in [nil, []] as [[String]?] {
             let row = FinishedRow(row: 2, key: nil, value: "t2/r2", state: .failed, attempts: 6, result: result, error: "HTTP 503")
             let fields = job.resultFields(of: row)
             #expect(fields == ["2", "t2", "r2", "failed", "", "", "", "", "6", "HTTP 503", "", ""])
@@ -301,11 +301,11 @@ import Testing
         }
     }
 
-    @Test func aResultFromBeforeTypedResultsIsStillRead() throws {
+    @Test func anOKRowWithoutFieldsHasExactlyTheBaseColumns() throws {
         let job = try job("idscan: { report: both }\n")
         let row = FinishedRow(
             row: 1, key: nil, value: "t/r", state: .succeeded, attempts: 2,
-            result: legacyFields(["simple;extended", "reports/t_r_simple.pdf;reports/t_r_extended.pdf", "s1;s2", "10;20"]), error: nil
+            result: ["simple;extended", "reports/t_r_simple.pdf;reports/t_r_extended.pdf", "s1;s2", "10;20"], error: nil
         )
         let fields = job.resultFields(of: row)
         #expect(fields == ["1", "t", "r", "ok", "simple;extended", "reports/t_r_simple.pdf;reports/t_r_extended.pdf", "s1;s2", "10;20", "2", ""])
@@ -434,7 +434,7 @@ import Testing
         let ok = state == .succeeded
         let row = FinishedRow(
             row: 5, key: "C5", value: "C5", state: state, attempts: 2,
-            result: ok ? try IDScanCreateJob.encodeResult(.init(transactionID: "tx-1", url: "https://scan.example/tx-1", expires: "2025-01-01T10:00:00Z")) : nil,
+            result: ok ? job.storedFields(of: .init(transactionID: "tx-1", url: "https://scan.example/tx-1", expires: "2025-01-01T10:00:00Z")) : nil,
             error: ok ? nil : "HTTP 502"
         )
         let fields = job.resultFields(of: row)
@@ -470,7 +470,3 @@ import Testing
     }
 }
 
-/// A result as a state from before typed results kept it: the job's fields in column order, as a JSON array.
-func legacyFields(_ fields: [String]) -> String {
-    "[" + fields.map { "\"" + $0 + "\"" }.joined(separator: ",") + "]"
-}

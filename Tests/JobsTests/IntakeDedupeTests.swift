@@ -58,13 +58,13 @@ import TestSupport
         #expect(counts.pendingWork == firstRow.count)
 
         // Every accepted row reports its item's outcome, in row order.
-        try await store.complete(items.map { WorkCompletion(id: $0.id, state: .succeeded, attempts: 1, result: $0.value, error: nil) }, quota: nil)
+        try await store.complete(items.map { WorkCompletion(id: $0.id, state: .succeeded, attempts: 1, result: [$0.value], error: nil) }, quota: nil)
         var finished: [FinishedRow] = []
         try await store.forEachFinishedRow { finished.append($0) }
         let accepted = rows.filter { $0.rejectReason == nil }
         #expect(finished.map(\.row) == accepted.map(\.row))
         #expect(finished.map(\.key) == accepted.map(\.key))
-        #expect(finished.allSatisfy { $0.result == $0.value && $0.value == rows[$0.row - 1].value })
+        #expect(finished.allSatisfy { $0.result == [$0.value] && $0.value == rows[$0.row - 1].value })
     }
 
     @Test(arguments: [64, 16 << 20])
@@ -176,8 +176,7 @@ import TestSupport
         try await store.forEachFinishedRow { finished.append($0) }
         #expect(finished.map(\.row) == [1, 3, 4])
         #expect(finished.map(\.key) == ["a", "c", "d"])
-        // Results from before typed results become a list of fields, which each job still reads.
-        #expect(finished[2].result == #"["r1"]"# && finished[2].attempts == 2)
+        #expect(finished[2].result == ["r1"] && finished[2].attempts == 2)
         var rejected: [RejectedRow] = []
         try await store.forEachRejectedRow { rejected.append($0) }
         #expect(rejected == [RejectedRow(row: 2, key: "b", value: "bad", reason: "wrong")])
@@ -187,10 +186,10 @@ import TestSupport
     }
 }
 
-/// States written before results were typed keep each job's fields joined with U+001F; they resume and export
-/// exactly as before.
+/// States written by the previous version keep each job's fields joined with U+001F, as this one does: they
+/// resume and export exactly as before.
 @Suite struct TypedResultsMigrationTests {
-    @Test func aResultOfSeveralFieldsFromBeforeTypedResultsIsExportedAsBefore() async throws {
+    @Test func aResultOfSeveralFieldsFromThePreviousVersionIsExportedAsBefore() async throws {
         let path = try TemporaryFiles.folder() + "/state.sqlite"
         do {
             let store = try SQLiteCheckpointStore(path: path)
@@ -200,18 +199,17 @@ import TestSupport
             let items = try await store.claim(limit: 10)
             try await store.complete(
                 [
-                    WorkCompletion(id: items[0].id, state: .succeeded, attempts: 2, result: "x", error: nil),
+                    WorkCompletion(id: items[0].id, state: .succeeded, attempts: 2, result: ["x"], error: nil),
                     WorkCompletion(id: items[1].id, state: .failed, attempts: 6, result: nil, error: "HTTP 503"),
                 ],
                 quota: nil
             )
         }
-        // Back to the layout before typed results: fields joined with U+001F, failed rows with an empty result.
+        // As the previous version wrote them: fields joined with U+001F, failed rows with an empty result.
         let old = try DatabaseQueue(path: path)
         try await old.write { db in
             try db.execute(sql: "UPDATE work SET result = ? WHERE id = 1", arguments: ["KPN B.V.\u{1F}NL\u{1F}204\u{1F}08\u{1F}AVAILABLE"])
             try db.execute(sql: "UPDATE work SET result = '' WHERE id = 2")
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4-typed-results'")
         }
         try old.close()
 

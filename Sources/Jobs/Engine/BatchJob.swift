@@ -1,8 +1,8 @@
 /// One job kind: how manifest rows become work, how a work item becomes requests and a typed result, and which
 /// columns results.csv has. Adding a kind means adding a type that conforms, and one line in ``JobKinds``.
 package protocol BatchJob: Sendable {
-    /// What a succeeded row records; stored as JSON, read back for results.csv.
-    associatedtype Result: Codable & Sendable
+    /// What a succeeded row records; the store keeps its ``resultColumns`` fields.
+    associatedtype Result: Sendable
 
     /// results.csv's columns: the header and every row's values come from this one list.
     var resultColumns: [ResultColumn<Result>] { get }
@@ -29,8 +29,6 @@ package protocol BatchJob: Sendable {
     var unknownAdvice: String { get }
     /// Writes the job's own outputs beside results.csv, at every exit.
     func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws
-    /// A result kept by a state from before typed results: the job's result fields in column order.
-    func result(legacyFields fields: [String]) -> Result?
 }
 
 extension BatchJob {

@@ -1,76 +1,88 @@
-import Foundation
-
-/// One column of results.csv: its header and how a finished row fills it in.
+/// One column of results.csv: its header and where its value comes from.
 ///
-/// A job lists its columns once (``BatchJob/resultColumns``); the engine's own columns (`row`, `key`, `status`,
-/// `attempts`, `error`) come from the finished row, the job's from its typed result, blank when the row failed.
+/// A job lists its columns once (``BatchJob/resultColumns``). The engine's own columns (`row`, `key`, `status`,
+/// `attempts`, `error`, the item's value) come from the finished row; the job's own come from its typed result
+/// when the row completes, and cross the store as those columns' values, in column order (blank when the row did
+/// not succeed).
 package struct ResultColumn<Result: Sendable>: Sendable {
-    package let name: String
-    package let value: @Sendable (_ row: FinishedRow, _ result: Result?) -> String
+    package enum Source: Sendable {
+        /// The engine's: from the finished row.
+        case row(@Sendable (FinishedRow) -> String)
+        /// The job's: from its result, when the row completes.
+        case result(@Sendable (Result) -> String)
+    }
 
-    package init(_ name: String, value: @escaping @Sendable (_ row: FinishedRow, _ result: Result?) -> String) {
+    package let name: String
+    package let source: Source
+
+    package init(_ name: String, _ source: Source) {
         self.name = name
-        self.value = value
+        self.source = source
     }
 
     /// A field of the job's result; blank for rows without one.
     package static func field(_ name: String, _ value: @escaping @Sendable (Result) -> String) -> Self {
-        Self(name) { _, result in result.map(value) ?? "" }
+        Self(name, .result(value))
     }
 
     /// The 1-based data row number.
-    package static var row: Self { Self("row") { row, _ in String(row.row) } }
+    package static var row: Self { Self("row", .row { String($0.row) }) }
     /// The manifest's key cell.
-    package static var key: Self { Self("key") { row, _ in row.key ?? "" } }
+    package static var key: Self { Self("key", .row { $0.key ?? "" }) }
     /// The work item's value (the normalised number, say) under `name`.
-    package static func value(_ name: String) -> Self { Self(name) { row, _ in row.value } }
+    package static func value(_ name: String) -> Self { Self(name, .row { $0.value }) }
     /// `ok`, `failed` or `unknown`.
     package static var status: Self {
-        Self("status") { row, _ in
-            switch row.state {
-            case .succeeded: "ok"
-            case .failed: "failed"
-            default: "unknown"
+        Self(
+            "status",
+            .row { row in
+                switch row.state {
+                case .succeeded: "ok"
+                case .failed: "failed"
+                default: "unknown"
+                }
             }
-        }
+        )
     }
     /// Sends of the row's requests that counted as attempts.
-    package static var attempts: Self { Self("attempts") { row, _ in String(row.attempts) } }
+    package static var attempts: Self { Self("attempts", .row { String($0.attempts) }) }
     /// Why the row failed, or a note on a succeeded one.
-    package static var error: Self { Self("error") { row, _ in row.error ?? "" } }
+    package static var error: Self { Self("error", .row { $0.error ?? "" }) }
 }
 
 extension BatchJob {
     /// The header of results.csv.
     package var resultHeader: [String] { resultColumns.map(\.name) }
 
+    /// What the store keeps of a result: the job's columns' values, in column order.
+    package func storedFields(of result: Result) -> [String] {
+        resultColumns.compactMap { column in
+            if case .result(let value) = column.source { value(result) } else { nil }
+        }
+    }
+
     /// The results.csv fields of a finished row.
     package func resultFields(of row: FinishedRow) -> [String] {
         makeResultFormatter()(row)
     }
 
-    /// What turns finished rows into results.csv fields, with the columns and a decoder made once: results.csv
-    /// of a million rows calls it a million times.
+    /// What turns finished rows into results.csv fields, with the columns laid out once: results.csv of a million
+    /// rows calls it a million times.
     package func makeResultFormatter() -> (FinishedRow) -> [String] {
-        let columns = resultColumns
-        let decoder = JSONDecoder()
-        return { row in
-            let result = row.result.flatMap { decodeResult($0, with: decoder) }
-            return columns.map { $0.value(row, result) }
+        var fieldIndex = 0
+        let cells: [(FinishedRow) -> String] = resultColumns.map { column in
+            switch column.source {
+            case .row(let value):
+                return value
+            case .result:
+                let index = fieldIndex
+                fieldIndex += 1
+                return { row in
+                    guard let stored = row.result, index < stored.count else { return "" }
+                    return stored[index]
+                }
+            }
         }
-    }
-
-    /// The stored form of a result.
-    package static func encodeResult(_ result: Result) throws -> String {
-        String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
-    }
-
-    /// A stored result: the job's JSON, or the list of fields a state from before typed results kept.
-    func decodeResult(_ stored: String, with decoder: JSONDecoder = JSONDecoder()) -> Result? {
-        let data = Data(stored.utf8)
-        if stored.hasPrefix("["), let fields = try? decoder.decode([String].self, from: data) {
-            return result(legacyFields: fields)
-        }
-        return try? decoder.decode(Result.self, from: data)
+        return { row in cells.map { $0(row) } }
     }
 }

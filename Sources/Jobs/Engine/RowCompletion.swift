@@ -18,7 +18,7 @@ extension BatchJob {
         switch outcome {
         case .succeeded(let result, let note, let files):
             (completion.state, completion.error, completion.files) = (.succeeded, note, files)
-            completion.result = try Self.encodeResult(result)
+            completion.result = storedFields(of: result)
         case .failed(let reason):
             completion.error = reason
         case .unknown(let reason):

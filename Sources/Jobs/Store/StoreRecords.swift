@@ -64,13 +64,13 @@ package struct WorkCompletion: Sendable, Equatable {
     package var id: Int64
     package var state: WorkState
     package var attempts: Int
-    /// The job's typed result as JSON (``BatchJob/Result``); nil for rows that did not succeed.
-    package var result: String?
+    /// The job's result columns (``BatchJob/storedFields(of:)``); nil for rows that did not succeed.
+    package var result: [String]?
     package var error: String?
     /// Files the work item saved (recorded for checksums and provenance).
     package var files: [SavedFile]
 
-    package init(id: Int64, state: WorkState, attempts: Int, result: String?, error: String?, files: [SavedFile] = []) {
+    package init(id: Int64, state: WorkState, attempts: Int, result: [String]?, error: String?, files: [SavedFile] = []) {
         self.id = id
         self.state = state
         self.attempts = attempts
@@ -120,11 +120,11 @@ package struct FinishedRow: Sendable, Equatable {
     package var value: String
     package var state: WorkState
     package var attempts: Int
-    /// The job's typed result as JSON, as committed.
-    package var result: String?
+    /// The job's result columns, as committed.
+    package var result: [String]?
     package var error: String?
 
-    package init(row: Int, key: String?, value: String, state: WorkState, attempts: Int, result: String?, error: String?) {
+    package init(row: Int, key: String?, value: String, state: WorkState, attempts: Int, result: [String]?, error: String?) {
         self.row = row
         self.key = key
         self.value = value

@@ -18,7 +18,7 @@ package struct IDScanCreateJob: BatchJob {
     }
 
     /// The transaction ID Scan created.
-    package struct Result: Codable, Sendable, Equatable {
+    package struct Result: Sendable, Equatable {
         package var transactionID: String
         package var url: String
         package var expires: String
@@ -69,11 +69,6 @@ package struct IDScanCreateJob: BatchJob {
 
     package func makeTokenProvider(_ context: TokenContext) -> TokenProvider? {
         IDScanToken.provider(credentials: context.credentials, serverClock: context.serverClock, clock: context.clock)
-    }
-
-    package func result(legacyFields fields: [String]) -> Result? {
-        guard fields.count == 3 else { return nil }
-        return Result(transactionID: fields[0], url: fields[1], expires: fields[2])
     }
 
     package func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result> {

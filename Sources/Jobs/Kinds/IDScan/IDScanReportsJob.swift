@@ -14,7 +14,7 @@ package struct IDScanReportsJob: BatchJob {
     }
 
     /// The reports saved for one (transaction, result) pair; several are joined with `;`.
-    package struct Result: Codable, Sendable, Equatable {
+    package struct Result: Sendable, Equatable {
         package var reportType: String
         package var file: String
         package var sha256: String
@@ -25,8 +25,8 @@ package struct IDScanReportsJob: BatchJob {
 
     package var resultColumns: [ResultColumn<Result>] {
         let ids: [ResultColumn<Result>] = [
-            ResultColumn("transaction_id") { row, _ in IDScanID.pair(row.value).transaction },
-            ResultColumn("result_id") { row, _ in IDScanID.pair(row.value).result },
+            ResultColumn("transaction_id", .row { IDScanID.pair($0.value).transaction }),
+            ResultColumn("result_id", .row { IDScanID.pair($0.value).result }),
         ]
         let reports: [ResultColumn<Result>] = [
             .field("report_type", \.reportType), .field("file", \.file), .field("sha256", \.sha256), .field("bytes", \.bytes),
@@ -64,15 +64,6 @@ package struct IDScanReportsJob: BatchJob {
 
     package func makeTokenProvider(_ context: TokenContext) -> TokenProvider? {
         IDScanToken.provider(credentials: context.credentials, serverClock: context.serverClock, clock: context.clock)
-    }
-
-    package func result(legacyFields fields: [String]) -> Result? {
-        guard fields.count >= 4 else { return nil }
-        let values = zip(options.resultFields, fields.dropFirst(4)).map { ($0, $1) }
-        return Result(
-            reportType: fields[0], file: fields[1], sha256: fields[2], bytes: fields[3],
-            fields: Dictionary(values, uniquingKeysWith: { first, _ in first })
-        )
     }
 
     package func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result> {

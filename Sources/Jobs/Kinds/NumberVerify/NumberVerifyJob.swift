@@ -11,7 +11,7 @@ package struct NumberVerifyJob: BatchJob {
     }
 
     /// What a lookup found.
-    package struct Result: Codable, Sendable, Equatable {
+    package struct Result: Sendable, Equatable {
         package var operatorName: String
         package var regionCode: String
         package var mcc: String
@@ -50,11 +50,6 @@ package struct NumberVerifyJob: BatchJob {
 
     package func makeTokenProvider(_ context: TokenContext) -> TokenProvider? {
         GatewayToken.provider(url: configuration.endpoints.token, context: context, scopes: configuration.numberVerify.scopes)
-    }
-
-    package func result(legacyFields fields: [String]) -> Result? {
-        guard fields.count == 5 else { return nil }
-        return Result(operatorName: fields[0], regionCode: fields[1], mcc: fields[2], mnc: fields[3], deviceMatch: fields[4])
     }
 
     package func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result> {

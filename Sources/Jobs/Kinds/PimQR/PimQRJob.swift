@@ -11,7 +11,7 @@ package struct PimQRJob: BatchJob {
     }
 
     /// The saved QR code.
-    package struct Result: Codable, Sendable, Equatable {
+    package struct Result: Sendable, Equatable {
         /// Relative to the output folder (`qr/<key>.svg`).
         package var file: String
         package var sha256: String
@@ -116,11 +116,6 @@ package struct PimQRJob: BatchJob {
 
     package func makeTokenProvider(_ context: TokenContext) -> TokenProvider? {
         GatewayToken.provider(url: configuration.endpoints.token, context: context)
-    }
-
-    package func result(legacyFields fields: [String]) -> Result? {
-        guard fields.count == 3, let bytes = Int(fields[2]) else { return nil }
-        return Result(file: fields[0], sha256: fields[1], bytes: bytes)
     }
 
     package func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result> {

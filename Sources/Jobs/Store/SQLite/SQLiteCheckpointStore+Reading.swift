@@ -25,7 +25,7 @@ extension SQLiteCheckpointStore {
                         value: row[2],
                         state: state == .sending ? .unknown : state,
                         attempts: row[4],
-                        result: row[5],
+                        result: StoredFields.decode(row[5]),
                         error: row[6]
                     )
                 )

@@ -118,28 +118,6 @@ extension SQLiteCheckpointStore {
                     """
             )
         }
-        migrator.registerMigration("v4-typed-results") { db in
-            // Results were the job's fields joined with U+001F; now each is its job's typed result as JSON. The
-            // old fields become a JSON array, which each job still reads (``BatchJob/result(legacyFields:)``).
-            let update = try db.makeStatement(sql: "UPDATE work SET result = ? WHERE id = ?")
-            var after: Int64 = 0
-            while true {
-                let page = try Row.fetchAll(
-                    db,
-                    sql: "SELECT id, result FROM work WHERE result IS NOT NULL AND id > ? ORDER BY id LIMIT 4096",
-                    arguments: [after]
-                )
-                guard let last = page.last else { break }
-                after = last[0]
-                for row in page {
-                    let joined: String = row[1]
-                    let fields = joined.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-                    let json = joined.isEmpty ? nil : String(decoding: try JSONEncoder().encode(fields), as: UTF8.self)
-                    update.setUncheckedArguments([json, row[0] as Int64])
-                    try update.execute()
-                }
-            }
-        }
         return migrator
     }
 

@@ -89,7 +89,7 @@ package final class SQLiteCheckpointStore: CheckpointStore {
             )
             for completion in completions {
                 update.setUncheckedArguments([
-                    completion.state.rawValue, completion.attempts, completion.result, completion.error, now, completion.id,
+                    completion.state.rawValue, completion.attempts, StoredFields.encode(completion.result), completion.error, now, completion.id,
                 ])
                 try update.execute()
             }
