@@ -33,10 +33,10 @@ package struct RunEnvironment: Sendable {
         RunEnvironment(
             clock: .continuous,
             wallClock: wallClock,
-            makeTransport: { configuration, logger in
+            makeTransport: { configuration, _ in
                 AsyncHTTPClientTransport(
                     concurrency: configuration.concurrency, timeout: configuration.http.timeout,
-                    maxBodyBytes: configuration.http.maxBodyBytes, logger: logger
+                    maxBodyBytes: configuration.http.maxBodyBytes
                 )
             },
             openStore: { configuration, access in try CheckpointStores.open(configuration, access: access) }

@@ -227,7 +227,7 @@ package final class APIClient: Sendable {
 
     private func observe(_ headers: HTTPHeaders) -> QuotaObservation {
         let now = wallClock.epochSeconds
-        let observation = QuotaObservation(headers: headers.map { ($0.name, $0.value) }, localEpochSeconds: now)
+        let observation = QuotaObservation(headers: headers.lazy.map { ($0.name, $0.value) }, localEpochSeconds: now)
         if let serverNow = observation.serverEpochSeconds {
             serverClock.record(serverEpochSeconds: serverNow, atLocal: now)
         }
