@@ -16,6 +16,10 @@ let swiftSettings: [SwiftSetting] = [
 let package = Package(
     name: "batch-runner-fuzz",
     platforms: [.macOS(.v15)],
+    dependencies: [
+        // ManifestFile opens and reads the manifest through swift-system, as in the main package.
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1")
+    ],
     targets: [
         // Declares libFuzzer's LLVMFuzzerRunDriver; SwiftPM renames an executable's entry point, so the
         // targets start libFuzzer from their own @main instead of libFuzzer's main().
@@ -39,7 +43,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "manifest-fuzz",
-            dependencies: ["FuzzSupport", "CCSV", "Crypto"],
+            dependencies: ["FuzzSupport", "CCSV", "Crypto", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/ManifestFuzz",
             swiftSettings: swiftSettings
         ),

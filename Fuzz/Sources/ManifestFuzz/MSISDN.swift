@@ -1,1 +1,1 @@
-../../../Sources/Jobs/NumberVerify/MSISDN.swift
+../../../Sources/Jobs/Kinds/NumberVerify/MSISDN.swift

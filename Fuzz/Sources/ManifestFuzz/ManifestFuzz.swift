@@ -15,10 +15,10 @@ import Foundation
 ///   cannot;
 /// - bits 6-7: seed for the chunk sizes of the split-feeding check below.
 ///
-/// Checks: nothing crashes or leaks past ASan; `read` either answers a Scan or throws a JobError 65 (nothing
+/// Checks: nothing crashes or leaks past ASan; `read` either answers a Scan or throws a ManifestError (exit 65; nothing
 /// else); the header comes once, before any row; rows are numbered 1, 2, ... and counted in the Scan; every row
 /// ends accepted (a well-formed number) or rejected with a reason; decoded cells are the field bytes unchanged;
-/// the Scan's SHA-256 is that of the file's bytes; a JobError message does not repeat a header cell that looks
+/// the Scan's SHA-256 is that of the file's bytes; a ManifestError message does not repeat a header cell that looks
 /// like personal data; and libcsv through CSVReader gives the same records and the same error whether the bytes
 /// come in one chunk or in many small ones (production reads 256 KiB chunks, so fields do straddle them).
 @main
@@ -81,7 +81,7 @@ struct ManifestFuzz {
                     header = names
                     let manifestHeader = ManifestHeader(names: names, manifestPath: path)
                     let msisdnIndex = try manifestHeader.index(of: msisdnColumn, role: "msisdn")
-                    let keyIndex = try keyColumn.map { (name) throws(JobError) in try manifestHeader.index(of: name, role: "key") }
+                    let keyIndex = try keyColumn.map { (name) throws(ManifestError) in try manifestHeader.index(of: name, role: "key") }
                     check(msisdnIndex >= 0 && msisdnIndex < names.count, "msisdn index \(msisdnIndex) of \(names.count)")
                     if let keyIndex { check(keyIndex >= 0 && keyIndex < names.count, "key index \(keyIndex) of \(names.count)") }
                     rowKeyColumn = keyIndex
@@ -127,15 +127,14 @@ struct ManifestFuzz {
                     outcomes += 1
                 }
             )
-        } catch let error as JobError {
-            check(error.code == .manifestUnusable, "JobError \(error.code.exitCode): \(error.message)")
+        } catch let error as ManifestError {
             check(!error.message.isEmpty, "empty message")
             checkNoPersonalData(in: error.message, header: header)
             check(headerCalls <= 1, "header delivered \(headerCalls) times")
             crossCheck(bytes, delimiter: delimiter, seed: options >> 6, readRows: nil, readFailed: true)
             return
         } catch {
-            check(false, "read threw \(type(of: error)) (not a JobError): \(error)")
+            check(false, "read threw \(type(of: error)) (not a ManifestError): \(error)")
             return
         }
         check(headerCalls == 1, "read succeeded with the header delivered \(headerCalls) times")
@@ -246,7 +245,7 @@ struct ManifestFuzz {
     // MARK: Helpers
 
     /// A header cell that looks like personal data (ManifestHeader masks names with six digits or more) must not
-    /// appear whole in a message (JobError: messages never contain personal numbers).
+    /// appear whole in a message (ManifestError: messages never contain personal numbers).
     static func checkNoPersonalData(in message: String, header: [String]?) {
         guard let header else { return }
         // Cells up to 64 bytes: a number is short, and Foundation's `contains` is slow on long strings.

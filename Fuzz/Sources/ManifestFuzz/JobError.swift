@@ -1,1 +1,0 @@
-../../../Sources/Jobs/Support/JobError.swift

@@ -1,0 +1,1 @@
+../../../Sources/Jobs/Manifest/ManifestError.swift
