@@ -27,7 +27,7 @@ import TestSupport
         let first = Task { try await committer.commit(completion(1)) }
         await clock.waitForSleepers(1)
         let rest = (2...6).map { id in Task { try await committer.commit(completion(Int64(id))) } }
-        while await committer.queuedCount < 5 { await Task.yield() }
+        while committer.queuedCount < 5 { await Task.yield() }
         // Nothing of the rest is committed while the first commit holds the store.
         #expect(try await store.counts().succeeded == 0)
         clock.advance(by: .seconds(1))

@@ -171,7 +171,7 @@ package final class APIClient: Sendable {
                         throw ServiceError.credentialsRefused(answer: GatewayAnswer.describe(status: status, body: body))
                     }
                     if !expired { renewedToken = true }
-                    await tokens.invalidate(token)
+                    tokens.invalidate(token)
                     statistics.recordRetry()
                     logger.debug("token rejected; renewing", metadata: ["http.request": "\(request.label)"])
                     continue

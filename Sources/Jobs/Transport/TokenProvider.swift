@@ -1,9 +1,12 @@
+import Synchronization
+
 /// Mints bearer tokens on first need and renews them before they expire or when the service rejects one.
 ///
 /// Concurrent callers share one minting request. A token is renewed when less than a tenth of its lifetime is
 /// left, at least 5 s (or half the lifetime, for very short ones) and at most a minute, so a request that waits a
-/// little on its way does not arrive with an expired token.
-package actor TokenProvider {
+/// little on its way does not arrive with an expired token. Every request asks for the token, so a valid one is
+/// handed out under a lock, without an actor hop.
+package final class TokenProvider: Sendable {
     package struct Token: Sendable {
         package var value: String
         package var lifetime: Duration
@@ -14,10 +17,19 @@ package actor TokenProvider {
         }
     }
 
+    private struct State {
+        var current: (token: Token, renewAt: EngineClock.Instant)?
+        var minting: Task<Token, any Error>?
+    }
+
+    private enum Step {
+        case ready(String)
+        case wait(Task<Token, any Error>)
+    }
+
     private let mint: @Sendable () async throws -> Token
     private let clock: EngineClock
-    private var current: (token: Token, renewAt: EngineClock.Instant)?
-    private var minting: Task<Token, any Error>?
+    private let state = Mutex(State())
 
     /// - Parameter clock: The clock lifetimes are measured on.
     package init(clock: EngineClock, mint: @escaping @Sendable () async throws -> Token) {
@@ -27,19 +39,38 @@ package actor TokenProvider {
 
     /// A token that is valid now.
     package func token() async throws -> String {
-        if let current, clock.now < current.renewAt { return current.token.value }
-        if let minting { return try await minting.value.value }
-        let task = Task { try await mint() }
-        minting = task
-        defer { minting = nil }
-        let token = try await task.value
-        let margin = min(.seconds(60), max(token.lifetime / 10, min(.seconds(5), token.lifetime / 2)))
-        current = (token, clock.now.advanced(by: token.lifetime - margin))
-        return token.value
+        let now = clock.now
+        let mint = self.mint
+        let step = state.withLock { state -> Step in
+            if let current = state.current, now < current.renewAt { return .ready(current.token.value) }
+            if let minting = state.minting { return .wait(minting) }
+            let minting = Task { try await mint() }
+            state.minting = minting
+            return .wait(minting)
+        }
+        switch step {
+        case .ready(let value):
+            return value
+        case .wait(let minting):
+            let result = await minting.result
+            let renewAt = clock.now
+            state.withLock { state in
+                // The first caller back installs the new token; the others find it installed.
+                guard state.minting == minting else { return }
+                state.minting = nil
+                if case .success(let token) = result {
+                    let margin = min(.seconds(60), max(token.lifetime / 10, min(.seconds(5), token.lifetime / 2)))
+                    state.current = (token, renewAt.advanced(by: token.lifetime - margin))
+                }
+            }
+            return try result.get().value
+        }
     }
 
     /// Drops `value` if it is still the current token, so the next caller mints a new one.
     package func invalidate(_ value: String) {
-        if current?.token.value == value { current = nil }
+        state.withLock { state in
+            if state.current?.token.value == value { state.current = nil }
+        }
     }
 }
