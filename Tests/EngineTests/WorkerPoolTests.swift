@@ -29,42 +29,37 @@ import TestSupport
         #expect(done.withLock { $0.sorted() } == Array(1...100))
     }
 
-    @Test func rowsInFlightFinishWithinTheGraceAndNoNewRowStarts() async throws {
+    /// Two workers on rows that take `rowTime` each; a stop once both are in flight, then `advance` of time.
+    /// Answers the rows finished, the rows taken and the clock.
+    func stopWithTwoRowsInFlight(rowTime: Duration, advance: Duration) async throws -> (done: Int, taken: Int, clock: ManualClock) {
         let clock = ManualClock()
         let control = RunControl()
         let items = Items(count: 100)
         let done = Counter()
         let pool = WorkerPool(concurrency: 2, grace: .seconds(10), clock: EngineClock(clock), control: control)
         async let run: Void = pool.run(next: { items.take() }) { _ in
-            try await clock.sleep(for: .seconds(5))
+            try await clock.sleep(for: rowTime)
             done.increment()
         }
         await clock.waitForSleepers(2)
         control.requestStop(JobError(.stoppedResumable, "Stopped by SIGTERM"))
+        // The two rows and the grace.
         await clock.waitForSleepers(3)
-        clock.advance(by: .seconds(5))
+        clock.advance(by: advance)
         try await run
-        #expect(done.current == 2)
-        #expect(items.taken == 2)
+        return (done.current, items.taken, clock)
+    }
+
+    @Test func rowsInFlightFinishWithinTheGraceAndNoNewRowStarts() async throws {
+        let outcome = try await stopWithTwoRowsInFlight(rowTime: .seconds(5), advance: .seconds(5))
+        #expect(outcome.done == 2)
+        #expect(outcome.taken == 2)
     }
 
     @Test func rowsStillInFlightWhenTheGraceEndsAreCancelled() async throws {
-        let clock = ManualClock()
-        let control = RunControl()
-        let items = Items(count: 100)
-        let done = Counter()
-        let pool = WorkerPool(concurrency: 2, grace: .seconds(10), clock: EngineClock(clock), control: control)
-        async let run: Void = pool.run(next: { items.take() }) { _ in
-            try await clock.sleep(for: .seconds(60))
-            done.increment()
-        }
-        await clock.waitForSleepers(2)
-        control.requestStop(JobError(.stoppedResumable, "Stopped by SIGTERM"))
-        await clock.waitForSleepers(3)
-        clock.advance(by: .seconds(10))
-        try await run
-        #expect(done.current == 0, "cancelled rows stay pending in the store")
-        #expect(clock.now.offset == .seconds(10))
+        let outcome = try await stopWithTwoRowsInFlight(rowTime: .seconds(60), advance: .seconds(10))
+        #expect(outcome.done == 0, "cancelled rows stay pending in the store")
+        #expect(outcome.clock.now.offset == .seconds(10))
     }
 
     @Test func anErrorStopsTheRunWithTheFirstReasonMappedByTheExitTable() async throws {
