@@ -34,7 +34,7 @@ import TestSupport
             let environment = RunEnvironment(
                 // No jitter: every backoff is zero, so retries need no virtual time.
                 clock: EngineClock(clock), wallClock: WallClock { 1_700_000_000 }, jitter: { 0 },
-                makeTransport: { _, _ in transport },
+                makeTransport: { _ in transport },
                 openStore: { _, _ in
                     try store.beginRun()
                     return store

@@ -282,7 +282,7 @@ import Testing
             ),
             error: "note"
         )
-        let fields = job.resultFields(of: row)
+        let fields = job.makeResultFormatter()(row)
         #expect(
             fields == [
                 "7", "t1", "r1", "ok", "extended", "reports/t1_r1_extended.pdf", "abc123", "2048", "3", "note", "M123", "Jansen",
@@ -295,7 +295,7 @@ import Testing
         let job = try job("idscan: { result_fields: [document_number, surname] }\n")
         for result in [nil, []] as [[String]?] {
             let row = FinishedRow(row: 2, key: nil, value: "t2/r2", state: .failed, attempts: 6, result: result, error: "HTTP 503")
-            let fields = job.resultFields(of: row)
+            let fields = job.makeResultFormatter()(row)
             #expect(fields == ["2", "t2", "r2", "failed", "", "", "", "", "6", "HTTP 503", "", ""])
             #expect(fields.count == job.resultHeader.count)
         }
@@ -307,7 +307,7 @@ import Testing
             row: 1, key: nil, value: "t/r", state: .succeeded, attempts: 2,
             result: ["simple;extended", "reports/t_r_simple.pdf;reports/t_r_extended.pdf", "s1;s2", "10;20"], error: nil
         )
-        let fields = job.resultFields(of: row)
+        let fields = job.makeResultFormatter()(row)
         #expect(fields == ["1", "t", "r", "ok", "simple;extended", "reports/t_r_simple.pdf;reports/t_r_extended.pdf", "s1;s2", "10;20", "2", ""])
         #expect(fields.count == job.resultHeader.count)
     }
@@ -437,7 +437,7 @@ import Testing
             result: ok ? job.storedFields(of: .init(transactionID: "tx-1", url: "https://scan.example/tx-1", expires: "2025-01-01T10:00:00Z")) : nil,
             error: ok ? nil : "HTTP 502"
         )
-        let fields = job.resultFields(of: row)
+        let fields = job.makeResultFormatter()(row)
         #expect(fields.count == job.resultHeader.count)
         #expect(fields[2] == status)
         if ok {

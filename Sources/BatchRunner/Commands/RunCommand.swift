@@ -90,7 +90,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let manifest { job.manifest = absolutePath(manifest) }
         if let output { job.output = absolutePath(output) }
-        if let state { job.state = StoreLocation.urlScheme(of: state) == nil ? absolutePath(state) : state }
+        if let state { job.state = absoluteState(state) }
         if let concurrency { job.concurrency = concurrency }
 
         let options = runOptions
@@ -104,12 +104,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         let environment = RunEnvironment.live(wallClock: WallClock.system(offset: clockOffset))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        let service: JobService
+        // What the run talks to: the job file's endpoints, or the embedded sandbox once it listens.
+        let target: @Sendable () async throws -> (JobConfiguration, ClientCredentials?)
         if sandbox {
             let embedded = Sandbox(configuration: SandboxConfiguration())
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             services.append(.init(service: embedded.service(host: "127.0.0.1", port: 0) { port in portContinuation.yield(port) }))
-            service = JobService { [job] in
+            target = { [job] in
                 var iterator = ports.makeAsyncIterator()
                 guard let port = await iterator.next() else { throw JobError(.internalError, "The embedded sandbox did not start.") }
                 logger.info("embedded sandbox listening", metadata: ["sandbox.port": "\(port)"])
@@ -118,12 +119,14 @@ struct RunCommand: AsyncParsableCommand {
                 let credentials = pointed.usesIDScan
                     ? ClientCredentials(id: demo.idscanKeyID, secret: demo.idscanSecret)
                     : ClientCredentials(id: demo.clientID, secret: demo.clientSecret)
-                return JobRunner(configuration: pointed, credentials: credentials, options: options, control: control, environment: environment, logger: logger)
+                return (pointed, credentials)
             }
         } else {
-            service = JobService { [job] in
-                JobRunner(configuration: job, credentials: credentials, options: options, control: control, environment: environment, logger: logger)
-            }
+            target = { [job] in (job, credentials) }
+        }
+        let service = JobService {
+            let (configuration, credentials) = try await target()
+            return JobRunner(configuration: configuration, credentials: credentials, options: options, control: control, environment: environment, logger: logger)
         }
         // The job is last: once it ends, the group shuts the others down in reverse order.
         services.append(.init(service: SignalStop(control: control)))

@@ -35,7 +35,7 @@ struct StatusCommand: AsyncParsableCommand {
             throw failure(error)
         }
         if let output { job.output = absolutePath(output) }
-        if let state { job.state = StoreLocation.urlScheme(of: state) == nil ? absolutePath(state) : state }
+        if let state { job.state = absoluteState(state) }
         let status: JobStatus
         do {
             status = try await JobStatus.read(job)

@@ -61,11 +61,6 @@ extension BatchJob {
         }
     }
 
-    /// The results.csv fields of a finished row.
-    package func resultFields(of row: FinishedRow) -> [String] {
-        makeResultFormatter()(row)
-    }
-
     /// What turns finished rows into results.csv fields, with the columns laid out once: results.csv of a million
     /// rows calls it a million times.
     package func makeResultFormatter() -> (FinishedRow) -> [String] {

@@ -1,5 +1,3 @@
-package import Logging
-
 /// What a run talks to and waits on. The command line uses ``live(wallClock:)``; engine tests pass a manual
 /// clock, an in-memory transport and an in-memory store, and run a whole job without a process or a server.
 package struct RunEnvironment: Sendable {
@@ -10,7 +8,7 @@ package struct RunEnvironment: Sendable {
     /// A number in 0..<1 for each backoff's jitter.
     package var jitter: @Sendable () -> Double
     /// Makes the run's transport.
-    package var makeTransport: @Sendable (_ configuration: JobConfiguration, _ logger: Logger) -> any HTTPTransport
+    package var makeTransport: @Sendable (_ configuration: JobConfiguration) -> any HTTPTransport
     /// Opens the run's store.
     package var openStore: @Sendable (_ configuration: JobConfiguration, _ access: StoreAccess) throws -> any CheckpointStore
 
@@ -18,7 +16,7 @@ package struct RunEnvironment: Sendable {
         clock: EngineClock,
         wallClock: WallClock,
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        makeTransport: @escaping @Sendable (_ configuration: JobConfiguration, _ logger: Logger) -> any HTTPTransport,
+        makeTransport: @escaping @Sendable (_ configuration: JobConfiguration) -> any HTTPTransport,
         openStore: @escaping @Sendable (_ configuration: JobConfiguration, _ access: StoreAccess) throws -> any CheckpointStore
     ) {
         self.clock = clock
@@ -33,7 +31,7 @@ package struct RunEnvironment: Sendable {
         RunEnvironment(
             clock: .continuous,
             wallClock: wallClock,
-            makeTransport: { configuration, _ in
+            makeTransport: { configuration in
                 AsyncHTTPClientTransport(
                     concurrency: configuration.concurrency, timeout: configuration.http.timeout,
                     maxBodyBytes: configuration.http.maxBodyBytes

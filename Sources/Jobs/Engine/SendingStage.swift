@@ -24,7 +24,7 @@ struct SendingStage {
         limiter.setBacklog(pendingWork)
         monitor.attach(limiter)
 
-        let transport = environment.makeTransport(configuration, logger)
+        let transport = environment.makeTransport(configuration)
         let tokens = job.makeTokenProvider(
             TokenContext(
                 transport: transport, credentials: credentials, retry: configuration.retry, statistics: statistics,

@@ -1,0 +1,48 @@
+import GRDB
+import Testing
+
+@testable import Jobs
+
+/// The one table from errors to exit codes and advice.
+@Suite struct ExitTableTests {
+    @Test func eachDomainErrorHasItsExitCode() {
+        let table: [(any Error, Int32)] = [
+            (ManifestError("Manifest m.csv is empty"), 65),
+            (JobFileError("job.yml: `kind` is missing"), 78),
+            (FileSystemError(path: "/out/results.csv", "Cannot write /out/results.csv"), 74),
+            (StoreError.locked(state: "/out/state.sqlite"), 75),
+            (StoreError.cannotOpen(state: "/out/state.sqlite"), 74),
+            (StoreError.cannotRead(state: "/out/state.sqlite"), 74),
+            (StoreError.unsupportedLocation(scheme: "postgresql"), 78),
+            (ServiceError.quotaExhausted(resetIn: .seconds(90)), 75),
+            (ServiceError.failing, 75),
+            (ServiceError.credentialsRefused(answer: "HTTP 401"), 69),
+            (ServiceError.tokenRefused(answer: "HTTP 401"), 69),
+            (ServiceError.tokenRequestRejected(answer: "HTTP 400"), 69),
+            (ServiceError.tokenAnswerTooLarge, 69),
+            (ServiceError.tokenAnswerWithoutToken, 69),
+            (ServiceError.tokenEndpointFailing(problem: "HTTP 503"), 75),
+            (CancellationError(), 75),
+            (DatabaseError(resultCode: .SQLITE_FULL), 74),
+        ]
+        for (error, code) in table {
+            let ending = ExitTable.jobError(for: error)
+            #expect(ending.code.exitCode == code, "\(error)")
+            #expect(!ending.message.isEmpty)
+        }
+    }
+
+    @Test func messagesSayWhatToDo() {
+        #expect(ExitTable.jobError(for: ServiceError.quotaExhausted(resetIn: .seconds(89.2))).message.contains("resets in 90 s, beyond quota.max_wait"))
+        #expect(ExitTable.jobError(for: StoreError.locked(state: "/s.sqlite")).message.contains("Another batch-runner run is using the state /s.sqlite"))
+        #expect(ExitTable.jobError(for: ManifestError("Manifest m.csv is empty.")).message == "Manifest m.csv is empty.")
+    }
+
+    @Test func anErrorNoLayerDescribedIsNamedByWhatTheCommandWasDoing() {
+        struct Odd: Error {}
+        #expect(ExitTable.jobError(for: Odd(), during: .start).message.hasPrefix("Unexpected error before the run started"))
+        #expect(ExitTable.jobError(for: Odd(), during: .run).code == .internalError)
+        #expect(ExitTable.jobError(for: Odd(), during: .outputs(folder: "/out")).message.hasPrefix("Cannot write the outputs to /out"))
+        #expect(ExitTable.jobError(for: Odd(), during: .validation).code == .ioError)
+    }
+}
