@@ -3,7 +3,7 @@
 ///
 /// Rows are the manifest's data rows; work items are what is actually sent (rows with the same normalised value
 /// share one work item, so a number that appears twice is looked up once). Every store passes the same
-/// conformance suite (`Tests/JobsTests/CheckpointStoreConformance.swift`).
+/// conformance suite (`Tests/JobsTests/CheckpointStoreConformanceTests.swift`).
 package protocol CheckpointStore: Sendable {
     // MARK: Runs and claims
     // A store opened with ``StoreAccess/run`` holds this process's right to work the state (SQLite: an exclusive
