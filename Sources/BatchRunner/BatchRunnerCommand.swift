@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Jobs
 
 /// `batch-runner`: verifies customer data in bulk against KPN's APIs, resumably, within their quotas.
 @main
@@ -9,9 +10,10 @@ struct BatchRunnerCommand: AsyncParsableCommand {
         abstract: "Verify customer data in bulk against KPN's APIs, resumably and within their quotas.",
         discussion: """
             Exit codes: 0 all accepted rows ok, 3 some rows failed, 64 usage, 65 manifest unusable,
-            69 credentials refused, 74 output not writable, 75 stopped early (run again to resume),
+            69 the service refuses (credentials, certificate, proxy, unreachable), 74 output not writable, 75 stopped early (run again to resume),
             78 job file or environment wrong.
             """,
+        version: RunnerVersion.current,
         subcommands: [RunCommand.self, StatusCommand.self, ValidateCommand.self, SandboxCommand.self]
     )
 }

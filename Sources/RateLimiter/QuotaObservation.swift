@@ -55,38 +55,64 @@ public struct QuotaObservation: Sendable, Equatable {
     ///   - localEpochSeconds: The local wall clock when the answer arrived, used only when the answer has no
     ///     `Date` header to measure the reset against.
     public init(headers: some Sequence<(name: String, value: String)>, localEpochSeconds: Double) {
-        var values: [String: String] = [:]
+        // Every answer passes here: names are matched without lower-casing copies, values kept only when wanted.
+        var values = [String?](repeating: nil, count: Self.headerNames.count)
         for (name, value) in headers {
-            let key = name.lowercased()
-            switch key {
-            case "quota-limit", "quota-used", "quota-interval", "quota-time-unit", "quota-reset-utc", "retry-after",
-                "date":
-                values[key] = value.trimmingSpaces()
-            default:
-                continue
-            }
+            guard let index = Self.headerIndex(name) else { continue }
+            values[index] = value.trimmingSpaces()
         }
+        func value(_ name: HeaderName) -> String? { values[name.rawValue] }
         self.init()
-        self.limit = values["quota-limit"].flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
-        self.used = values["quota-used"].flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
-        if let interval = values["quota-interval"].flatMap({ Int($0) }), interval > 0,
-            let unit = values["quota-time-unit"].flatMap(QuotaTimeUnit.init(header:))
+        self.limit = value(.limit).flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
+        self.used = value(.used).flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
+        if let interval = value(.interval).flatMap({ Int($0) }), interval > 0,
+            let unit = value(.timeUnit).flatMap(QuotaTimeUnit.init(header:))
         {
             // Int64 seconds: `Duration * interval` traps on overflow (a minute times 3e18 passes Int128).
             let (seconds, overflow) = unit.seconds.multipliedReportingOverflow(by: Int64(interval))
             self.window = .seconds(overflow ? Self.longest : min(seconds, Self.longest))
         }
-        self.serverEpochSeconds = values["date"].flatMap(HTTPDateParser.epochSeconds(rfc1123:))
+        self.serverEpochSeconds = value(.date).flatMap(HTTPDateParser.epochSeconds(dateHeader:))
         let serverNow = serverEpochSeconds ?? localEpochSeconds
-        if let reset = values["quota-reset-utc"].flatMap(HTTPDateParser.epochSeconds(resetHeader:)) {
+        if let reset = value(.resetUTC).flatMap(HTTPDateParser.epochSeconds(resetHeader:)) {
             self.resetIn = .seconds(min(max(0, reset - serverNow), Double(Self.longest)))
         }
-        if let retry = values["retry-after"] {
+        if let retry = value(.retryAfter) {
             if let seconds = Int(retry), seconds >= 0 {
                 self.retryAfter = .seconds(min(Int64(seconds), Self.longest))
             } else if let date = HTTPDateParser.epochSeconds(rfc1123: retry) {
                 self.retryAfter = .seconds(min(max(0, date - serverNow), Double(Self.longest)))
             }
+        }
+    }
+
+    /// The headers read, by their index in ``headerNames``.
+    private enum HeaderName: Int {
+        case limit, used, interval, timeUnit, resetUTC, retryAfter, date
+    }
+
+    private static let headerNames: [[UInt8]] = [
+        "quota-limit", "quota-used", "quota-interval", "quota-time-unit", "quota-reset-utc", "retry-after", "date",
+    ].map { Array($0.utf8) }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
+    /// The index of `name` in ``headerNames``, compared without regard to ASCII letter case.
+    private static func headerIndex(_ name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { bytes -> Int? in
+            guard bytes.count >= 4, bytes.count <= 15 else { return nil }
+            for (index, candidate) in headerNames.enumerated() where candidate.count == bytes.count {
+                var equal = true
+                for offset in 0..<bytes.count where lowercased(bytes[offset]) != candidate[offset] {
+                    equal = false
+                    break
+                }
+                if equal { return index }
+            }
+            return nil
         }
     }
 }

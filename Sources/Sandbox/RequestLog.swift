@@ -28,9 +28,11 @@ public final class RequestLog: Sendable {
         public var byEndpoint: [String: Int] = [:]
         /// Successful answers per subject (how often each number was looked up, say).
         public var served: [String: Int] = [:]
+        /// Connections accepted: with TLS, one handshake each.
+        public var connections = 0
 
         enum CodingKeys: String, CodingKey {
-            case requests
+            case requests, connections
             case byOutcome = "by_outcome"
             case byEndpoint = "by_endpoint"
             case served
@@ -69,6 +71,8 @@ public final class RequestLog: Sendable {
 
     /// A copy of the totals.
     public var snapshot: Stats { stats.withLock { $0 } }
+
+    func recordConnection() { stats.withLock { $0.connections += 1 } }
 
     /// Forgets everything counted so far.
     public func reset() { stats.withLock { $0 = Stats() } }

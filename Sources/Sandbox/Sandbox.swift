@@ -61,14 +61,17 @@ public final class Sandbox: Sendable {
 
     /// The sandbox as a service for a `ServiceGroup`: it serves until the group shuts it down gracefully
     /// (answering the requests in flight) or cancels it. Parameters as for ``run(host:port:logger:onRunning:)``.
+    ///
+    /// - Throws: When ``SandboxConfiguration/tls`` names a certificate or key that cannot be read.
     public func service(
         host: String = "127.0.0.1",
         port: Int = 0,
         logger: Logger = Logger(label: "sandbox", factory: { _ in SwiftLogNoOpLogHandler() }),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some Service {
+    ) throws -> some Service {
         Application(
             router: makeRouter(),
+            server: try SandboxServer.builder(tls: configuration.tls, log: log),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger

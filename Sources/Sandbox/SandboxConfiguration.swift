@@ -1,3 +1,4 @@
+import NIOSSL
 import RateLimiter
 
 /// How the sandbox behaves: its quota, its faults, its credentials. Every knob has a `sandbox` command option.
@@ -110,6 +111,28 @@ public struct SandboxConfiguration: Sendable {
     public var imageFraming = ImageFraming.jsonObject
     /// Append every request to this file as JSON lines (time, endpoint, subject, status, outcome).
     public var requestLogPath: String?
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    public var tls: TLS?
 
     public init() {}
+
+    /// A server certificate (chain) and its private key, both PEM files.
+    public struct TLS: Sendable, Equatable {
+        public var certificatePath: String
+        public var keyPath: String
+
+        public init(certificatePath: String, keyPath: String) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+        }
+
+        /// The server TLS configuration: the chain and key as given.
+        ///
+        /// - Throws: When either file cannot be read as PEM.
+        func serverConfiguration() throws -> TLSConfiguration {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
+            let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        }
+    }
 }

@@ -22,6 +22,9 @@ import Testing
             (ServiceError.tokenAnswerTooLarge, 69),
             (ServiceError.tokenAnswerWithoutToken, 69),
             (ServiceError.tokenEndpointFailing(problem: "HTTP 503"), 75),
+            (ServiceError.connection(.untrustedCertificate(host: "api-prd.kpn.com", reason: "expired")), 69),
+            (ServiceError.connection(.proxyRefused(proxy: "http://u:***@proxy:3128", answer: "answered 407")), 69),
+            (ServiceError.connection(.unreachable(host: "api-prd.kpn.com", cause: "connection refused")), 69),
             (CancellationError(), 75),
             (DatabaseError(resultCode: .SQLITE_FULL), 74),
         ]

@@ -97,19 +97,23 @@ struct RunCommand: AsyncParsableCommand {
         let control = RunControl()
 
         let credentials: ClientCredentials?
+        var network: NetworkSettings
         do {
             credentials = sandbox ? nil : try Credentials.resolve(job.credentials)
+            network = try NetworkSettings.resolve(job.http, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw failure(error, format: logging.logFormat)
         }
-        let environment = RunEnvironment.live(wallClock: WallClock.system(offset: clockOffset))
+        // The embedded sandbox is in this process, on loopback: no proxy can stand between.
+        if sandbox { network = network.direct }
+        let environment = RunEnvironment.live(wallClock: WallClock.system(offset: clockOffset), network: network)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         // What the run talks to: the job file's endpoints, or the embedded sandbox once it listens.
         let target: @Sendable () async throws -> (JobConfiguration, ClientCredentials?)
         if sandbox {
             let embedded = Sandbox(configuration: SandboxConfiguration())
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-            services.append(.init(service: embedded.service(host: "127.0.0.1", port: 0) { port in portContinuation.yield(port) }))
+            services.append(.init(service: try embedded.service(host: "127.0.0.1", port: 0) { port in portContinuation.yield(port) }))
             target = { [job] in
                 var iterator = ports.makeAsyncIterator()
                 guard let port = await iterator.next() else { throw JobError(.internalError, "The embedded sandbox did not start.") }

@@ -13,6 +13,8 @@ struct SandboxCommand: AsyncParsableCommand {
         discussion: """
             Example (a quota of 600 calls a minute, 10% server errors):
               batch-runner sandbox --port 8080 --quota-limit 600 --fault-rate 0.1
+            Over HTTPS, to rehearse a proxy and CA setup (the certificate must name the host the job uses):
+              batch-runner sandbox --port 8443 --tls-cert server.pem --tls-key server-key.pem
             Point a job's endpoints at http://127.0.0.1:8080 with the production paths, and export
             KPN_CLIENT_ID=\(SandboxConfiguration().clientID) KPN_CLIENT_SECRET=\(SandboxConfiguration().clientSecret).
             ID Scan is served under /id-scan/v1 and takes HS256 JWTs made with the demo credentials
@@ -95,7 +97,14 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Write every request as a JSON line to this file.")
     var requestLog: String?
 
+    @Option(help: "Serve HTTPS with this certificate (chain), a PEM file; needs --tls-key.")
+    var tlsCert: String?
+
+    @Option(help: "The private key of --tls-cert, a PEM file.")
+    var tlsKey: String?
+
     func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together.") }
         guard SandboxConfiguration.TimeUnit(rawValue: quotaTimeUnit) != nil else {
             throw ValidationError("--quota-time-unit must be one of second, minute, hour, day, week, month.")
         }
@@ -142,14 +151,21 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.answerDamage = .init(rawValue: answerDamage)!
         configuration.answerDamageRate = answerDamageRate
         configuration.requestLogPath = requestLog
+        if let tlsCert, let tlsKey { configuration.tls = .init(certificatePath: absolutePath(tlsCert), keyPath: absolutePath(tlsKey)) }
         return configuration
     }
 
     func run() async throws {
         let sandbox = Sandbox(configuration: sandboxConfiguration)
         let host = self.host
-        let service = sandbox.service(host: host, port: port) { port in
-            FileHandle.standardOutput.write(Data("sandbox listening on http://\(host):\(port)\n".utf8))
+        let scheme = tlsCert == nil ? "http" : "https"
+        let service: any Service
+        do {
+            service = try sandbox.service(host: host, port: port) { port in
+                FileHandle.standardOutput.write(Data("sandbox listening on \(scheme)://\(host):\(port)\n".utf8))
+            }
+        } catch {
+            throw failure(code: 78, "Cannot read --tls-cert or --tls-key as PEM: \(error)")
         }
         // SIGINT or SIGTERM: answer the requests in flight, then stop.
         let group = ServiceGroup(

@@ -6,14 +6,21 @@ import Jobs
 struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check a job file, its credential variables and its manifest without calling any API.",
+        abstract: "Check a job file, its credential variables and its manifest; with --connect, the network path too.",
         discussion: """
             Example:
               batch-runner validate jobs/number-verify.yml
               batch-runner validate jobs/pim-qr.yml --manifest campaign.csv --json
+              batch-runner validate jobs/number-verify.yml --connect
             Reads the manifest exactly as a run would (same rules, same rejects) and reports the counts and the
             first rejected rows with their reasons. Exits 0 when the job can run (rejected rows included), 65 when
-            the manifest cannot be used, 78 when the job file or a credential variable is wrong.
+            the manifest cannot be used, 78 when the job file, a credential variable or a network setting is wrong.
+
+            --connect then connects to every endpoint the job uses (through the proxy that applies), completes the
+            TLS handshake and, where the API has a token endpoint, mints a token (token requests use no quota; ID
+            Scan gets no authenticated request). It prints the route, the certificate's subject and issuer, and the
+            token answer's quota headers, and exits 69 when the service refuses the credentials or cannot be
+            reached or trusted. Run it from the job's own environment (cron's, systemd's) before scheduling.
             """
     )
 
@@ -29,26 +36,41 @@ struct ValidateCommand: AsyncParsableCommand {
     @Option(help: "List at most this many rejected rows.")
     var rejects = 20
 
+    @Flag(help: "Also connect to the job's endpoints: proxy, TLS and a token, without spending quota.")
+    var connect = false
+
     @Flag(help: "Print the report as JSON, for scripts.")
     var json = false
 
+    func validate() throws {
+        if connect, sandbox { throw ValidationError("--connect checks the job's own endpoints; drop --sandbox.") }
+    }
+
     func run() async throws {
         var job: JobConfiguration
+        var credentials: ClientCredentials?
+        var network = NetworkSettings()
         do {
             job = try JobFile.load(path: jobFile)
             if let manifest { job.manifest = absolutePath(manifest) }
-            if !sandbox { _ = try Credentials.resolve(job.credentials) }
+            if !sandbox { credentials = try Credentials.resolve(job.credentials) }
+            network = try NetworkSettings.resolve(job.http, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw failure(error)
         }
-        let report: JobValidation
+        var report: JobValidation
         do {
             report = try await JobValidation.validate(job, rejectLimit: max(rejects, 0))
         } catch {
             throw failure(error, during: .validation)
         }
+        if connect, let credentials {
+            report.connect = await ConnectionCheck.run(job, credentials: credentials, network: network)
+        }
+        let exitCode = report.connect?.exitCode ?? ExitStatus.success
         if json {
             try printJSON(report)
+            if exitCode != ExitStatus.success { throw ExitCode(exitCode) }
             return
         }
         var lines = [
@@ -62,6 +84,20 @@ struct ValidateCommand: AsyncParsableCommand {
         if report.rejected > report.rejects.count {
             lines.append("  ... and \(report.rejected - report.rejects.count) more (a run writes them all to rejects.csv)")
         }
+        if let check = report.connect {
+            for endpoint in check.endpoints {
+                lines.append("\(endpoint.role) endpoint \(endpoint.host): \(endpoint.proxy.map { "via proxy \($0)" } ?? "direct")")
+                if let subject = endpoint.certificateSubject {
+                    lines.append("  certificate: \(subject), issued by \(endpoint.certificateIssuer ?? "?"), valid until \(endpoint.certificateNotValidAfter ?? "?")")
+                }
+                if let token = endpoint.token {
+                    let quota = endpoint.quotaHeaders.map { $0.isEmpty ? "no quota headers" : $0.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") }
+                    lines.append("  token: \(token)\(endpoint.tokenStatus.map { " (HTTP \($0))" } ?? "")\(quota.map { "; \($0)" } ?? "")")
+                }
+                lines.append("  \(endpoint.ok ? "ok" : "FAILED: \(endpoint.problem ?? "?")")")
+            }
+        }
         print(lines.joined(separator: "\n"))
+        if exitCode != ExitStatus.success { throw ExitCode(exitCode) }
     }
 }

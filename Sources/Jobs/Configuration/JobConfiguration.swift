@@ -90,17 +90,31 @@ public struct JobConfiguration: Sendable {
         }
     }
 
-    /// HTTP client limits.
+    /// HTTP client limits and the network path (the environment fills in what is not set here; see
+    /// `NetworkSettings`).
     public struct HTTP: Sendable {
         /// One request's deadline, connection included. Default 30 s.
         public var timeout: Duration
         /// Answers longer than this fail the request. Default 10 MiB.
         public var maxBodyBytes: Int
+        /// A PEM bundle trusted in addition to the system roots (absolute), from `http.ca_file`.
+        public var caFile: String?
+        /// `http.proxy`: a proxy, or `none` to ignore the environment's; nil when the job file does not say.
+        package var proxy: ProxySetting?
+        /// `http.no_proxy`: hosts that bypass the proxy; nil when the job file does not say.
+        public var noProxy: [String]?
 
         public init(timeout: Duration = .seconds(30), maxBodyBytes: Int = 10 << 20) {
             self.timeout = timeout
             self.maxBodyBytes = maxBodyBytes
         }
+    }
+
+    /// What `http.proxy` says.
+    package enum ProxySetting: Sendable, Equatable {
+        /// `none`: connect directly, whatever the environment says.
+        case none
+        case server(ProxyServer)
     }
 
     /// The job file's name without its extension (`number-verify` for `jobs/number-verify.yml`).

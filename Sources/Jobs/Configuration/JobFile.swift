@@ -124,6 +124,18 @@ public enum JobFile {
         if var object = try root.object("http") {
             http.timeout = try object.duration("timeout") ?? http.timeout
             if let megabytes = try object.integer("max_body_mb", in: 1...1024) { http.maxBodyBytes = megabytes << 20 }
+            http.caFile = try object.string("ca_file").map(resolve)
+            if let proxy = try object.string("proxy") {
+                if proxy.lowercased() == "none" {
+                    http.proxy = JobConfiguration.ProxySetting.none
+                } else {
+                    switch ProxyServer.parse(proxy) {
+                    case .success(let server): http.proxy = .server(server)
+                    case .failure(let problem): throw object.error("proxy", "is not a proxy URL: \(problem.description) (write http://[user:password@]host:port, or none)")
+                    }
+                }
+            }
+            http.noProxy = try object.strings("no_proxy")
             try object.finish()
         }
 

@@ -1,10 +1,24 @@
 extension BatchJob {
+    /// What completes each row of a run: ``complete(_:client:journal:storedFields:)`` with the job's result
+    /// columns laid out once, not once per row.
+    func makeRowCompleter(client: APIClient, journal: SendJournal) -> @Sendable (WorkItem) async throws -> WorkCompletion {
+        let fields: [@Sendable (Result) -> String] = resultColumns.compactMap { column in
+            if case .result(let value) = column.source { value } else { nil }
+        }
+        return { item in
+            try await complete(item, client: client, journal: journal) { result in fields.map { $0(result) } }
+        }
+    }
+
     /// Performs `item` and turns every way it can end into a completion to commit: the one failure path of every
     /// job kind. A request that failed for good fails the row; one that may have reached the service without an
     /// answer leaves it `unknown`, with the job's advice.
     ///
     /// - Throws: ``ServiceError`` when the run must stop; `CancellationError`; a local failure (writing a file).
-    func complete(_ item: WorkItem, client: APIClient, journal: SendJournal) async throws -> WorkCompletion {
+    func complete(
+        _ item: WorkItem, client: APIClient, journal: SendJournal,
+        storedFields: (Result) -> [String]
+    ) async throws -> WorkCompletion {
         let context = RowContext(item: item, client: client, journal: journal)
         let outcome: RowOutcome<Result>
         do {
@@ -18,7 +32,7 @@ extension BatchJob {
         switch outcome {
         case .succeeded(let result, let note, let files):
             (completion.state, completion.error, completion.files) = (.succeeded, note, files)
-            completion.result = storedFields(of: result)
+            completion.result = storedFields(result)
         case .failed(let reason):
             completion.error = reason
         case .unknown(let reason):

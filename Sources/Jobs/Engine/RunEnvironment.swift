@@ -26,15 +26,15 @@ package struct RunEnvironment: Sendable {
         self.openStore = openStore
     }
 
-    /// The real thing: the monotonic clock, AsyncHTTPClient, and the store `state:` names.
-    package static func live(wallClock: WallClock = .system()) -> RunEnvironment {
+    /// The real thing: the monotonic clock, AsyncHTTPClient on the `network` path, and the store `state:` names.
+    package static func live(wallClock: WallClock = .system(), network: NetworkSettings = NetworkSettings()) -> RunEnvironment {
         RunEnvironment(
             clock: .continuous,
             wallClock: wallClock,
             makeTransport: { configuration in
                 AsyncHTTPClientTransport(
                     concurrency: configuration.concurrency, timeout: configuration.http.timeout,
-                    maxBodyBytes: configuration.http.maxBodyBytes
+                    maxBodyBytes: configuration.http.maxBodyBytes, network: network
                 )
             },
             openStore: { configuration, access in try CheckpointStores.open(configuration, access: access) }

@@ -47,8 +47,9 @@ struct SendingStage {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await monitor.report() }
                 defer { group.cancelAll() }
+                let complete = job.makeRowCompleter(client: client, journal: journal)
                 try await pool.run(next: { try await queue.next() }) { item in
-                    let completion = try await job.complete(item, client: client, journal: journal)
+                    let completion = try await complete(item)
                     try await committer.commit(completion)
                     limiter.setBacklog(backlog.decrement())
                     monitor.record(completion.state)

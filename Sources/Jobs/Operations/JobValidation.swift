@@ -19,9 +19,11 @@ public struct JobValidation: Sendable, Codable {
     public var requests: Int
     /// The first rejects, in row order (at most `rejectLimit`).
     public var rejects: [Reject]
+    /// What `--connect` found; nil without it.
+    package var connect: ConnectionCheck?
 
     enum CodingKeys: String, CodingKey {
-        case kind, manifest, rows, accepted, rejected, requests, rejects
+        case kind, manifest, rows, accepted, rejected, requests, rejects, connect
         case manifestSHA256 = "manifest_sha256"
     }
 

@@ -28,6 +28,8 @@ package struct RunSummary: Codable, Sendable, Equatable {
     package var startedAt: String
     package var finishedAt: String
     package var manifestSHA256: String
+    /// The batch-runner version that wrote this summary.
+    package var runnerVersion: String = RunnerVersion.current
 
     enum CodingKeys: String, CodingKey {
         case kind, rows, accepted, rejected, succeeded, failed, pending, unknown, requests, throttled, retries
@@ -39,6 +41,7 @@ package struct RunSummary: Codable, Sendable, Equatable {
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case manifestSHA256 = "manifest_sha256"
+        case runnerVersion = "runner_version"
     }
 
     package func jsonData() throws -> Data {

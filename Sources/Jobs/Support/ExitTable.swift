@@ -74,17 +74,19 @@ package enum ExitTable {
         case .failing:
             return JobError(.stoppedResumable, "Most recent requests to the API failed (HTTP 5xx or no answer); the run stops here instead of failing every row. Progress is saved; run again when the service is back.")
         case .credentialsRefused(let answer):
-            return JobError(.credentialsRefused, "The API refused the credentials (\(answer)) even with a new token; check the client id and secret variables and the product subscription.")
+            return JobError(.serviceRefused, "The API refused the credentials (\(answer)) even with a new token; check the client id and secret variables and the product subscription.")
         case .tokenRefused(let answer):
-            return JobError(.credentialsRefused, "The token endpoint refused the credentials (\(answer)); check the values of the client id and secret environment variables.")
+            return JobError(.serviceRefused, "The token endpoint refused the credentials (\(answer)); check the values of the client id and secret environment variables.")
         case .tokenRequestRejected(let answer):
-            return JobError(.credentialsRefused, "The token endpoint rejected the request (\(answer)); check the endpoints.token URL and the scopes.")
+            return JobError(.serviceRefused, "The token endpoint rejected the request (\(answer)); check the endpoints.token URL and the scopes.")
         case .tokenAnswerTooLarge:
-            return JobError(.credentialsRefused, "The token endpoint answered with more than http.max_body_mb; check the endpoints.token URL.")
+            return JobError(.serviceRefused, "The token endpoint answered with more than http.max_body_mb; check the endpoints.token URL.")
         case .tokenAnswerWithoutToken:
-            return JobError(.credentialsRefused, "The token endpoint answered without an access_token; check the endpoints.token URL.")
+            return JobError(.serviceRefused, "The token endpoint answered without an access_token; check the endpoints.token URL.")
         case .tokenEndpointFailing(let problem):
             return JobError(.stoppedResumable, "The token endpoint kept failing (\(problem)); progress is saved, run again later.")
+        case .connection(let failure):
+            return JobError(.serviceRefused, failure.message)
         }
     }
 }

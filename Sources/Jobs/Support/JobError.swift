@@ -5,7 +5,7 @@ public struct JobError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The documented exit codes (see the README).
     public struct Code: Hashable, Sendable {
         private enum Base: Hashable, Sendable {
-            case usage, manifestUnusable, credentialsRefused, ioError, stoppedResumable, configuration, internalError
+            case usage, manifestUnusable, serviceRefused, ioError, stoppedResumable, configuration, internalError
         }
         private let base: Base
 
@@ -13,8 +13,9 @@ public struct JobError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let usage = Code(base: .usage)
         /// 65: the manifest cannot be used (missing, not CSV, missing column, changed since the state was made).
         public static let manifestUnusable = Code(base: .manifestUnusable)
-        /// 69: the service refused the credentials.
-        public static let credentialsRefused = Code(base: .credentialsRefused)
+        /// 69: someone must act on the service side: credentials refused, the certificate not trusted, the proxy
+        /// refusing, the service unreachable from the run's first request.
+        public static let serviceRefused = Code(base: .serviceRefused)
         /// 74: the output folder or the state database cannot be written.
         public static let ioError = Code(base: .ioError)
         /// 75: stopped early; running the same command again resumes.
@@ -29,7 +30,7 @@ public struct JobError: Error, CustomStringConvertible, Sendable, Equatable {
             switch base {
             case .usage: 64
             case .manifestUnusable: 65
-            case .credentialsRefused: 69
+            case .serviceRefused: 69
             case .internalError: 70
             case .ioError: 74
             case .stoppedResumable: 75

@@ -151,6 +151,7 @@ package final class APIClient: Sendable {
             try Task.checkCancellation()
             switch outcome {
             case .answer(let status, let headers, let body):
+                statistics.recordAnswer()
                 let observation = observe(headers)
                 let answerClass = GatewayAnswer.classify(status: status, body: body)
                 switch answerClass {
@@ -194,6 +195,11 @@ package final class APIClient: Sendable {
                 attempts += 1
                 try recordBudget(failed: false)
                 throw RequestFailure(message: "the answer was larger than http.max_body_mb (\(maxBodyBytes >> 20) MiB), so it was not read; raise http.max_body_mb if the service's answers are legitimately this large", attempts: attempts)
+            case .connectionFailed(let failure):
+                limiter.recordNoAnswer()
+                if let stop = statistics.stopping(for: failure) { throw ServiceError.connection(stop) }
+                attempts += 1
+                lastFailure = failure.message
             case .noAnswer(let description, let mayHaveArrived):
                 limiter.recordNoAnswer()
                 attempts += 1

@@ -1,28 +1,49 @@
 package import AsyncHTTPClient
+import Foundation
 import RateLimiter
 package import Logging
 import NIOCore
 import NIOPosix
 package import NIOHTTP1
+import Synchronization
 
-/// The real transport: AsyncHTTPClient, capped in time and size, redirects never followed.
-package struct AsyncHTTPClientTransport: HTTPTransport {
-    package let http: HTTPClient
+/// The real transport: AsyncHTTPClient, capped in time and size, redirects never followed, through the proxy
+/// ``NetworkSettings`` name for each host and trusting the CAs they add.
+///
+/// There is one client (one connection pool) per route: direct, through the https proxy, through the http proxy.
+/// Connections are reused across requests; a request's route is decided once per origin.
+package final class AsyncHTTPClientTransport: HTTPTransport {
+    private let direct: HTTPClient
+    private let viaHTTPSProxy: HTTPClient?
+    private let viaHTTPProxy: HTTPClient?
+    private let network: NetworkSettings
+    private let routes = Mutex([Substring: Route]())
+    private let diagnoses = Mutex([ConnectionFailure: ConnectionFailure]())
     package let timeout: Duration
     package let maxBodyBytes: Int
     private let logger: Logger
 
-    /// A transport on a client of its own, configured for `concurrency` rows in flight.
-    package init(concurrency: Int, timeout: Duration, maxBodyBytes: Int) {
-        let http = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: Self.clientConfiguration(concurrency: concurrency, timeout: timeout)
-        )
-        self.init(http: http, timeout: timeout, maxBodyBytes: maxBodyBytes)
+    private struct Route: Sendable {
+        var useHTTPSProxy: Bool
+        var useHTTPProxy: Bool
+        /// `host[:port]`, for messages.
+        var host: String
+        /// The proxy, masked, for messages; nil when direct.
+        var proxy: String?
     }
 
-    package init(http: HTTPClient, timeout: Duration, maxBodyBytes: Int) {
-        self.http = http
+    /// A transport with clients of its own, configured for `concurrency` rows in flight.
+    package init(concurrency: Int, timeout: Duration, maxBodyBytes: Int, network: NetworkSettings = NetworkSettings()) {
+        func client(proxy: NetworkSettings.Proxy?) -> HTTPClient {
+            HTTPClient(
+                eventLoopGroupProvider: .singleton,
+                configuration: Self.clientConfiguration(concurrency: concurrency, timeout: timeout, network: network, proxy: proxy?.server)
+            )
+        }
+        self.direct = client(proxy: nil)
+        self.viaHTTPSProxy = network.httpsProxy.map { client(proxy: $0) }
+        self.viaHTTPProxy = network.httpProxy.map { client(proxy: $0) }
+        self.network = network
         self.timeout = timeout
         self.maxBodyBytes = maxBodyBytes
         // AsyncHTTPClient logs only at debug and trace, and its lines carry request URLs, which carry phone
@@ -32,34 +53,32 @@ package struct AsyncHTTPClientTransport: HTTPTransport {
     }
 
     /// The client configuration every run uses: redirects are never followed (a redirect to another host would
-    /// carry the bearer token there), and there are as many connections per host as rows in flight.
-    package static func clientConfiguration(concurrency: Int, timeout: Duration) -> HTTPClient.Configuration {
+    /// carry the bearer token there), as many connections per host as rows in flight, and a connection attempt
+    /// capped at 10 s or half of `timeout`, so that a connection failure is told apart from a slow answer.
+    package static func clientConfiguration(
+        concurrency: Int, timeout: Duration, network: NetworkSettings = NetworkSettings(), proxy: ProxyServer? = nil
+    ) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = network.trust.tlsConfiguration
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .seconds(10), read: .nanoseconds(Int64(timeout.seconds * 1e9)))
+        let connect = min(Duration.seconds(10), timeout / 2)
+        configuration.timeout = .init(connect: .nanoseconds(connect.nanoseconds), read: .nanoseconds(timeout.nanoseconds))
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60),
             concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 8)
         )
         configuration.decompression = .disabled
+        if let proxy {
+            let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "") }
+            configuration.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
+        }
         return configuration
     }
 
-    /// Whether `error` means no connection was made (refused, unreachable, connect timeout): nothing was sent.
-    static func isConnectFailure(_ error: any Error) -> Bool {
-        switch error {
-        case is NIOConnectionError: return true
-        case let error as HTTPClientError: return error == .connectTimeout
-        case let error as ChannelError:
-            if case .connectTimeout = error { return true }
-            return false
-        case let error as IOError: return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode)
-        default: return false
-        }
-    }
-
     package func shutdown() async throws {
-        try await http.shutdown()
+        try await direct.shutdown()
+        try await viaHTTPSProxy?.shutdown()
+        try await viaHTTPProxy?.shutdown()
     }
 
     package func execute(_ request: APIRequest, token: String?) async -> TransportOutcome {
@@ -67,10 +86,11 @@ package struct AsyncHTTPClientTransport: HTTPTransport {
         outgoing.method = request.method
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let token { outgoing.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        outgoing.headers.add(name: "User-Agent", value: "batch-runner/1")
+        outgoing.headers.add(name: "User-Agent", value: "batch-runner/\(RunnerVersion.current)")
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        let http = client(for: request.url)
         do {
-            let response = try await http.execute(outgoing, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)), logger: logger)
+            let response = try await http.execute(outgoing, timeout: .nanoseconds(timeout.nanoseconds), logger: logger)
             let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
             if let contentLength, contentLength > maxBodyBytes { return .tooLarge(headers: response.headers) }
             do {
@@ -84,8 +104,67 @@ package struct AsyncHTTPClientTransport: HTTPTransport {
         } catch is CancellationError {
             return .noAnswer("cancelled", mayHaveArrived: true)
         } catch {
+            let route = route(for: request.url)
+            if let failure = ConnectionFailure.classify(error, host: route.host, proxy: route.proxy) {
+                return .connectionFailed(await diagnosed(failure, url: request.url))
+            }
             // AHC and NIO describe transport failures without URLs or headers, so no personal data leaks here.
-            return .noAnswer("transport error (\(String(String(describing: error).prefix(120))))", mayHaveArrived: !Self.isConnectFailure(error))
+            return .noAnswer("transport error (\(String(String(describing: error).prefix(120))))", mayHaveArrived: true)
         }
+    }
+
+    /// `failure` made precise: AsyncHTTPClient tells neither why a certificate was refused nor what a proxy
+    /// answered, so a probe connection looks (once per failure and host; the run stops on it anyway).
+    private func diagnosed(_ failure: ConnectionFailure, url: String) async -> ConnectionFailure {
+        if case .unreachable = failure { return failure }
+        if let known = diagnoses.withLock({ $0[failure] }) { return known }
+        let report = await ConnectionProbe.probe(url, network: network, timeout: timeout)
+        let precise: ConnectionFailure
+        switch (failure, report.failure) {
+        case (.untrustedCertificate, .untrustedCertificate?), (.proxyRefused, .proxyRefused?): precise = report.failure ?? failure
+        default: precise = failure
+        }
+        diagnoses.withLock { $0[failure] = precise }
+        return precise
+    }
+
+    /// The client for `url`: the direct one unless a proxy is configured and applies.
+    private func client(for url: String) -> HTTPClient {
+        guard viaHTTPSProxy != nil || viaHTTPProxy != nil else { return direct }
+        let route = route(for: url)
+        return route.useHTTPSProxy ? viaHTTPSProxy ?? direct : route.useHTTPProxy ? viaHTTPProxy ?? direct : direct
+    }
+
+    /// The route of `url`'s origin (`https://host:port`), decided on its first request.
+    private func route(for url: String) -> Route {
+        let origin = Self.origin(of: url)
+        if let route = routes.withLock({ $0[origin] }) { return route }
+        let components = URLComponents(string: url)
+        let host = components.map { components in
+            let name = components.host ?? "?"
+            return components.port.map { "\(name):\($0)" } ?? name
+        } ?? "?"
+        let proxy = components.flatMap { network.proxy(for: $0) }
+        let isHTTPS = components?.scheme?.lowercased() == "https"
+        let route = Route(
+            useHTTPSProxy: proxy != nil && isHTTPS, useHTTPProxy: proxy != nil && !isHTTPS, host: host,
+            proxy: proxy?.server.masked
+        )
+        routes.withLock { $0[origin] = route }
+        return route
+    }
+
+    /// `scheme://authority` of `url`: everything up to the first `/` after `://`.
+    private static func origin(of url: String) -> Substring {
+        guard let separator = url.range(of: "://") else { return Substring(url) }
+        let end = url[separator.upperBound...].firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? url.endIndex
+        return url[..<end]
+    }
+}
+
+extension Duration {
+    fileprivate var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -44,7 +44,9 @@ package enum GatewayToken {
             try Task.checkCancellation()
             attempts += 1
             statistics.recordRequest()
-            switch await transport.execute(request, token: nil) {
+            let outcome = await transport.execute(request, token: nil)
+            if case .answer = outcome { statistics.recordAnswer() }
+            switch outcome {
             case .answer(let status, _, let body) where (200..<300).contains(status):
                 return try decode(body)
             case .answer(let status, _, let body):
@@ -60,6 +62,9 @@ package enum GatewayToken {
                 lastProblem = problem
             case .tooLarge:
                 throw ServiceError.tokenAnswerTooLarge
+            case .connectionFailed(let failure):
+                if let stop = statistics.stopping(for: failure) { throw ServiceError.connection(stop) }
+                lastProblem = failure.message
             }
             guard attempts < retry.maxAttempts else {
                 throw ServiceError.tokenEndpointFailing(problem: lastProblem)
@@ -69,18 +74,12 @@ package enum GatewayToken {
     }
 
     private static func decode(_ body: [UInt8]) throws -> TokenProvider.Token {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let token = object["access_token"] as? String, !token.isEmpty
-        else {
+        guard let answer = JSONValue(parsing: body), let token = answer["access_token"]?.string, !token.isEmpty else {
             throw ServiceError.tokenAnswerWithoutToken
         }
-        let lifetime: Double
-        switch object["expires_in"] {
-        case let number as NSNumber: lifetime = number.doubleValue
-        case let text as String: lifetime = Double(text) ?? 3600
-        default: lifetime = 3600
-        }
-        return TokenProvider.Token(value: token, lifetime: .seconds(max(lifetime, 1)))
+        // A number (Number Verify) or a string (the gateway's own endpoint); an hour when absent or unreadable.
+        let lifetime = answer["expires_in"]?.text.flatMap { Double($0) }.flatMap { $0.isFinite ? $0 : nil } ?? 3600
+        return TokenProvider.Token(value: token, lifetime: .seconds(min(max(lifetime, 1), 366 * 86_400)))
     }
 
     static func formEncode(_ value: String) -> String {

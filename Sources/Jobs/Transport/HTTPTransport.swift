@@ -20,4 +20,7 @@ package enum TransportOutcome: Sendable {
     case noAnswer(String, mayHaveArrived: Bool)
     /// An answer whose body exceeds `http.max_body_mb`; the rest of it is not read.
     case tooLarge(headers: HTTPHeaders)
+    /// No connection could be made (nothing was sent): an untrusted certificate, a refusing proxy, or no route
+    /// to the host.
+    case connectionFailed(ConnectionFailure)
 }

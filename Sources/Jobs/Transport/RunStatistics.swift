@@ -9,6 +9,9 @@ package final class RunStatistics: Sendable {
         package var retries = 0
         package var apiVersion: String?
         package var sunset: String?
+        /// Whether any request of this invocation had an answer (any status): from then on an unreachable
+        /// service is an outage to wait out, not a misconfiguration.
+        package var hasAnswers = false
     }
 
     private let counts = Mutex(Counts())
@@ -20,6 +23,15 @@ package final class RunStatistics: Sendable {
     package func recordRequest() { counts.withLock { $0.requests += 1 } }
     package func recordThrottle() { counts.withLock { $0.throttled += 1 } }
     package func recordRetry() { counts.withLock { $0.retries += 1 } }
+    package func recordAnswer() { counts.withLock { $0.hasAnswers = true } }
+    package var hasAnswers: Bool { counts.withLock { $0.hasAnswers } }
+
+    /// What a connection failure means for this run: `failure` itself when the run must stop (69); nil when it
+    /// is an outage to retry, which an unreachable service is once the run has had answers.
+    package func stopping(for failure: ConnectionFailure) -> ConnectionFailure? {
+        if case .unreachable = failure, hasAnswers { return nil }
+        return failure
+    }
 
     /// Notes the `api-version` and `sunset` of an answer; logs a `sunset` notice once per run.
     package func recordHeaders(apiVersion: String?, sunset: String?, logger: Logger) {

@@ -16,4 +16,6 @@ package enum ServiceError: Error, Sendable, Equatable {
     case tokenAnswerWithoutToken
     /// The token endpoint kept failing transiently.
     case tokenEndpointFailing(problem: String)
+    /// The API cannot be reached or trusted: a certificate, a proxy, or no route before the run's first answer.
+    case connection(ConnectionFailure)
 }

@@ -20,6 +20,9 @@ package final class TokenProvider: Sendable {
     private struct State {
         var current: (token: Token, renewAt: EngineClock.Instant)?
         var minting: Task<Token, any Error>?
+        /// Why minting failed in a way that stops the run: later callers get it at once instead of minting again
+        /// (each attempt at an unreachable or refusing endpoint would cost a connection timeout).
+        var stop: ServiceError?
     }
 
     private enum Step {
@@ -41,7 +44,8 @@ package final class TokenProvider: Sendable {
     package func token() async throws -> String {
         let now = clock.now
         let mint = self.mint
-        let step = state.withLock { state -> Step in
+        let step = try state.withLock { state throws(ServiceError) -> Step in
+            if let stop = state.stop { throw stop }
             if let current = state.current, now < current.renewAt { return .ready(current.token.value) }
             if let minting = state.minting { return .wait(minting) }
             let minting = Task { try await mint() }
@@ -58,6 +62,7 @@ package final class TokenProvider: Sendable {
                 // The first caller back installs the new token; the others find it installed.
                 guard state.minting == minting else { return }
                 state.minting = nil
+                if case .failure(let error as ServiceError) = result { state.stop = error }
                 if case .success(let token) = result {
                     let margin = min(.seconds(60), max(token.lifetime / 10, min(.seconds(5), token.lifetime / 2)))
                     state.current = (token, renewAt.advanced(by: token.lifetime - margin))

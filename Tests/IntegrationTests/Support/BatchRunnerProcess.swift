@@ -30,6 +30,10 @@ struct BatchRunnerProcess {
         merged["KPN_CLIENT_SECRET"] = nil
         merged["IDSCAN_KEY_ID"] = nil
         merged["IDSCAN_SECRET"] = nil
+        // The network path is the test's to set, never the machine's.
+        for name in ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR"] {
+            merged[name] = nil
+        }
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
         process.standardOutput = stdoutPipe

@@ -30,6 +30,8 @@ final class RunningSandbox: Sendable {
     }
 
     var origin: String { "http://127.0.0.1:\(port)" }
+    /// The origin of a sandbox started with `tls`: by name, as the test certificates name it.
+    var httpsOrigin: String { "https://localhost:\(port)" }
     var stats: RequestLog.Stats { sandbox.log.snapshot }
 
     /// The environment a run needs to authenticate with this sandbox.

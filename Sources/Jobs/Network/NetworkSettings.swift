@@ -1,0 +1,88 @@
+package import Foundation
+
+/// How a run reaches the APIs: the proxy for each scheme, the hosts that bypass it, and the extra trusted CAs.
+///
+/// The job file wins where it sets a key (`http.proxy`, `http.no_proxy`, `http.ca_file`); the environment fills
+/// in the rest, because neither AsyncHTTPClient nor swift-nio-ssl reads it on Linux:
+/// - `https_proxy` / `HTTPS_PROXY` for https endpoints, `http_proxy` for http endpoints (upper-case
+///   `HTTP_PROXY` is ignored, as curl does, because of httpoxy);
+/// - `no_proxy` / `NO_PROXY`;
+/// - `SSL_CERT_FILE` and `SSL_CERT_DIR` (added to `http.ca_file`, never replaced by it).
+package struct NetworkSettings: Sendable {
+    /// Where a proxy setting came from, for messages: `http.proxy`, `https_proxy`, ...
+    package struct Proxy: Sendable, Equatable {
+        package var server: ProxyServer
+        package var origin: String
+    }
+
+    package var httpsProxy: Proxy?
+    package var httpProxy: Proxy?
+    package var noProxy: NoProxyList
+    package var trust: TrustSettings
+
+    /// Direct connections, the system's roots only: what tests and the sandbox use.
+    package init(httpsProxy: Proxy? = nil, httpProxy: Proxy? = nil, noProxy: NoProxyList = NoProxyList([]), trust: TrustSettings = TrustSettings()) {
+        self.httpsProxy = httpsProxy
+        self.httpProxy = httpProxy
+        self.noProxy = noProxy
+        self.trust = trust
+    }
+
+    /// The settings of `http` completed from `environment`.
+    ///
+    /// - Throws: ``JobFileError`` naming the variable (a malformed proxy URL in the environment) or the key and
+    ///   file (a CA file that holds no certificate).
+    package static func resolve(_ http: JobConfiguration.HTTP, environment: [String: String]) throws(JobFileError) -> NetworkSettings {
+        func variable(_ names: String...) -> (name: String, value: String)? {
+            for name in names {
+                if let value = environment[name], !value.trimmingCharacters(in: .whitespaces).isEmpty { return (name, value) }
+            }
+            return nil
+        }
+        func proxy(from variable: (name: String, value: String)?) throws(JobFileError) -> Proxy? {
+            guard let variable else { return nil }
+            switch ProxyServer.parse(variable.value) {
+            case .success(let server): return Proxy(server: server, origin: variable.name)
+            case .failure(let problem):
+                throw JobFileError("The environment variable \(variable.name) is not a proxy URL: \(problem.description). Fix or unset it, or set http.proxy in the job file (`none` ignores the environment).")
+            }
+        }
+        var settings = NetworkSettings()
+        switch http.proxy {
+        case .some(.none):
+            break
+        case .some(.server(let server)):
+            settings.httpsProxy = Proxy(server: server, origin: "http.proxy")
+            settings.httpProxy = settings.httpsProxy
+        case nil:
+            settings.httpsProxy = try proxy(from: variable("https_proxy", "HTTPS_PROXY"))
+            settings.httpProxy = try proxy(from: variable("http_proxy"))
+        }
+        if let noProxy = http.noProxy {
+            settings.noProxy = NoProxyList(noProxy)
+        } else if let noProxy = variable("no_proxy", "NO_PROXY") {
+            settings.noProxy = NoProxyList(environmentValue: noProxy.value)
+        }
+        settings.trust = try TrustSettings.load(caFile: http.caFile, environment: environment)
+        return settings
+    }
+
+    /// These settings without proxies: every connection direct.
+    package var direct: NetworkSettings {
+        NetworkSettings(trust: trust)
+    }
+
+    /// The proxy a request to `url` goes through, or nil to connect directly.
+    package func proxy(for url: URLComponents) -> Proxy? {
+        guard let scheme = url.scheme?.lowercased(), let host = url.host else { return nil }
+        let proxy = scheme == "https" ? httpsProxy : httpProxy
+        guard let proxy else { return nil }
+        let port = url.port ?? (scheme == "https" ? 443 : 80)
+        return noProxy.bypasses(host: host, port: port) ? nil : proxy
+    }
+
+    /// The proxy a request to `url` goes through, or nil to connect directly (also for a URL that does not parse).
+    package func proxy(for url: String) -> Proxy? {
+        URLComponents(string: url).flatMap { proxy(for: $0) }
+    }
+}
