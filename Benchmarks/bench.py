@@ -3,6 +3,7 @@
 
     python3 Benchmarks/bench.py intake [--rows 1000000] [--runs 5]        # against sqlite3 .import
     python3 Benchmarks/bench.py throughput [--rows 100000] [--runs 5]    # against the bare client loop
+    python3 Benchmarks/bench.py throughput --tls [--proxy]               # the same over HTTPS (through tinyproxy)
     python3 Benchmarks/bench.py memory [--rows 1000000 4000000]
     python3 Benchmarks/bench.py resume [--rows 1000000]
     python3 Benchmarks/bench.py quota [--variant headers|no-headers|spike-arrest|skew-ahead|skew-behind]
@@ -36,12 +37,13 @@ def build():
                    check=True, stdout=subprocess.DEVNULL)
 
 
-def bare_client(mode, origin, lines_file, concurrency):
+def bare_client(mode, origin, lines_file, concurrency, environment=None):
     """The baseline: the same HTTP client, same requests and concurrency, nothing else. Answers its JSON line, plus
-    `wall_seconds`: the process from start to exit, measured like the runner's runs."""
+    `wall_seconds`: the process from start to exit, measured like the runner's runs. `environment` adds
+    BARE_CA_FILE / BARE_PROXY (the runner's TLS and proxy settings)."""
     start = time.monotonic()
     output = subprocess.run([BARE_CLIENT, mode, origin, lines_file, str(concurrency)], check=True,
-                            stdout=subprocess.PIPE, text=True).stdout
+                            stdout=subprocess.PIPE, text=True, env=dict(os.environ, **(environment or {}))).stdout
     result = json.loads(output)
     result["wall_seconds"] = time.monotonic() - start
     if result["failed"]:
@@ -77,20 +79,78 @@ def write_manifest(path, rows, numbers_path=None):
 
 
 class Sandbox:
-    """`batch-runner sandbox` on a free loopback port."""
+    """`batch-runner sandbox` on a free loopback port; over HTTPS with `certificates` (a Certificates)."""
 
-    def __init__(self, *options):
-        self.process = subprocess.Popen([BINARY, "sandbox", "--port", "0", *options], stdout=subprocess.PIPE,
+    def __init__(self, *options, certificates=None):
+        tls = ["--tls-cert", certificates.server, "--tls-key", certificates.key] if certificates else []
+        self.process = subprocess.Popen([BINARY, "sandbox", "--port", "0", *tls, *options], stdout=subprocess.PIPE,
                                         text=True)
         line = self.process.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        match = re.search(r"https?://127\.0\.0\.1:(\d+)", line)
         if not match:
             raise RuntimeError("the sandbox did not start: %r" % line)
-        self.origin = "http://127.0.0.1:%s" % match.group(1)
+        self.certificates = certificates
+        self.origin = ("https://localhost:%s" if certificates else "http://127.0.0.1:%s") % match.group(1)
 
     def stats(self):
+        if self.certificates:
+            import ssl
+            context = ssl.create_default_context(cafile=self.certificates.ca)
+            with urllib.request.urlopen(self.origin + "/_sandbox/stats", context=context) as answer:
+                return json.load(answer)
         with urllib.request.urlopen(self.origin + "/_sandbox/stats") as answer:
             return json.load(answer)
+
+
+class Certificates:
+    """A test CA and a server certificate for localhost it signs, made with openssl in `folder`."""
+
+    def __init__(self, folder):
+        self.ca, self.server, self.key = (os.path.join(folder, name) for name in ("ca.pem", "server.pem", "server-key.pem"))
+        ca_key = os.path.join(folder, "ca-key.pem")
+        quiet = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", ca_key, "-out", self.ca, "-days", "2", "-subj", "/CN=bench CA"], **quiet)
+        request = os.path.join(folder, "server.csr")
+        subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", self.key, "-out", request, "-subj", "/CN=localhost"], **quiet)
+        extensions = os.path.join(folder, "san.cnf")
+        with open(extensions, "w") as out:
+            out.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        subprocess.run(["openssl", "x509", "-req", "-in", request, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial",
+                        "-out", self.server, "-days", "2", "-extfile", extensions], **quiet)
+
+
+class Tinyproxy:
+    """Debian's tinyproxy on a free loopback port, logging connections only."""
+
+    def __init__(self, folder):
+        import socket
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        configuration = os.path.join(folder, "tinyproxy.conf")
+        with open(configuration, "w") as out:
+            out.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Warning\nMaxClients 400\n"
+                      % (self.port, os.path.join(folder, "tinyproxy.log")))
+        self.process = subprocess.Popen(["tinyproxy", "-d", "-c", configuration], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.01)
+        raise RuntimeError("tinyproxy did not start")
+
+    def cpu_seconds(self):
+        """User + system CPU of the proxy so far (all its threads)."""
+        with open("/proc/%d/stat" % self.process.pid) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
 
     def stop(self):
         self.process.terminate()
@@ -116,6 +176,8 @@ endpoints:
 def run_job(job, *options):
     """Runs the job; answers (exit status, wall seconds, peak RSS in MiB)."""
     environment = dict(os.environ, KPN_CLIENT_ID="sandbox-client", KPN_CLIENT_SECRET="sandbox-secret")
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "no_proxy", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+        environment.pop(name, None)
     start = time.monotonic()
     process = subprocess.Popen([BINARY, "run", job, "--log-level", "warning", *options], env=environment,
                                stdout=subprocess.DEVNULL)
@@ -133,33 +195,65 @@ def throughput(arguments):
     """End-to-end requests per second against the sandbox with no quota and no latency, against the bare client
     loop sending the same requests with the same concurrency to the same sandbox; alternating, medians. Both are
     timed the same way: the process from start to exit (the runner's includes reading the manifest, checkpointing
-    every row and writing the outputs; the bare client's its token request)."""
-    sandbox = Sandbox("--quota-limit", "0")
+    every row and writing the outputs; the bare client's its token request).
+
+    `--tls`: the sandbox serves HTTPS with a certificate of a test CA that both trust (`http.ca_file`,
+    BARE_CA_FILE), and each runner run's TLS handshakes are counted at the sandbox (its accepted connections).
+    `--proxy` (with `--tls`): both go through one tinyproxy; its CPU is reported next to the runner's."""
     folder = tempfile.mkdtemp(prefix="bench-throughput-")
+    certificates = Certificates(folder) if arguments.tls else None
+    proxy = Tinyproxy(folder) if arguments.proxy else None
+    sandbox = Sandbox("--quota-limit", "0", certificates=certificates)
     numbers = os.path.join(folder, "numbers.txt")
     write_manifest(os.path.join(folder, "manifest.csv"), arguments.rows, numbers)
-    job = write_job(folder, sandbox.origin, arguments.concurrency)
-    runner, baseline, memory = [], [], []
+    extra, bare_environment = "", {}
+    if certificates:
+        extra += "http:\n  ca_file: %s\n" % certificates.ca
+        bare_environment["BARE_CA_FILE"] = certificates.ca
+    if proxy:
+        extra += "  proxy: http://127.0.0.1:%d\n" % proxy.port if certificates else "http: { proxy: http://127.0.0.1:%d }\n" % proxy.port
+        bare_environment["BARE_PROXY"] = "127.0.0.1:%d" % proxy.port
+    job = write_job(folder, sandbox.origin, arguments.concurrency, extra)
+    runner, baseline, memory, handshakes, runner_cpu, proxy_cpu = [], [], [], [], [], []
     try:
         for run in range(arguments.runs):
             shutil.rmtree(os.path.join(folder, "out"), ignore_errors=True)
+            connections = sandbox.stats().get("connections", 0) if certificates else 0
+            proxy_before = proxy.cpu_seconds() if proxy else 0
+            before = os.times()
             status, elapsed, rss = run_job(job, "--no-progress")
+            after = os.times()
             assert status == 0, "run failed with %d" % status
             runner.append(arguments.rows / elapsed)
             memory.append(rss)
-            bare = bare_client("number-verify", sandbox.origin, numbers, arguments.concurrency)
+            runner_cpu.append(after.children_user + after.children_system - before.children_user - before.children_system)
+            if certificates:
+                # The stats request itself is one more connection: not counted.
+                handshakes.append(sandbox.stats()["connections"] - connections - 1)
+            if proxy:
+                proxy_cpu.append(proxy.cpu_seconds() - proxy_before)
+            bare = bare_client("number-verify", sandbox.origin, numbers, arguments.concurrency, bare_environment)
             baseline.append(bare["requests"] / bare["wall_seconds"])
-            print("  run %d: runner %.0f rows/s (%.2f s, peak %.0f MiB), bare client %.0f requests/s"
-                  % (run + 1, runner[-1], elapsed, rss, baseline[-1]))
+            print("  run %d: runner %.0f rows/s (%.2f s, %.1f CPU-s, peak %.0f MiB%s%s), bare client %.0f requests/s"
+                  % (run + 1, runner[-1], elapsed, runner_cpu[-1], rss,
+                     ", %d TLS handshakes" % handshakes[-1] if certificates else "",
+                     ", proxy %.1f CPU-s" % proxy_cpu[-1] if proxy else "", baseline[-1]))
     finally:
         sandbox.stop()
+        if proxy:
+            proxy.stop()
         shutil.rmtree(folder)
-    report("throughput", rows=arguments.rows, concurrency=arguments.concurrency, runs=arguments.runs,
-           runner_rows_per_second=round(statistics.median(runner)),
-           bare_client_requests_per_second=round(statistics.median(baseline)),
-           ratio=round(statistics.median(runner) / statistics.median(baseline), 3), target_ratio=0.7,
-           runner_all=[round(x) for x in runner], bare_client_all=[round(x) for x in baseline],
-           peak_rss_mib=round(max(memory), 1))
+    figures = dict(rows=arguments.rows, concurrency=arguments.concurrency, runs=arguments.runs, tls=arguments.tls,
+                   proxy=arguments.proxy, runner_rows_per_second=round(statistics.median(runner)),
+                   bare_client_requests_per_second=round(statistics.median(baseline)),
+                   ratio=round(statistics.median(runner) / statistics.median(baseline), 3), target_ratio=0.7,
+                   runner_all=[round(x) for x in runner], bare_client_all=[round(x) for x in baseline],
+                   runner_cpu_seconds=round(statistics.median(runner_cpu), 2), peak_rss_mib=round(max(memory), 1))
+    if certificates:
+        figures.update(tls_handshakes_per_run=max(handshakes), handshake_target=arguments.concurrency + 1)
+    if proxy:
+        figures.update(proxy_cpu_seconds=round(statistics.median(proxy_cpu), 2))
+    report("throughput", **figures)
 
 
 def memory(arguments):
@@ -373,6 +467,8 @@ def main():
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--variant", choices=sorted(QUOTA_VARIANTS), default="headers")
     parser.add_argument("--report-bytes", type=int, default=100_000)
+    parser.add_argument("--tls", action="store_true", help="throughput over HTTPS, with a test CA both trust")
+    parser.add_argument("--proxy", action="store_true", help="throughput through tinyproxy (give --tls as well)")
     parser.add_argument("--no-build", action="store_true", help="use the release binaries as they are")
     arguments = parser.parse_args()
     if not arguments.no_build:

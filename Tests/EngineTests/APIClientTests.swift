@@ -114,6 +114,46 @@ import TestSupport
         #expect(announced.current == 1, "the row is marked sending once, before its first send")
     }
 
+    @Test(arguments: [
+        ConnectionFailure.untrustedCertificate(host: "api-prd.kpn.com", reason: "expired"),
+        .proxyRefused(proxy: "http://ops:***@proxy:3128", answer: "answered 407"),
+        .unreachable(host: "api-prd.kpn.com", cause: "connection refused"),
+    ])
+    func aConnectionFailureBeforeAnyAnswerStopsTheRunAtOnce(failure: ConnectionFailure) async throws {
+        let harness = ClientHarness(maxAttempts: 6) { _, _ in .connectionFailed(failure) }
+        await #expect {
+            try await harness.client.send(probe())
+        } throws: { error in
+            error as? ServiceError == .connection(failure)
+        }
+        #expect(harness.transport.sent.count == 1, "no retry storm")
+        #expect(ExitTable.jobError(for: ServiceError.connection(failure)).code.exitCode == 69)
+    }
+
+    @Test func onceTheRunHadAnswersAnUnreachableServiceIsAnOutageToRetry() async throws {
+        let harness = ClientHarness(maxAttempts: 6) { _, index in
+            index == 1 ? .connectionFailed(.unreachable(host: "api-prd.kpn.com", cause: "connection refused")) : .json(200, "{}")
+        }
+        #expect(try await harness.client.send(probe()).status == 200)
+        let second = Task { try await harness.client.send(probe()) }
+        await harness.advanceOnceAsleep(by: .seconds(1))
+        let settled = try await second.value
+        #expect(settled.status == 200)
+        #expect(settled.attempts == 2)
+    }
+
+    @Test func aCertificateFailureStopsTheRunEvenAfterAnswers() async throws {
+        let failure = ConnectionFailure.untrustedCertificate(host: "api-prd.kpn.com", reason: "unknown issuer")
+        let harness = ClientHarness(maxAttempts: 6) { _, index in index == 0 ? .json(200, "{}") : .connectionFailed(failure) }
+        _ = try await harness.client.send(probe())
+        await #expect {
+            try await harness.client.send(probe())
+        } throws: { error in
+            error as? ServiceError == .connection(failure)
+        }
+        #expect(harness.transport.sent.count == 2)
+    }
+
     @Test func anOversizedAnswerFailsTheRowWithoutARetry() async throws {
         let harness = ClientHarness { _, _ in .tooLarge(headers: HTTPHeaders()) }
         await #expect(throws: RequestFailure.self) { try await harness.client.send(probe()) }

@@ -34,6 +34,19 @@ import TestSupport
         #expect(try await provider.token() == "t2", "a stale invalidation does not drop the new token")
     }
 
+    @Test func aMintThatStopsTheRunIsNotTriedAgain() async throws {
+        let mints = Counter()
+        let failure = ServiceError.connection(.unreachable(host: "api-prd.kpn.com", cause: "connection refused"))
+        let provider = TokenProvider(clock: EngineClock(ManualClock())) {
+            mints.increment()
+            throw failure
+        }
+        for _ in 0..<3 {
+            await #expect { try await provider.token() } throws: { $0 as? ServiceError == failure }
+        }
+        #expect(mints.current == 1, "later callers get the same stop without another connection attempt")
+    }
+
     @Test func concurrentCallersShareOneMint() async throws {
         let clock = ManualClock()
         let mints = Counter()

@@ -1,6 +1,7 @@
 import Foundation
 import Sandbox
 import Testing
+import TestSupport
 
 extension EndToEnd {
     /// Every job kind at the most verbose log level, with distinctive secrets and personal values: no secret reaches
@@ -143,6 +144,33 @@ extension EndToEnd {
             #expect(!created.stderr.contains("-5531"))
             let looseCreate = try looselyPermitted(create)
             #expect(looseCreate.isEmpty, "\(looseCreate)")
+        }
+
+        /// Through a proxy with Basic authentication, over HTTPS, at the most verbose level: neither the proxy's
+        /// password nor either authorization header (`Proxy-Authorization`, the bearer token) reaches a log line,
+        /// a message, an output or the state database.
+        @Test(.enabled(if: Tinyproxy.isInstalled, "tinyproxy is not installed (scripts/test.sh installs it)"))
+        func theProxyPasswordAndBothAuthorizationHeadersStayOut() async throws {
+            let proxyPassword = "PxSecret-3vRt88-Distinct"
+            let proxy = try Tinyproxy(user: "ops", password: proxyPassword)
+            let certificates = try TestCertificates(folder: try Workspace().folder)
+            let server = try certificates.server()
+            let sandbox = try await RunningSandbox.start {
+                $0.clientSecret = Self.gatewaySecret
+                $0.tls = .init(certificatePath: server.certificatePath, keyPath: server.keyPath)
+            }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.httpsOrigin, extra: "http:\n  ca_file: \(certificates.caPath)\n")
+            try workspace.writeManifest(Manifests.numbers(count: 20))
+            let outcome = try await run(workspace, environment: sandbox.credentials.merging(["https_proxy": proxy.url(user: "ops", password: proxyPassword)]) { $1 })
+            #expect(outcome.status == 0, "\(outcome.stderr.suffix(500))")
+            #expect(!proxy.requestLines.isEmpty, "the run went through the proxy")
+            let all = try everything(workspace, outcome)
+            let basic = Data("ops:\(proxyPassword)".utf8).base64EncodedString()
+            for secret in [proxyPassword, basic, "Proxy-Authorization", "Bearer ", Self.gatewaySecret] {
+                #expect(!all.contains(secret), "\(secret) leaked")
+            }
+            #expect(outcome.stderr.contains("trace"), "the most verbose level was on")
         }
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// The baseline of the end-to-end benchmarks: the runner's HTTP client (AsyncHTTPClient, same pool settings)
@@ -10,6 +11,9 @@ import Synchronization
 ///
 ///     bare-client number-verify ORIGIN NUMBERS-FILE CONCURRENCY   # one number per line
 ///     bare-client idscan-reports ORIGIN PAIRS-FILE CONCURRENCY    # `transaction_id,result_id` per line
+///
+/// With the runner's network settings when asked: `BARE_CA_FILE` (a PEM CA trusted beside the system roots, as
+/// `http.ca_file`) and `BARE_PROXY` (`host:port`, as `http.proxy`).
 let arguments = CommandLine.arguments
 guard arguments.count == 5, let concurrency = Int(arguments[4]) else {
     FileHandle.standardError.write(Data("usage: bare-client number-verify|idscan-reports ORIGIN FILE CONCURRENCY\n".utf8))
@@ -22,6 +26,14 @@ var configuration = HTTPClient.Configuration()
 configuration.redirectConfiguration = .disallow
 configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 8))
 configuration.decompression = .disabled
+if let caFile = ProcessInfo.processInfo.environment["BARE_CA_FILE"] {
+    var tls = TLSConfiguration.makeClientConfiguration()
+    tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+    configuration.tlsConfiguration = tls
+}
+if let proxy = ProcessInfo.processInfo.environment["BARE_PROXY"], let colon = proxy.lastIndex(of: ":"), let port = Int(proxy[proxy.index(after: colon)...]) {
+    configuration.proxy = .server(host: String(proxy[..<colon]), port: port)
+}
 let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 
 /// The request for one line, and a fresh Authorization header value.
