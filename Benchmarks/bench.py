@@ -101,6 +101,10 @@ class Sandbox:
         with urllib.request.urlopen(self.origin + "/_sandbox/stats") as answer:
             return json.load(answer)
 
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
 
 class Certificates:
     """A test CA and a server certificate for localhost it signs, made with openssl in `folder`."""
@@ -147,10 +151,6 @@ class Tinyproxy:
         with open("/proc/%d/stat" % self.process.pid) as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
 
     def stop(self):
         self.process.terminate()

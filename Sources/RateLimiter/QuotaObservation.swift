@@ -55,12 +55,37 @@ public struct QuotaObservation: Sendable, Equatable {
     ///   - localEpochSeconds: The local wall clock when the answer arrived, used only when the answer has no
     ///     `Date` header to measure the reset against.
     public init(headers: some Sequence<(name: String, value: String)>, localEpochSeconds: Double) {
-        // Every answer passes here: names are matched without lower-casing copies, values kept only when wanted.
-        var values = [String?](repeating: nil, count: Self.headerNames.count)
-        for (name, value) in headers {
-            guard let index = Self.headerIndex(name) else { continue }
+        var reader = HeaderReader()
+        for (name, value) in headers { reader.read(name: name, value: value) }
+        self = reader.observation(localEpochSeconds: localEpochSeconds)
+    }
+
+    /// Reads an answer's headers one at a time, for callers that hold them in a type of their own: every answer
+    /// passes here, so names are matched without lower-casing copies and values kept only when wanted (and no
+    /// generic sequence is walked, which costs a metadata lookup per header across modules).
+    ///
+    /// ```swift
+    /// var reader = QuotaObservation.HeaderReader()
+    /// for header in response.headers { reader.read(name: header.name, value: header.value) }
+    /// let observation = reader.observation(localEpochSeconds: now)
+    /// ```
+    public struct HeaderReader {
+        private var values: [String?] = Array(repeating: nil, count: QuotaObservation.headerNames.count)
+
+        public init() {}
+
+        public mutating func read(name: String, value: String) {
+            guard let index = QuotaObservation.headerIndex(name) else { return }
             values[index] = value.trimmingSpaces()
         }
+
+        /// The observation of the headers read; parameters as for ``QuotaObservation/init(headers:localEpochSeconds:)``.
+        public func observation(localEpochSeconds: Double) -> QuotaObservation {
+            QuotaObservation(values: values, localEpochSeconds: localEpochSeconds)
+        }
+    }
+
+    private init(values: [String?], localEpochSeconds: Double) {
         func value(_ name: HeaderName) -> String? { values[name.rawValue] }
         self.init()
         self.limit = value(.limit).flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
@@ -91,7 +116,7 @@ public struct QuotaObservation: Sendable, Equatable {
         case limit, used, interval, timeUnit, resetUTC, retryAfter, date
     }
 
-    private static let headerNames: [[UInt8]] = [
+    fileprivate static let headerNames: [[UInt8]] = [
         "quota-limit", "quota-used", "quota-interval", "quota-time-unit", "quota-reset-utc", "retry-after", "date",
     ].map { Array($0.utf8) }
 
@@ -100,7 +125,7 @@ public struct QuotaObservation: Sendable, Equatable {
     }
 
     /// The index of `name` in ``headerNames``, compared without regard to ASCII letter case.
-    private static func headerIndex(_ name: String) -> Int? {
+    fileprivate static func headerIndex(_ name: String) -> Int? {
         var name = name
         return name.withUTF8 { bytes -> Int? in
             guard bytes.count >= 4, bytes.count <= 15 else { return nil }

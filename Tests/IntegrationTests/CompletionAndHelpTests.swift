@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 import Testing
 
 extension EndToEnd {
@@ -14,6 +15,18 @@ extension EndToEnd {
             for word in ["batch-runner", "run", "status", "validate", "sandbox", "log-format", "log-level", "metrics-file"] {
                 #expect(outcome.stdout.contains(word), "\(shell) completion lacks \(word)")
             }
+        }
+
+        @Test func versionIsPrintedAndRecordedInTheSummary() async throws {
+            let outcome = try await BatchRunnerProcess.run(["--version"])
+            #expect(outcome.status == 0)
+            #expect(outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == RunnerVersion.current)
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: "http://127.0.0.1:1")
+            try workspace.writeManifest("customer_id,msisdn\n")
+            let run = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--sandbox"])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(try workspace.summary()["runner_version"] as? String == RunnerVersion.current)
         }
 
         @Test func theInstallScriptInstallsEachShellsCompletionPerUser() async throws {

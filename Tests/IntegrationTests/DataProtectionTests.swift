@@ -153,6 +153,7 @@ extension EndToEnd {
         func theProxyPasswordAndBothAuthorizationHeadersStayOut() async throws {
             let proxyPassword = "PxSecret-3vRt88-Distinct"
             let proxy = try Tinyproxy(user: "ops", password: proxyPassword)
+            defer { proxy.stop() }
             let certificates = try TestCertificates(folder: try Workspace().folder)
             let server = try certificates.server()
             let sandbox = try await RunningSandbox.start {

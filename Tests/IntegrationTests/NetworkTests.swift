@@ -115,6 +115,7 @@ extension EndToEnd {
         @Test(.enabled(if: Tinyproxy.isInstalled, "tinyproxy is not installed (scripts/test.sh installs it)"))
         func everyHTTPSRequestGoesThroughTheProxyWithBasicAuthentication() async throws {
             let proxy = try Tinyproxy(user: Self.proxyUser, password: Self.proxyPassword)
+            defer { proxy.stop() }
             let folder = try Workspace().folder
             let certificates = try TestCertificates(folder: folder)
             let sandbox = try await tlsSandbox(try certificates.server())
@@ -136,6 +137,7 @@ extension EndToEnd {
         @Test(.enabled(if: Tinyproxy.isInstalled, "tinyproxy is not installed (scripts/test.sh installs it)"))
         func aWrongProxyPasswordEndsWith69NamingTheProxyMasked() async throws {
             let proxy = try Tinyproxy(user: Self.proxyUser, password: Self.proxyPassword)
+            defer { proxy.stop() }
             let folder = try Workspace().folder
             let certificates = try TestCertificates(folder: folder)
             let sandbox = try await tlsSandbox(try certificates.server())
@@ -154,6 +156,7 @@ extension EndToEnd {
         @Test(.enabled(if: Tinyproxy.isInstalled, "tinyproxy is not installed (scripts/test.sh installs it)"))
         func hostsInNoProxyBypassTheProxy() async throws {
             let proxy = try Tinyproxy()
+            defer { proxy.stop() }
             let folder = try Workspace().folder
             let certificates = try TestCertificates(folder: folder)
             let sandbox = try await tlsSandbox(try certificates.server())
@@ -169,6 +172,7 @@ extension EndToEnd {
         @Test(.enabled(if: Tinyproxy.isInstalled, "tinyproxy is not installed (scripts/test.sh installs it)"))
         func httpEndpointsGoThroughTheHTTPProxy() async throws {
             let proxy = try Tinyproxy()
+            defer { proxy.stop() }
             let sandbox = try await RunningSandbox.start()
             let workspace = try workspace(origin: sandbox.origin, http: "")
             let outcome = try await run(workspace, sandbox, environment: ["http_proxy": proxy.url(), "HTTP_PROXY": "http://127.0.0.1:1"])

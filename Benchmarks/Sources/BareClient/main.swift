@@ -26,6 +26,10 @@ var configuration = HTTPClient.Configuration()
 configuration.redirectConfiguration = .disallow
 configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 8))
 configuration.decompression = .disabled
+// The runner's timeouts at `http.timeout: 30s` (AsyncHTTPClientTransport.clientConfiguration): a connection
+// attempt capped at 10 s, and the idle read timeout that guards a stalled answer. The read timeout is a timer
+// re-armed on every request; a baseline without it would count that client setting as the runner's own work.
+configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
 if let caFile = ProcessInfo.processInfo.environment["BARE_CA_FILE"] {
     var tls = TLSConfiguration.makeClientConfiguration()
     tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]

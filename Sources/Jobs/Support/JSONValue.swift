@@ -155,16 +155,18 @@ package enum JSONValue: Equatable, Sendable {
         private mutating func string() -> String? {
             position += 1
             let start = position
+            var isASCII = true
             // The common case: no escapes; the bytes are the string.
             while position < bytes.count {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
-                    let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                    let text = Self.text(UnsafeBufferPointer(rebasing: bytes[start..<position]), isASCII: isASCII)
                     position += 1
                     return text
                 }
                 if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 { return nil }
+                isASCII = isASCII && byte < 0x80
                 position += 1
             }
             var scalars = Array(bytes[start..<position])
@@ -209,6 +211,11 @@ package enum JSONValue: Equatable, Sendable {
                 }
             }
             return nil
+        }
+
+        /// The string of `bytes`, nil when they are not UTF-8. ASCII (the usual answer) needs no validation.
+        private static func text(_ bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool) -> String? {
+            isASCII ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
         }
 
         private mutating func hex4() -> UInt32? {

@@ -233,7 +233,9 @@ package final class APIClient: Sendable {
 
     private func observe(_ headers: HTTPHeaders) -> QuotaObservation {
         let now = wallClock.epochSeconds
-        let observation = QuotaObservation(headers: headers.lazy.map { ($0.name, $0.value) }, localEpochSeconds: now)
+        var reader = QuotaObservation.HeaderReader()
+        for header in headers { reader.read(name: header.name, value: header.value) }
+        let observation = reader.observation(localEpochSeconds: now)
         if let serverNow = observation.serverEpochSeconds {
             serverClock.record(serverEpochSeconds: serverNow, atLocal: now)
         }

@@ -38,7 +38,16 @@ final class Tinyproxy: @unchecked Sendable {
     }
 
     deinit {
-        process.terminate()
+        stop()
+    }
+
+    /// Stops the proxy and waits for it to exit. Tests call it in a `defer`: the test process may end before a
+    /// deinit would run, and a proxy left behind would outlive the suite.
+    func stop() {
+        guard process.isRunning else { return }
+        // SIGKILL: the test process ignores SIGTERM, and a child inherits that (a SIGTERM would not stop it).
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// `http://[user:password@]127.0.0.1:port`
