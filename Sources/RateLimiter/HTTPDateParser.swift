@@ -1,18 +1,5 @@
-import Synchronization
-
 /// Parses the date forms quota headers arrive in, without Foundation's formatters (fast, and total on any input).
 enum HTTPDateParser {
-    /// The last `Date` header read and its value: every answer carries one, and it changes once a second.
-    private static let lastDateHeader = Mutex<(text: String, seconds: Double?)?>(nil)
-
-    /// ``epochSeconds(rfc1123:)`` of an answer's `Date` header, remembering the last one read.
-    static func epochSeconds(dateHeader value: String) -> Double? {
-        if let last = lastDateHeader.withLock({ $0 }), last.text == value { return last.seconds }
-        let seconds = epochSeconds(rfc1123: value)
-        lastDateHeader.withLock { $0 = (value, seconds) }
-        return seconds
-    }
-
     /// `quota-reset-UTC`: 13-digit epoch milliseconds, 10-digit epoch seconds, ISO-8601 or RFC 1123.
     /// `n/a`, empty or anything else unreadable answers nil (the reset is unknown).
     static func epochSeconds(resetHeader value: String) -> Double? {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What one API answer said about the caller's quota, parsed from its headers.
 ///
 /// Built from `quota-limit`, `quota-used`, `quota-interval`, `quota-time-unit`, `quota-reset-UTC`, `Retry-After`
@@ -80,12 +82,29 @@ public struct QuotaObservation: Sendable, Equatable {
         }
 
         /// The observation of the headers read; parameters as for ``QuotaObservation/init(headers:localEpochSeconds:)``.
-        public func observation(localEpochSeconds: Double) -> QuotaObservation {
-            QuotaObservation(values: values, localEpochSeconds: localEpochSeconds)
+        ///
+        /// - Parameter dates: Remembers the last `Date` header parsed (every answer carries one, and it changes
+        ///   once a second); nil parses each.
+        public func observation(localEpochSeconds: Double, dates: DateHeaderMemo? = nil) -> QuotaObservation {
+            QuotaObservation(values: values, localEpochSeconds: localEpochSeconds, dates: dates)
         }
     }
 
-    private init(values: [String?], localEpochSeconds: Double) {
+    /// The last `Date` header parsed and its value, shared by the readers of one run.
+    public final class DateHeaderMemo: Sendable {
+        private let last = Mutex<(text: String, seconds: Double?)?>(nil)
+
+        public init() {}
+
+        func epochSeconds(_ value: String) -> Double? {
+            if let last = last.withLock({ $0 }), last.text == value { return last.seconds }
+            let seconds = HTTPDateParser.epochSeconds(rfc1123: value)
+            last.withLock { $0 = (value, seconds) }
+            return seconds
+        }
+    }
+
+    private init(values: [String?], localEpochSeconds: Double, dates: DateHeaderMemo? = nil) {
         func value(_ name: HeaderName) -> String? { values[name.rawValue] }
         self.init()
         self.limit = value(.limit).flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
@@ -97,7 +116,7 @@ public struct QuotaObservation: Sendable, Equatable {
             let (seconds, overflow) = unit.seconds.multipliedReportingOverflow(by: Int64(interval))
             self.window = .seconds(overflow ? Self.longest : min(seconds, Self.longest))
         }
-        self.serverEpochSeconds = value(.date).flatMap(HTTPDateParser.epochSeconds(dateHeader:))
+        self.serverEpochSeconds = value(.date).flatMap { date in dates.map { $0.epochSeconds(date) } ?? HTTPDateParser.epochSeconds(rfc1123: date) }
         let serverNow = serverEpochSeconds ?? localEpochSeconds
         if let reset = value(.resetUTC).flatMap(HTTPDateParser.epochSeconds(resetHeader:)) {
             self.resetIn = .seconds(min(max(0, reset - serverNow), Double(Self.longest)))

@@ -97,15 +97,14 @@ struct RunCommand: AsyncParsableCommand {
         let control = RunControl()
 
         let credentials: ClientCredentials?
-        var network: NetworkSettings
+        let network: NetworkSettings
         do {
             credentials = sandbox ? nil : try Credentials.resolve(job.credentials)
-            network = try NetworkSettings.resolve(job.http, environment: ProcessInfo.processInfo.environment)
+            // The embedded sandbox is in this process, on loopback and plain HTTP: no proxy or CA applies.
+            network = sandbox ? NetworkSettings() : try NetworkSettings.resolve(job.http, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw failure(error, format: logging.logFormat)
         }
-        // The embedded sandbox is in this process, on loopback: no proxy can stand between.
-        if sandbox { network = network.direct }
         let environment = RunEnvironment.live(wallClock: WallClock.system(offset: clockOffset), network: network)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         // What the run talks to: the job file's endpoints, or the embedded sandbox once it listens.

@@ -86,7 +86,8 @@ struct ValidateCommand: AsyncParsableCommand {
         }
         if let check = report.connect {
             for endpoint in check.endpoints {
-                lines.append("\(endpoint.role) endpoint \(endpoint.host): \(endpoint.proxy.map { "via proxy \($0)" } ?? "direct")")
+                let route = endpoint.proxy.map { "via proxy \($0) (from \(endpoint.proxySetting ?? "?"))" } ?? "direct"
+                lines.append("\(endpoint.role) endpoint \(endpoint.host): \(route)")
                 if let subject = endpoint.certificateSubject {
                     lines.append("  certificate: \(subject), issued by \(endpoint.certificateIssuer ?? "?"), valid until \(endpoint.certificateNotValidAfter ?? "?")")
                 }

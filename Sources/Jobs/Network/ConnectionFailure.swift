@@ -69,10 +69,13 @@ extension ConnectionFailure {
         case let error as NIOSSLExtraError where error == .failedToValidateHostname:
             return .untrustedCertificate(host: host, reason: "name mismatch")
         case let error as NIOSSLError:
-            if case .handshakeFailed(let inner) = error, "\(inner)".contains("CERTIFICATE_VERIFY_FAILED") {
+            // Only a failed handshake means nothing was sent; other TLS errors (an unclean shutdown) can come
+            // after the request left, and stay ordinary transport errors.
+            guard case .handshakeFailed(let inner) = error else { return nil }
+            if "\(inner)".contains("CERTIFICATE_VERIFY_FAILED") {
                 return .untrustedCertificate(host: host, reason: "unknown issuer")
             }
-            return .unreachable(host: host, cause: "the TLS handshake failed\(via): \(String(String(describing: error).prefix(160)))")
+            return .unreachable(host: host, cause: "the TLS handshake failed\(via): \(String(String(describing: inner).prefix(160)))")
         case let error as NIOConnectionError:
             let target = proxy ?? host
             if error.dnsAAAAError != nil || error.dnsAError != nil, error.connectionErrors.isEmpty {

@@ -34,12 +34,13 @@ package enum ConnectionProbe {
 
     /// Connects to `url`'s host through the route `network` gives it and completes the TLS handshake.
     package static func probe(_ url: String, network: NetworkSettings, timeout: Duration) async -> Report {
-        guard let components = URLComponents(string: url), let host = components.host, let scheme = components.scheme?.lowercased() else {
+        guard let components = URLComponents(string: url), let urlHost = components.host, let scheme = components.scheme?.lowercased() else {
             return Report(host: url, proxy: nil, failure: .unreachable(host: url, cause: "not a URL"))
         }
+        let host = HostNames.bare(urlHost)
         let isHTTPS = scheme == "https"
         let port = components.port ?? (isHTTPS ? 443 : 80)
-        let shownHost = components.port.map { "\(host):\($0)" } ?? host
+        let shownHost = components.port.map { HostNames.authority(host, port: $0) } ?? host
         let proxy = network.proxy(for: components)
         var report = Report(host: shownHost, proxy: proxy?.server.masked)
         do {
@@ -47,9 +48,9 @@ package enum ConnectionProbe {
             defer { channel.close(promise: nil) }
             guard isHTTPS else { return report }
             do {
-                report.certificate = try await handshake(channel, host: host, tls: network.trust.tlsConfiguration, timeout: timeout)
+                report.certificate = try await handshake(channel, host: host, shownHost: shownHost, tls: network.trust.tlsConfiguration, timeout: timeout)
             } catch {
-                report.failure = ConnectionFailure.classify(error, host: shownHost, proxy: proxy?.server.masked)
+                report.failure = error as? ConnectionFailure ?? ConnectionFailure.classify(error, host: shownHost, proxy: proxy?.server.masked)
                     ?? .unreachable(host: shownHost, cause: "the TLS handshake failed: \(String(describing: error).prefix(160))")
                 if case .untrustedCertificate = report.failure {
                     // Look at the certificate without trusting it, to say why it is not trusted.
@@ -57,7 +58,7 @@ package enum ConnectionProbe {
                     lenient.certificateVerification = .none
                     if let second = try? await connect(host: host, port: port, proxy: proxy?.server, timeout: timeout, shownHost: shownHost) {
                         defer { second.close(promise: nil) }
-                        if let certificate = try? await handshake(second, host: host, tls: lenient, timeout: timeout) {
+                        if let certificate = try? await handshake(second, host: host, shownHost: shownHost, tls: lenient, timeout: timeout) {
                             report.certificate = certificate
                             report.failure = .untrustedCertificate(host: shownHost, reason: reason(certificate, failure: report.failure, host: host, now: Date()))
                         }
@@ -83,8 +84,7 @@ package enum ConnectionProbe {
 
     /// A TCP connection to `host`, or to `proxy` with a CONNECT tunnel to `host` opened.
     private static func connect(host: String, port: Int, proxy: ProxyServer?, timeout: Duration, shownHost: String) async throws -> any Channel {
-        let connectTimeout = TimeAmount.milliseconds(Int64(min(timeout, .seconds(10)).components.seconds * 1000 + 1))
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(connectTimeout)
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(TimeAmount(min(timeout / 2, .seconds(10))))
         guard let proxy else {
             return try await bootstrap.connect(host: host, port: port).get()
         }
@@ -98,7 +98,7 @@ package enum ConnectionProbe {
                     return failure
                 } ?? .proxyRefused(proxy: proxy.masked, answer: "cannot be reached")
         }
-        let target = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let target = HostNames.authority(host, port: port)
         var head = "CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\n"
         if let username = proxy.username {
             head += "Proxy-Authorization: Basic \(Data("\(username):\(proxy.password ?? "")".utf8).base64EncodedString())\r\n"
@@ -107,7 +107,12 @@ package enum ConnectionProbe {
         let answer = channel.eventLoop.makePromise(of: String.self)
         do {
             try await channel.eventLoop.submit {
-                try channel.pipeline.syncOperations.addHandler(TunnelAnswerHandler(answer: answer), name: "tunnel")
+                do {
+                    try channel.pipeline.syncOperations.addHandler(TunnelAnswerHandler(answer: answer), name: "tunnel")
+                } catch {
+                    answer.fail(error)
+                    throw error
+                }
             }.get()
             try await channel.writeAndFlush(ByteBuffer(string: head)).get()
             let statusLine = try await withTimeout(timeout, on: channel.eventLoop, answer.futureResult)
@@ -128,21 +133,32 @@ package enum ConnectionProbe {
         } catch {
             channel.close(promise: nil)
             if error is ConnectionFailure { throw error }
+            if error is ProbeTimeout {
+                throw ConnectionFailure.proxyRefused(proxy: proxy.masked, answer: "did not answer the CONNECT to \(shownHost) in time")
+            }
             throw ConnectionFailure.proxyRefused(proxy: proxy.masked, answer: "closed the connection during the CONNECT to \(shownHost)")
         }
     }
 
     /// Completes a TLS handshake on `channel` and returns the server's certificate.
-    private static func handshake(_ channel: any Channel, host: String, tls: TLSConfiguration, timeout: Duration) async throws -> CertificateSummary? {
+    private static func handshake(_ channel: any Channel, host: String, shownHost: String, tls: TLSConfiguration, timeout: Duration) async throws -> CertificateSummary? {
         let context = try NIOSSLContext(configuration: tls)
-        let isIPLiteral = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
         let done = channel.eventLoop.makePromise(of: Void.self)
         try await channel.eventLoop.submit {
-            let handler = try NIOSSLClientHandler(context: context, serverHostname: isIPLiteral ? nil : host)
-            try channel.pipeline.syncOperations.addHandler(handler, name: "tls")
-            try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(done: done))
+            do {
+                let handler = try NIOSSLClientHandler(context: context, serverHostname: HostNames.isIPLiteral(host) ? nil : host)
+                try channel.pipeline.syncOperations.addHandler(handler, name: "tls")
+                try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(done: done))
+            } catch {
+                done.fail(error)
+                throw error
+            }
         }.get()
-        try await withTimeout(timeout, on: channel.eventLoop, done.futureResult)
+        do {
+            try await withTimeout(timeout, on: channel.eventLoop, done.futureResult)
+        } catch is ProbeTimeout {
+            throw ConnectionFailure.unreachable(host: shownHost, cause: "the TLS handshake timed out")
+        }
         guard let certificate = try await channel.nioSSL_peerCertificate().get() else { return nil }
         return summary(of: certificate)
     }
@@ -152,10 +168,11 @@ package enum ConnectionProbe {
         return CertificateSummary(subject: parsed.subject.description, issuer: parsed.issuer.description, notValidBefore: parsed.notValidBefore, notValidAfter: parsed.notValidAfter)
     }
 
+    /// `future`'s value, or ``ProbeTimeout`` once `timeout` has passed.
     private static func withTimeout<Value: Sendable>(_ timeout: Duration, on eventLoop: any EventLoop, _ future: EventLoopFuture<Value>) async throws -> Value {
         let promise = eventLoop.makePromise(of: Value.self)
-        let timer = eventLoop.scheduleTask(in: .milliseconds(Int64(timeout.components.seconds * 1000 + 1))) {
-            promise.fail(ChannelError.connectTimeout(.seconds(timeout.components.seconds)))
+        let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            promise.fail(ProbeTimeout())
         }
         future.whenComplete { result in
             timer.cancel()
@@ -164,6 +181,9 @@ package enum ConnectionProbe {
         return try await promise.futureResult.get()
     }
 }
+
+/// A step of the probe that did not finish within the timeout.
+private struct ProbeTimeout: Error {}
 
 /// Reads a proxy's answer to CONNECT up to the end of its head, and hands over the status line.
 private final class TunnelAnswerHandler: ChannelInboundHandler, RemovableChannelHandler {

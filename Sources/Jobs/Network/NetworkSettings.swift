@@ -67,11 +67,6 @@ package struct NetworkSettings: Sendable {
         return settings
     }
 
-    /// These settings without proxies: every connection direct.
-    package var direct: NetworkSettings {
-        NetworkSettings(trust: trust)
-    }
-
     /// The proxy a request to `url` goes through, or nil to connect directly.
     package func proxy(for url: URLComponents) -> Proxy? {
         guard let scheme = url.scheme?.lowercased(), let host = url.host else { return nil }
@@ -79,10 +74,5 @@ package struct NetworkSettings: Sendable {
         guard let proxy else { return nil }
         let port = url.port ?? (scheme == "https" ? 443 : 80)
         return noProxy.bypasses(host: host, port: port) ? nil : proxy
-    }
-
-    /// The proxy a request to `url` goes through, or nil to connect directly (also for a URL that does not parse).
-    package func proxy(for url: String) -> Proxy? {
-        URLComponents(string: url).flatMap { proxy(for: $0) }
     }
 }

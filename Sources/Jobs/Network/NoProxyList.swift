@@ -30,22 +30,27 @@ package struct NoProxyList: Sendable, Equatable {
         return entries.contains { entry in
             if let entryPort = entry.port, entryPort != port { return false }
             if entry.host == "*" { return true }
-            return host == entry.host || (!Self.isIPLiteral(entry.host) && host.hasSuffix("." + entry.host))
+            return host == entry.host || (!HostNames.isIPLiteral(entry.host) && host.hasSuffix("." + entry.host))
         }
     }
 
+    /// One entry; nil for an empty one or one whose port is not a number (skipped, rather than read as "every
+    /// port").
     private static func entry(_ text: Substring) -> Entry? {
         var text = text.trimmingSpaces()
         guard !text.isEmpty else { return nil }
         var port: Int?
         if text.hasPrefix("[") {
             // [::1] or [::1]:8443
-            if let close = text.firstIndex(of: "]") {
-                let after = text[text.index(after: close)...]
-                if after.hasPrefix(":"), let number = Int(after.dropFirst()) { port = number }
-                text = String(text[...close])
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let after = text[text.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":"), let number = Int(after.dropFirst()) else { return nil }
+                port = number
             }
-        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.lastIndex(of: ":"), let number = Int(text[text.index(after: colon)...]) {
+            text = String(text[...close])
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.lastIndex(of: ":") {
+            guard let number = Int(text[text.index(after: colon)...]) else { return nil }
             port = number
             text = String(text[..<colon])
         }
@@ -58,9 +63,5 @@ package struct NoProxyList: Sendable, Equatable {
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         while host.hasSuffix(".") { host.removeLast() }
         return host
-    }
-
-    private static func isIPLiteral(_ host: String) -> Bool {
-        host.contains(":") || (!host.isEmpty && host.allSatisfy { $0.isNumber || $0 == "." })
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 /// a missing port means 1080, curl's default. User and password are percent-decoded and sent as
 /// `Proxy-Authorization: Basic`. The password never leaves this value except towards the proxy: ``masked`` is
 /// how every message names the proxy.
-package struct ProxyServer: Sendable, Equatable {
+package struct ProxyServer: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     package var host: String
     package var port: Int
     package var username: String?
@@ -22,9 +22,12 @@ package struct ProxyServer: Sendable, Equatable {
     /// `http://user:***@host:port`, or `http://host:port`: safe for logs and messages.
     package var masked: String {
         let credentials = username.map { "\(Self.encode($0)):***@" } ?? ""
-        let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "http://\(credentials)\(shownHost):\(port)"
+        return "http://\(credentials)\(HostNames.authority(host, port: port))"
     }
+
+    /// The masked form: string interpolation and test output never show the password either.
+    package var description: String { masked }
+    package var debugDescription: String { masked }
 
     /// Reads a proxy URL.
     ///
@@ -68,6 +71,8 @@ package struct ProxyServer: Sendable, Equatable {
                 guard after.hasPrefix(":") else { return .failure(ProxyURLProblem("expected `:port` after the IPv6 proxy host")) }
                 portText = after.dropFirst()
             }
+        } else if rest.filter({ $0 == ":" }).count > 1 {
+            return .failure(ProxyURLProblem("an IPv6 proxy address goes in brackets: http://[::1]:3128"))
         } else if let colon = rest.lastIndex(of: ":") {
             host = rest[..<colon]
             portText = rest[rest.index(after: colon)...]
@@ -80,7 +85,8 @@ package struct ProxyServer: Sendable, Equatable {
         var port = 1080
         if let portText {
             guard let number = Int(portText), (1...65535).contains(number) else {
-                return .failure(ProxyURLProblem("`\(portText)` is not a port number (1-65535)"))
+                // The text is not quoted: `http://user:secret` (host forgotten) puts the password here.
+                return .failure(ProxyURLProblem("the port is not a number from 1 to 65535 (write http://[user:password@]host:port)"))
             }
             port = number
         }

@@ -33,8 +33,9 @@ package struct TrustSettings: Sendable {
         if let file = environment["SSL_CERT_FILE"], !file.isEmpty {
             sources.append(try bundle(at: file, origin: "SSL_CERT_FILE", fix: "set SSL_CERT_FILE to a PEM bundle, or unset it"))
         }
-        if let folder = environment["SSL_CERT_DIR"], !folder.isEmpty {
-            sources.append(try directory(at: folder))
+        // A colon-separated list, as OpenSSL reads it.
+        for folder in (environment["SSL_CERT_DIR"] ?? "").split(separator: ":") where !folder.isEmpty {
+            sources.append(try directory(at: String(folder)))
         }
         return TrustSettings(sources: sources)
     }
@@ -45,11 +46,6 @@ package struct TrustSettings: Sendable {
         let certificates = sources.flatMap(\.certificates)
         if !certificates.isEmpty { configuration.additionalTrustRoots = [.certificates(certificates)] }
         return configuration
-    }
-
-    /// Where the extra trust came from, for `validate --connect` and messages (`http.ca_file certs/ca.pem`).
-    package var summary: String? {
-        sources.isEmpty ? nil : sources.map { "\($0.origin) \($0.path) (\($0.certificates.count) certificate\($0.certificates.count == 1 ? "" : "s"))" }.joined(separator: ", ")
     }
 
     private static func bundle(at path: String, origin: String, fix: String) throws(JobFileError) -> Source {
@@ -67,7 +63,8 @@ package struct TrustSettings: Sendable {
         return Source(origin: origin, path: path, certificates: certificates)
     }
 
-    /// Every file of the folder that holds PEM certificates; other files (CRLs, READMEs) are skipped.
+    /// Every file of the folder that holds PEM certificates; other files (CRLs, READMEs, DER files) are skipped,
+    /// and a folder without any adds nothing, as with OpenSSL.
     private static func directory(at path: String) throws(JobFileError) -> Source {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,

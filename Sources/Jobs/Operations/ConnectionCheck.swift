@@ -14,6 +14,8 @@ package struct ConnectionCheck: Sendable, Codable {
         package var host: String
         /// The proxy, password masked; nil when direct.
         package var proxy: String?
+        /// Where the proxy setting came from: `http.proxy`, `https_proxy`, ... (cron's environment is not yours).
+        package var proxySetting: String?
         package var certificateSubject: String?
         package var certificateIssuer: String?
         package var certificateNotValidAfter: String?
@@ -28,6 +30,7 @@ package struct ConnectionCheck: Sendable, Codable {
 
         enum CodingKeys: String, CodingKey {
             case role, url, host, proxy, token, ok, problem
+            case proxySetting = "proxy_setting"
             case certificateSubject = "certificate_subject"
             case certificateIssuer = "certificate_issuer"
             case certificateNotValidAfter = "certificate_not_valid_after"
@@ -54,6 +57,7 @@ package struct ConnectionCheck: Sendable, Codable {
             let report = await ConnectionProbe.probe(url, network: network, timeout: configuration.http.timeout)
             var endpoint = Endpoint(
                 role: role, url: url, host: report.host, proxy: report.proxy,
+                proxySetting: URLComponents(string: url).flatMap { network.proxy(for: $0) }?.origin,
                 certificateSubject: report.certificate?.subject, certificateIssuer: report.certificate?.issuer,
                 certificateNotValidAfter: report.certificate.map { ISO8601DateFormatter().string(from: $0.notValidAfter) },
                 ok: report.failure == nil, problem: report.failure?.message

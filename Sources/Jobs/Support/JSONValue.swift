@@ -3,7 +3,8 @@
 /// Foundation's `JSONDecoder` was the runner's largest own cost per request (4% of a run's CPU for a 90-byte
 /// answer: a generic container per level and an existential per field); this reader is one pass over the bytes
 /// into plain values. It is strict RFC 8259 (a malformed document is nil, never a partial value), refuses nesting
-/// deeper than 64 levels, and keeps numbers as their text so that nothing is rounded on the way.
+/// deeper than 64 levels, and keeps numbers as their text so that nothing is rounded on the way. A lone surrogate
+/// escape (`"\ud800"`, which the grammar allows but no Swift string can hold) makes the document invalid.
 package enum JSONValue: Equatable, Sendable {
     case object([(key: String, value: JSONValue)])
     case array([JSONValue])

@@ -80,6 +80,7 @@ package final class APIClient: Sendable {
     private let jitter: @Sendable () -> Double
     private let logger: Logger
     private let budget = Mutex(RetryBudget())
+    private let dates = QuotaObservation.DateHeaderMemo()
 
     /// - Parameters:
     ///   - clock: What backoff sleeps on (the limiter's clock).
@@ -235,7 +236,7 @@ package final class APIClient: Sendable {
         let now = wallClock.epochSeconds
         var reader = QuotaObservation.HeaderReader()
         for header in headers { reader.read(name: header.name, value: header.value) }
-        let observation = reader.observation(localEpochSeconds: now)
+        let observation = reader.observation(localEpochSeconds: now, dates: dates)
         if let serverNow = observation.serverEpochSeconds {
             serverClock.record(serverEpochSeconds: serverNow, atLocal: now)
         }

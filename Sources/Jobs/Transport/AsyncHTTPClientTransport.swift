@@ -18,7 +18,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     private let viaHTTPProxy: HTTPClient?
     private let network: NetworkSettings
     private let routes = Mutex([Substring: Route]())
-    private let diagnoses = Mutex([ConnectionFailure: ConnectionFailure]())
+    private let diagnoses = Mutex([ConnectionFailure: Task<ConnectionFailure, Never>]())
     package let timeout: Duration
     package let maxBodyBytes: Int
     private let logger: Logger
@@ -55,18 +55,22 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     /// The client configuration every run uses: redirects are never followed (a redirect to another host would
     /// carry the bearer token there), as many connections per host as rows in flight, and a connection attempt
     /// capped at 10 s or half of `timeout`, so that a connection failure is told apart from a slow answer.
+    ///
+    /// A failed connection attempt is not retried by the client: it fails the requests waiting for it at once, and
+    /// the run decides (a refused certificate or proxy stops it with 69 after one handshake, not after a storm of
+    /// them until the deadline; an outage after the first answers is retried with the run's own backoff).
     package static func clientConfiguration(
         concurrency: Int, timeout: Duration, network: NetworkSettings = NetworkSettings(), proxy: ProxyServer? = nil
     ) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.tlsConfiguration = network.trust.tlsConfiguration
         configuration.redirectConfiguration = .disallow
-        let connect = min(Duration.seconds(10), timeout / 2)
-        configuration.timeout = .init(connect: .nanoseconds(connect.nanoseconds), read: .nanoseconds(timeout.nanoseconds))
+        configuration.timeout = .init(connect: TimeAmount(min(Duration.seconds(10), timeout / 2)), read: TimeAmount(timeout))
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60),
             concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 8)
         )
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         if let proxy {
             let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "") }
@@ -75,10 +79,13 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         return configuration
     }
 
+    /// Shuts every client down, then throws the first error any of them gave.
     package func shutdown() async throws {
-        try await direct.shutdown()
-        try await viaHTTPSProxy?.shutdown()
-        try await viaHTTPProxy?.shutdown()
+        var firstError: (any Error)?
+        for client in [direct, viaHTTPSProxy, viaHTTPProxy].compactMap({ $0 }) {
+            do { try await client.shutdown() } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
     }
 
     package func execute(_ request: APIRequest, token: String?) async -> TransportOutcome {
@@ -90,7 +97,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         let http = client(for: request.url)
         do {
-            let response = try await http.execute(outgoing, timeout: .nanoseconds(timeout.nanoseconds), logger: logger)
+            let response = try await http.execute(outgoing, timeout: TimeAmount(timeout), logger: logger)
             let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
             if let contentLength, contentLength > maxBodyBytes { return .tooLarge(headers: response.headers) }
             do {
@@ -114,18 +121,25 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     }
 
     /// `failure` made precise: AsyncHTTPClient tells neither why a certificate was refused nor what a proxy
-    /// answered, so a probe connection looks (once per failure and host; the run stops on it anyway).
+    /// answered, so a probe connection looks: once per failure, however many workers meet it (the run stops on
+    /// it anyway).
     private func diagnosed(_ failure: ConnectionFailure, url: String) async -> ConnectionFailure {
         if case .unreachable = failure { return failure }
-        if let known = diagnoses.withLock({ $0[failure] }) { return known }
-        let report = await ConnectionProbe.probe(url, network: network, timeout: timeout)
-        let precise: ConnectionFailure
-        switch (failure, report.failure) {
-        case (.untrustedCertificate, .untrustedCertificate?), (.proxyRefused, .proxyRefused?): precise = report.failure ?? failure
-        default: precise = failure
+        let (network, timeout) = (self.network, self.timeout)
+        let diagnosis = diagnoses.withLock { diagnoses in
+            if let running = diagnoses[failure] { return running }
+            let diagnosis = Task {
+                let report = await ConnectionProbe.probe(url, network: network, timeout: timeout)
+                switch (failure, report.failure) {
+                case (.untrustedCertificate, .untrustedCertificate(let host, let reason)?): return ConnectionFailure.untrustedCertificate(host: host, reason: reason)
+                case (.proxyRefused, .proxyRefused(let proxy, let answer)?): return ConnectionFailure.proxyRefused(proxy: proxy, answer: answer)
+                default: return failure
+                }
+            }
+            diagnoses[failure] = diagnosis
+            return diagnosis
         }
-        diagnoses.withLock { $0[failure] = precise }
-        return precise
+        return await diagnosis.value
     }
 
     /// The client for `url`: the direct one unless a proxy is configured and applies.
@@ -142,7 +156,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         let components = URLComponents(string: url)
         let host = components.map { components in
             let name = components.host ?? "?"
-            return components.port.map { "\(name):\($0)" } ?? name
+            return components.port.map { HostNames.authority(name, port: $0) } ?? name
         } ?? "?"
         let proxy = components.flatMap { network.proxy(for: $0) }
         let isHTTPS = components?.scheme?.lowercased() == "https"
@@ -159,12 +173,5 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         guard let separator = url.range(of: "://") else { return Substring(url) }
         let end = url[separator.upperBound...].firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? url.endIndex
         return url[..<end]
-    }
-}
-
-extension Duration {
-    fileprivate var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
