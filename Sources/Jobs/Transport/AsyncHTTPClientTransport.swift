@@ -10,12 +10,13 @@ import Synchronization
 /// The real transport: AsyncHTTPClient, capped in time and size, redirects never followed, through the proxy
 /// ``NetworkSettings`` name for each host and trusting the CAs they add.
 ///
-/// There is one client (one connection pool) per route: direct, through the https proxy, through the http proxy.
-/// Connections are reused across requests; a request's route is decided once per origin.
+/// There is one client (one connection pool) per route: direct, and through the https proxy (CONNECT tunnels);
+/// connections are reused across requests. http endpoints behind a proxy go through ``AbsoluteFormProxyClient``.
+/// A request's route is decided once per origin.
 package final class AsyncHTTPClientTransport: HTTPTransport {
     private let direct: HTTPClient
     private let viaHTTPSProxy: HTTPClient?
-    private let viaHTTPProxy: HTTPClient?
+    private let viaHTTPProxy: AbsoluteFormProxyClient?
     private let network: NetworkSettings
     private let routes = Mutex([Substring: Route]())
     private let diagnoses = Mutex([ConnectionFailure: Task<ConnectionFailure, Never>]())
@@ -42,7 +43,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         }
         self.direct = client(proxy: nil)
         self.viaHTTPSProxy = network.httpsProxy.map { client(proxy: $0) }
-        self.viaHTTPProxy = network.httpProxy.map { client(proxy: $0) }
+        self.viaHTTPProxy = network.httpProxy.map { AbsoluteFormProxyClient(proxy: $0.server, timeout: timeout, maxBodyBytes: maxBodyBytes) }
         self.network = network
         self.timeout = timeout
         self.maxBodyBytes = maxBodyBytes
@@ -82,7 +83,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     /// Shuts every client down, then throws the first error any of them gave.
     package func shutdown() async throws {
         var firstError: (any Error)?
-        for client in [direct, viaHTTPSProxy, viaHTTPProxy].compactMap({ $0 }) {
+        for client in [direct, viaHTTPSProxy].compactMap({ $0 }) {
             do { try await client.shutdown() } catch { firstError = firstError ?? error }
         }
         if let firstError { throw firstError }
@@ -95,6 +96,9 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         if let token { outgoing.headers.add(name: "Authorization", value: "Bearer \(token)") }
         outgoing.headers.add(name: "User-Agent", value: "batch-runner/\(RunnerVersion.current)")
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        if let viaHTTPProxy, route(for: request.url).useHTTPProxy {
+            return await viaHTTPProxy.execute(request, headers: outgoing.headers.map { ($0.name, $0.value) })
+        }
         let http = client(for: request.url)
         do {
             let response = try await http.execute(outgoing, timeout: TimeAmount(timeout), logger: logger)
@@ -146,7 +150,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     private func client(for url: String) -> HTTPClient {
         guard viaHTTPSProxy != nil || viaHTTPProxy != nil else { return direct }
         let route = route(for: url)
-        return route.useHTTPSProxy ? viaHTTPSProxy ?? direct : route.useHTTPProxy ? viaHTTPProxy ?? direct : direct
+        return route.useHTTPSProxy ? viaHTTPSProxy ?? direct : direct
     }
 
     /// The route of `url`'s origin (`https://host:port`), decided on its first request.
