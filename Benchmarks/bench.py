@@ -214,7 +214,7 @@ def throughput(arguments):
         extra += "  proxy: http://127.0.0.1:%d\n" % proxy.port if certificates else "http: { proxy: http://127.0.0.1:%d }\n" % proxy.port
         bare_environment["BARE_PROXY"] = "127.0.0.1:%d" % proxy.port
     job = write_job(folder, sandbox.origin, arguments.concurrency, extra)
-    runner, baseline, memory, handshakes, runner_cpu, proxy_cpu = [], [], [], [], [], []
+    runner, baseline, memory, handshakes, runner_cpu, bare_cpu, proxy_cpu = [], [], [], [], [], [], []
     try:
         for run in range(arguments.runs):
             shutil.rmtree(os.path.join(folder, "out"), ignore_errors=True)
@@ -232,12 +232,15 @@ def throughput(arguments):
                 handshakes.append(sandbox.stats()["connections"] - connections - 1)
             if proxy:
                 proxy_cpu.append(proxy.cpu_seconds() - proxy_before)
+            before = os.times()
             bare = bare_client("number-verify", sandbox.origin, numbers, arguments.concurrency, bare_environment)
+            after = os.times()
             baseline.append(bare["requests"] / bare["wall_seconds"])
-            print("  run %d: runner %.0f rows/s (%.2f s, %.1f CPU-s, peak %.0f MiB%s%s), bare client %.0f requests/s"
+            bare_cpu.append(after.children_user + after.children_system - before.children_user - before.children_system)
+            print("  run %d: runner %.0f rows/s (%.2f s, %.1f CPU-s, peak %.0f MiB%s%s), bare client %.0f requests/s (%.1f CPU-s)"
                   % (run + 1, runner[-1], elapsed, runner_cpu[-1], rss,
                      ", %d TLS handshakes" % handshakes[-1] if certificates else "",
-                     ", proxy %.1f CPU-s" % proxy_cpu[-1] if proxy else "", baseline[-1]))
+                     ", proxy %.1f CPU-s" % proxy_cpu[-1] if proxy else "", baseline[-1], bare_cpu[-1]))
     finally:
         sandbox.stop()
         if proxy:
@@ -248,7 +251,8 @@ def throughput(arguments):
                    bare_client_requests_per_second=round(statistics.median(baseline)),
                    ratio=round(statistics.median(runner) / statistics.median(baseline), 3), target_ratio=0.7,
                    runner_all=[round(x) for x in runner], bare_client_all=[round(x) for x in baseline],
-                   runner_cpu_seconds=round(statistics.median(runner_cpu), 2), peak_rss_mib=round(max(memory), 1))
+                   runner_cpu_seconds=round(statistics.median(runner_cpu), 2),
+                   bare_client_cpu_seconds=round(statistics.median(bare_cpu), 2), peak_rss_mib=round(max(memory), 1))
     if certificates:
         figures.update(tls_handshakes_per_run=max(handshakes), handshake_target=arguments.concurrency + 1)
     if proxy:
