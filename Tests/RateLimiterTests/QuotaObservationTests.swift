@@ -43,6 +43,21 @@ import Testing
         #expect(observation.limit == 10)
     }
 
+    /// The per-run memo of `Date` gives what parsing each header gives, and follows the header when it changes.
+    @Test func theRememberedDateHeaderFollowsTheHeader() {
+        let dates = QuotaObservation.DateHeaderMemo()
+        func observe(_ date: String) -> Double? {
+            var reader = QuotaObservation.HeaderReader()
+            reader.read(name: "Date", value: date)
+            return reader.observation(localEpochSeconds: 0, dates: dates).serverEpochSeconds
+        }
+        #expect(observe(Self.dateHeader) == Self.serverNow)
+        #expect(observe(Self.dateHeader) == Self.serverNow)
+        #expect(observe("Sun, 23 Nov 2025 17:00:01 GMT") == Self.serverNow + 1)
+        #expect(observe("not a date") == nil)
+        #expect(observe(Self.dateHeader) == Self.serverNow)
+    }
+
     @Test func headerNamesMatchInAnyLetterCase() {
         let observation = parse([
             ("QUOTA-LIMIT", "10"),
