@@ -72,13 +72,22 @@ public struct QuotaObservation: Sendable, Equatable {
     /// let observation = reader.observation(localEpochSeconds: now)
     /// ```
     public struct HeaderReader {
-        private var values: [String?] = Array(repeating: nil, count: QuotaObservation.headerNames.count)
+        fileprivate var limit, used, interval, timeUnit, resetUTC, retryAfter, date: String?
 
         public init() {}
 
         public mutating func read(name: String, value: String) {
-            guard let index = QuotaObservation.headerIndex(name) else { return }
-            values[index] = value.trimmingSpaces()
+            guard let header = HeaderName(matching: name) else { return }
+            let value = value.trimmingSpaces()
+            switch header {
+            case .limit: limit = value
+            case .used: used = value
+            case .interval: interval = value
+            case .timeUnit: timeUnit = value
+            case .resetUTC: resetUTC = value
+            case .retryAfter: retryAfter = value
+            case .date: date = value
+            }
         }
 
         /// The observation of the headers read; parameters as for ``QuotaObservation/init(headers:localEpochSeconds:)``.
@@ -86,7 +95,7 @@ public struct QuotaObservation: Sendable, Equatable {
         /// - Parameter dates: Remembers the last `Date` header parsed (every answer carries one, and it changes
         ///   once a second); nil parses each.
         public func observation(localEpochSeconds: Double, dates: DateHeaderMemo? = nil) -> QuotaObservation {
-            QuotaObservation(values: values, localEpochSeconds: localEpochSeconds, dates: dates)
+            QuotaObservation(headers: self, localEpochSeconds: localEpochSeconds, dates: dates)
         }
     }
 
@@ -97,31 +106,32 @@ public struct QuotaObservation: Sendable, Equatable {
         public init() {}
 
         func epochSeconds(_ value: String) -> Double? {
-            if let last = last.withLock({ $0 }), last.text == value { return last.seconds }
-            let seconds = HTTPDateParser.epochSeconds(rfc1123: value)
-            last.withLock { $0 = (value, seconds) }
-            return seconds
+            last.withLock { last in
+                if let last, last.text == value { return last.seconds }
+                let seconds = HTTPDateParser.epochSeconds(rfc1123: value)
+                last = (value, seconds)
+                return seconds
+            }
         }
     }
 
-    private init(values: [String?], localEpochSeconds: Double, dates: DateHeaderMemo? = nil) {
-        func value(_ name: HeaderName) -> String? { values[name.rawValue] }
+    private init(headers: HeaderReader, localEpochSeconds: Double, dates: DateHeaderMemo?) {
         self.init()
-        self.limit = value(.limit).flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
-        self.used = value(.used).flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
-        if let interval = value(.interval).flatMap({ Int($0) }), interval > 0,
-            let unit = value(.timeUnit).flatMap(QuotaTimeUnit.init(header:))
+        self.limit = headers.limit.flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
+        self.used = headers.used.flatMap { Int($0) }.flatMap { (0...Self.largestCount).contains($0) ? $0 : nil }
+        if let interval = headers.interval.flatMap({ Int($0) }), interval > 0,
+            let unit = headers.timeUnit.flatMap(QuotaTimeUnit.init(header:))
         {
             // Int64 seconds: `Duration * interval` traps on overflow (a minute times 3e18 passes Int128).
             let (seconds, overflow) = unit.seconds.multipliedReportingOverflow(by: Int64(interval))
             self.window = .seconds(overflow ? Self.longest : min(seconds, Self.longest))
         }
-        self.serverEpochSeconds = value(.date).flatMap { date in dates.map { $0.epochSeconds(date) } ?? HTTPDateParser.epochSeconds(rfc1123: date) }
+        self.serverEpochSeconds = headers.date.flatMap { date in dates.map { $0.epochSeconds(date) } ?? HTTPDateParser.epochSeconds(rfc1123: date) }
         let serverNow = serverEpochSeconds ?? localEpochSeconds
-        if let reset = value(.resetUTC).flatMap(HTTPDateParser.epochSeconds(resetHeader:)) {
+        if let reset = headers.resetUTC.flatMap(HTTPDateParser.epochSeconds(resetHeader:)) {
             self.resetIn = .seconds(min(max(0, reset - serverNow), Double(Self.longest)))
         }
-        if let retry = value(.retryAfter) {
+        if let retry = headers.retryAfter {
             if let seconds = Int(retry), seconds >= 0 {
                 self.retryAfter = .seconds(min(Int64(seconds), Self.longest))
             } else if let date = HTTPDateParser.epochSeconds(rfc1123: retry) {
@@ -130,33 +140,19 @@ public struct QuotaObservation: Sendable, Equatable {
         }
     }
 
-    /// The headers read, by their index in ``headerNames``.
-    private enum HeaderName: Int {
-        case limit, used, interval, timeUnit, resetUTC, retryAfter, date
-    }
+    /// The headers read, by their names.
+    private enum HeaderName: String, CaseIterable {
+        case limit = "quota-limit", used = "quota-used", interval = "quota-interval", timeUnit = "quota-time-unit"
+        case resetUTC = "quota-reset-utc", retryAfter = "retry-after", date
 
-    fileprivate static let headerNames: [[UInt8]] = [
-        "quota-limit", "quota-used", "quota-interval", "quota-time-unit", "quota-reset-utc", "retry-after", "date",
-    ].map { Array($0.utf8) }
-
-    private static func lowercased(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-    }
-
-    /// The index of `name` in ``headerNames``, compared without regard to ASCII letter case.
-    fileprivate static func headerIndex(_ name: String) -> Int? {
-        var name = name
-        return name.withUTF8 { bytes -> Int? in
-            guard bytes.count >= 4, bytes.count <= 15 else { return nil }
-            for (index, candidate) in headerNames.enumerated() where candidate.count == bytes.count {
-                var equal = true
-                for offset in 0..<bytes.count where lowercased(bytes[offset]) != candidate[offset] {
-                    equal = false
-                    break
-                }
-                if equal { return index }
-            }
-            return nil
+        /// The header `name` is, compared without regard to ASCII letter case (and without a lower-cased copy).
+        init?(matching name: String) {
+            let bytes = name.utf8
+            let lowercased = { (byte: UInt8) in byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte }
+            guard let header = Self.allCases.first(where: { header in
+                header.rawValue.utf8.count == bytes.count && bytes.elementsEqual(header.rawValue.utf8) { lowercased($0) == $1 }
+            }) else { return nil }
+            self = header
         }
     }
 }

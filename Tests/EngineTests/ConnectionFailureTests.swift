@@ -33,10 +33,10 @@ import Testing
         }
         let unknown = ConnectionFailure.untrustedCertificate(host: "api", reason: "unknown issuer")
         let mismatch = ConnectionFailure.untrustedCertificate(host: "api", reason: "name mismatch")
-        #expect(ConnectionProbe.reason(certificate(from: now - 10, to: now - 1), failure: unknown, host: "api", now: now) == "expired")
-        #expect(ConnectionProbe.reason(certificate(from: now + 10, to: now + 20), failure: unknown, host: "api", now: now) == "not yet valid")
-        #expect(ConnectionProbe.reason(certificate(from: now - 10, to: now + 10), failure: mismatch, host: "api", now: now) == "name mismatch")
-        #expect(ConnectionProbe.reason(certificate(from: now - 10, to: now + 10), failure: unknown, host: "api", now: now) == "unknown issuer")
+        #expect(ConnectionProbe.reason(certificate(from: now - 10, to: now - 1), failure: unknown, now: now) == "expired")
+        #expect(ConnectionProbe.reason(certificate(from: now + 10, to: now + 20), failure: unknown, now: now) == "not yet valid")
+        #expect(ConnectionProbe.reason(certificate(from: now - 10, to: now + 10), failure: mismatch, now: now) == "name mismatch")
+        #expect(ConnectionProbe.reason(certificate(from: now - 10, to: now + 10), failure: unknown, now: now) == "unknown issuer")
     }
 
     @Test func messagesNameTheHostTheReasonAndTheFix() {

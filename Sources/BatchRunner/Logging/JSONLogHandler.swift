@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Jobs
 import Synchronization
 
 #if canImport(Glibc)
@@ -97,7 +98,7 @@ struct JSONLogHandler: LogHandler {
         var flat: [String: String] = [:]
         flatten(metadata, prefix: "", into: &flat)
         var out = "{\"timestamp\":\""
-        out += iso8601(timestamp)
+        out += WallClock.iso8601(epochSeconds: timestamp.timeIntervalSince1970)
         out += "\",\"level\":"
         appendString(level.rawValue, to: &out)
         out += ",\"label\":"
@@ -155,26 +156,6 @@ struct JSONLogHandler: LogHandler {
             }
         }
         out += "\""
-    }
-
-    /// `2026-11-23T03:00:01.042Z`.
-    static func iso8601(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
-        var fraction = Int(milliseconds.quotientAndRemainder(dividingBy: 1000).remainder)
-        if fraction < 0 {  // before 1970: keep the fraction positive
-            fraction += 1000
-            seconds -= 1
-        }
-        var parts = tm()
-        guard gmtime_r(&seconds, &parts) != nil else { return "1970-01-01T00:00:00.000Z" }
-        func padded(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(padded(parts.tm_year + 1900, 4))-\(padded(parts.tm_mon + 1, 2))-\(padded(parts.tm_mday, 2))"
-            + "T\(padded(parts.tm_hour, 2)):\(padded(parts.tm_min, 2)):\(padded(parts.tm_sec, 2))"
-            + ".\(padded(Int32(fraction), 3))Z"
     }
 }
 

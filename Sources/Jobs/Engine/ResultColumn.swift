@@ -56,9 +56,15 @@ extension BatchJob {
 
     /// What the store keeps of a result: the job's columns' values, in column order.
     package func storedFields(of result: Result) -> [String] {
-        resultColumns.compactMap { column in
-            if case .result(let value) = column.source { value(result) } else { nil }
+        makeStoredFields()(result)
+    }
+
+    /// ``storedFields(of:)`` with the columns laid out once: a run calls it for every succeeded row.
+    package func makeStoredFields() -> @Sendable (Result) -> [String] {
+        let fields: [@Sendable (Result) -> String] = resultColumns.compactMap { column in
+            if case .result(let value) = column.source { value } else { nil }
         }
+        return { result in fields.map { $0(result) } }
     }
 
     /// What turns finished rows into results.csv fields, with the columns laid out once: results.csv of a million

@@ -2,12 +2,8 @@ extension BatchJob {
     /// What completes each row of a run: ``complete(_:client:journal:storedFields:)`` with the job's result
     /// columns laid out once, not once per row.
     func makeRowCompleter(client: APIClient, journal: SendJournal) -> @Sendable (WorkItem) async throws -> WorkCompletion {
-        let fields: [@Sendable (Result) -> String] = resultColumns.compactMap { column in
-            if case .result(let value) = column.source { value } else { nil }
-        }
-        return { item in
-            try await complete(item, client: client, journal: journal) { result in fields.map { $0(result) } }
-        }
+        let storedFields = makeStoredFields()
+        return { item in try await complete(item, client: client, journal: journal, storedFields: storedFields) }
     }
 
     /// Performs `item` and turns every way it can end into a completion to commit: the one failure path of every

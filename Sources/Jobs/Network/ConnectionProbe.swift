@@ -18,6 +18,8 @@ package enum ConnectionProbe {
         package var host: String
         /// The proxy, masked, or nil for a direct connection.
         package var proxy: String?
+        /// Where the proxy setting came from (`http.proxy`, `https_proxy`, ...); nil for a direct connection.
+        package var proxySetting: String?
         /// The certificate the server presented (https only).
         package var certificate: CertificateSummary?
         /// Why the endpoint cannot be used; nil when the connection and handshake succeeded.
@@ -42,7 +44,7 @@ package enum ConnectionProbe {
         let port = components.port ?? (isHTTPS ? 443 : 80)
         let shownHost = components.port.map { HostNames.authority(host, port: $0) } ?? host
         let proxy = network.proxy(for: components)
-        var report = Report(host: shownHost, proxy: proxy?.server.masked)
+        var report = Report(host: shownHost, proxy: proxy?.server.masked, proxySetting: proxy?.origin)
         do {
             let channel = try await connect(host: host, port: port, proxy: proxy?.server, timeout: timeout, shownHost: shownHost)
             defer { channel.close(promise: nil) }
@@ -60,7 +62,7 @@ package enum ConnectionProbe {
                         defer { second.close(promise: nil) }
                         if let certificate = try? await handshake(second, host: host, shownHost: shownHost, tls: lenient, timeout: timeout) {
                             report.certificate = certificate
-                            report.failure = .untrustedCertificate(host: shownHost, reason: reason(certificate, failure: report.failure, host: host, now: Date()))
+                            report.failure = .untrustedCertificate(host: shownHost, reason: reason(certificate, failure: report.failure, now: Date()))
                         }
                     }
                 }
@@ -75,7 +77,7 @@ package enum ConnectionProbe {
     }
 
     /// Why `certificate` was refused: outside its validity first, then the verifier's own finding.
-    static func reason(_ certificate: CertificateSummary, failure: ConnectionFailure?, host: String, now: Date) -> String {
+    static func reason(_ certificate: CertificateSummary, failure: ConnectionFailure?, now: Date) -> String {
         if certificate.notValidAfter < now { return "expired" }
         if certificate.notValidBefore > now { return "not yet valid" }
         if case .untrustedCertificate(_, let reason)? = failure { return reason }
@@ -84,7 +86,7 @@ package enum ConnectionProbe {
 
     /// A TCP connection to `host`, or to `proxy` with a CONNECT tunnel to `host` opened.
     private static func connect(host: String, port: Int, proxy: ProxyServer?, timeout: Duration, shownHost: String) async throws -> any Channel {
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(TimeAmount(min(timeout / 2, .seconds(10))))
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(TimeAmount(NetworkSettings.connectTimeout(within: timeout)))
         guard let proxy else {
             return try await bootstrap.connect(host: host, port: port).get()
         }
@@ -100,9 +102,7 @@ package enum ConnectionProbe {
         }
         let target = HostNames.authority(host, port: port)
         var head = "CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\n"
-        if let username = proxy.username {
-            head += "Proxy-Authorization: Basic \(Data("\(username):\(proxy.password ?? "")".utf8).base64EncodedString())\r\n"
-        }
+        if let authorization = proxy.basicAuthorization { head += "Proxy-Authorization: \(authorization)\r\n" }
         head += "\r\n"
         let answer = channel.eventLoop.makePromise(of: String.self)
         do {

@@ -1,5 +1,3 @@
-import NIOCore
-
 /// How hosts are written and told apart, the same way wherever a host is connected to or named.
 enum HostNames {
     /// Whether `host` is an IP address rather than a name (`10.0.0.7`, `::1`, `[::1]`).
@@ -16,13 +14,5 @@ enum HostNames {
     static func authority(_ host: String, port: Int) -> String {
         let host = bare(host)
         return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
-}
-
-extension TimeAmount {
-    /// `duration` in NIO's terms, to the nanosecond.
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

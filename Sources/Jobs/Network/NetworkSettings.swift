@@ -67,6 +67,12 @@ package struct NetworkSettings: Sendable {
         return settings
     }
 
+    /// How long one connection attempt may take within a request's `timeout`: 10 s, or half the timeout when
+    /// that is shorter, so that a connection failure is told apart from a slow answer.
+    static func connectTimeout(within timeout: Duration) -> Duration {
+        min(.seconds(10), timeout / 2)
+    }
+
     /// The proxy a request to `url` goes through, or nil to connect directly.
     package func proxy(for url: URLComponents) -> Proxy? {
         guard let scheme = url.scheme?.lowercased(), let host = url.host else { return nil }

@@ -25,6 +25,11 @@ package struct ProxyServer: Sendable, Equatable, CustomStringConvertible, Custom
         return "http://\(credentials)\(HostNames.authority(host, port: port))"
     }
 
+    /// `Proxy-Authorization` for this proxy's credentials (`Basic ...`); nil without a user.
+    package var basicAuthorization: String? {
+        username.map { "Basic " + Data("\($0):\(password ?? "")".utf8).base64EncodedString() }
+    }
+
     /// The masked form: string interpolation and test output never show the password either.
     package var description: String { masked }
     package var debugDescription: String { masked }

@@ -11,7 +11,6 @@ package struct TrustSettings: Sendable {
     package struct Source: Sendable {
         /// `http.ca_file`, `SSL_CERT_FILE` or `SSL_CERT_DIR`.
         package var origin: String
-        package var path: String
         package var certificates: [NIOSSLCertificate]
     }
 
@@ -60,7 +59,7 @@ package struct TrustSettings: Sendable {
         guard !certificates.isEmpty else {
             throw JobFileError("\(origin): \(path) holds no PEM certificate; \(fix).")
         }
-        return Source(origin: origin, path: path, certificates: certificates)
+        return Source(origin: origin, certificates: certificates)
     }
 
     /// Every file of the folder that holds PEM certificates; other files (CRLs, READMEs, DER files) are skipped,
@@ -76,6 +75,6 @@ package struct TrustSettings: Sendable {
         for name in names.sorted() {
             certificates += (try? NIOSSLCertificate.fromPEMFile(path + "/" + name)) ?? []
         }
-        return Source(origin: "SSL_CERT_DIR", path: path, certificates: certificates)
+        return Source(origin: "SSL_CERT_DIR", certificates: certificates)
     }
 }

@@ -57,7 +57,7 @@ package struct ConnectionCheck: Sendable, Codable {
             let report = await ConnectionProbe.probe(url, network: network, timeout: configuration.http.timeout)
             var endpoint = Endpoint(
                 role: role, url: url, host: report.host, proxy: report.proxy,
-                proxySetting: URLComponents(string: url).flatMap { network.proxy(for: $0) }?.origin,
+                proxySetting: report.proxySetting,
                 certificateSubject: report.certificate?.subject, certificateIssuer: report.certificate?.issuer,
                 certificateNotValidAfter: report.certificate.map { ISO8601DateFormatter().string(from: $0.notValidAfter) },
                 ok: report.failure == nil, problem: report.failure?.message

@@ -73,7 +73,12 @@ package enum JSONValue: Equatable, Sendable {
         }
 
         mutating func skipWhitespace() {
-            while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+            while position < bytes.count {
+                switch bytes[position] {
+                case 0x20, 0x09, 0x0A, 0x0D: position += 1
+                default: return
+                }
+            }
         }
 
         mutating func value(depth: Int) -> JSONValue? {
@@ -201,7 +206,7 @@ package enum JSONValue: Equatable, Sendable {
                             return nil
                         }
                         guard let scalar = Unicode.Scalar(code) else { return nil }
-                        scalars.append(contentsOf: String(Character(scalar)).utf8)
+                        UTF8.encode(scalar) { scalars.append($0) }
                     default:
                         return nil
                     }

@@ -2,4 +2,6 @@
 /// Kept here and nowhere else; raise it with every release (the Debian package takes it from here).
 public enum RunnerVersion {
     public static let current = "0.9.0"
+    /// The `User-Agent` of every request.
+    package static let userAgent = "batch-runner/\(current)"
 }

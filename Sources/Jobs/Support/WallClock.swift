@@ -18,14 +18,14 @@ public struct WallClock: Sendable {
     /// Now as an ISO-8601 UTC timestamp with milliseconds (`2026-12-02T09:16:24.123Z`).
     public var iso8601: String { Self.iso8601(epochSeconds: epochSeconds) }
 
-    /// `epochSeconds` as an ISO-8601 UTC timestamp with milliseconds. Written out by hand: every request is
-    /// stamped, and Foundation's format style cost more than the rest of the stamping together.
-    static func iso8601(epochSeconds: Double) -> String {
+    /// `epochSeconds` as an ISO-8601 UTC timestamp with milliseconds. Written out by hand: every request and
+    /// every JSON log line is stamped, and Foundation's format style cost more than the rest of the stamping.
+    package static func iso8601(epochSeconds: Double) -> String {
         let (quotient, remainder) = Int64((epochSeconds * 1000).rounded(.down)).quotientAndRemainder(dividingBy: 1000)
         var seconds = time_t(remainder < 0 ? quotient - 1 : quotient)
         let millis = Int(remainder < 0 ? remainder + 1000 : remainder)
         var parts = tm()
-        gmtime_r(&seconds, &parts)
+        guard gmtime_r(&seconds, &parts) != nil else { return "1970-01-01T00:00:00.000Z" }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24)
         func append(_ value: Int, digits: Int) {

@@ -152,7 +152,6 @@ package final class APIClient: Sendable {
             try Task.checkCancellation()
             switch outcome {
             case .answer(let status, let headers, let body):
-                statistics.recordAnswer()
                 let observation = observe(headers)
                 let answerClass = GatewayAnswer.classify(status: status, body: body)
                 switch answerClass {

@@ -13,25 +13,30 @@ struct AbsoluteFormProxyClient: Sendable {
     let proxy: ProxyServer
     let timeout: Duration
     let maxBodyBytes: Int
+    private let proxyAuthorization: String?
 
-    /// Sends `request` with `headers` (the request's own, plus authorization and user agent) through the proxy.
-    func execute(_ request: APIRequest, headers: [(String, String)]) async -> TransportOutcome {
-        guard let url = URLComponents(string: request.url), let host = url.host else {
-            return .noAnswer("not a URL", mayHaveArrived: false)
-        }
-        let authority = HostNames.authority(host, port: url.port ?? 80)
+    init(proxy: ProxyServer, timeout: Duration, maxBodyBytes: Int) {
+        self.proxy = proxy
+        self.timeout = timeout
+        self.maxBodyBytes = maxBodyBytes
+        self.proxyAuthorization = proxy.basicAuthorization
+    }
+
+    /// Sends `request` (with `Authorization: Bearer <token>` when a token is given) through the proxy to `host`
+    /// (`host[:port]` as the URL gives it).
+    func execute(_ request: APIRequest, token: String?, host: String) async -> TransportOutcome {
         var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.url)
-        head.headers.add(name: "Host", value: authority)
-        for (name, value) in headers { head.headers.add(name: name, value: value) }
-        if let username = proxy.username {
-            head.headers.add(name: "Proxy-Authorization", value: "Basic " + Data("\(username):\(proxy.password ?? "")".utf8).base64EncodedString())
-        }
+        head.headers.add(name: "Host", value: host)
+        for (name, value) in request.headers { head.headers.add(name: name, value: value) }
+        if let token { head.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        head.headers.add(name: "User-Agent", value: RunnerVersion.userAgent)
+        if let proxyAuthorization { head.headers.add(name: "Proxy-Authorization", value: proxyAuthorization) }
         head.headers.add(name: "Content-Length", value: String(request.body?.count ?? 0))
         head.headers.add(name: "Connection", value: "close")
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(TimeAmount(min(timeout / 2, .seconds(10))))
+                .connectTimeout(TimeAmount(NetworkSettings.connectTimeout(within: timeout)))
                 .connect(host: proxy.host, port: proxy.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -40,7 +45,7 @@ struct AbsoluteFormProxyClient: Sendable {
                 }
         } catch {
             return .connectionFailed(
-                ConnectionFailure.classify(error, host: authority, proxy: proxy.masked)
+                ConnectionFailure.classify(error, host: host, proxy: proxy.masked)
                     ?? .unreachable(host: proxy.masked, cause: String(String(describing: error).prefix(120)))
             )
         }

@@ -25,9 +25,9 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     private let logger: Logger
 
     private struct Route: Sendable {
-        var useHTTPSProxy: Bool
-        var useHTTPProxy: Bool
-        /// `host[:port]`, for messages.
+        /// The client that carries the origin's requests; nil for an http origin behind a proxy (absolute form).
+        var client: HTTPClient?
+        /// `host[:port]` as the URL gives it: for messages, and the `Host` of absolute-form requests.
         var host: String
         /// The proxy, masked, for messages; nil when direct.
         var proxy: String?
@@ -66,7 +66,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         var configuration = HTTPClient.Configuration()
         configuration.tlsConfiguration = network.trust.tlsConfiguration
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: TimeAmount(min(Duration.seconds(10), timeout / 2)), read: TimeAmount(timeout))
+        configuration.timeout = .init(connect: TimeAmount(NetworkSettings.connectTimeout(within: timeout)), read: TimeAmount(timeout))
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60),
             concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 8)
@@ -90,16 +90,18 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     }
 
     package func execute(_ request: APIRequest, token: String?) async -> TransportOutcome {
+        // Without proxies every request goes direct: no route to look up.
+        let proxied = viaHTTPSProxy == nil && viaHTTPProxy == nil ? nil : route(for: request.url)
+        if let proxied, proxied.client == nil, let viaHTTPProxy {
+            return await viaHTTPProxy.execute(request, token: token, host: proxied.host)
+        }
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = request.method
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let token { outgoing.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        outgoing.headers.add(name: "User-Agent", value: "batch-runner/\(RunnerVersion.current)")
+        outgoing.headers.add(name: "User-Agent", value: RunnerVersion.userAgent)
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        if let viaHTTPProxy, route(for: request.url).useHTTPProxy {
-            return await viaHTTPProxy.execute(request, headers: outgoing.headers.map { ($0.name, $0.value) })
-        }
-        let http = client(for: request.url)
+        let http = proxied?.client ?? direct
         do {
             let response = try await http.execute(outgoing, timeout: TimeAmount(timeout), logger: logger)
             let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
@@ -115,7 +117,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         } catch is CancellationError {
             return .noAnswer("cancelled", mayHaveArrived: true)
         } catch {
-            let route = route(for: request.url)
+            let route = proxied ?? route(for: request.url)
             if let failure = ConnectionFailure.classify(error, host: route.host, proxy: route.proxy) {
                 return .connectionFailed(await diagnosed(failure, url: request.url))
             }
@@ -146,13 +148,6 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         return await diagnosis.value
     }
 
-    /// The client for `url`: the direct one unless a proxy is configured and applies.
-    private func client(for url: String) -> HTTPClient {
-        guard viaHTTPSProxy != nil || viaHTTPProxy != nil else { return direct }
-        let route = route(for: url)
-        return route.useHTTPSProxy ? viaHTTPSProxy ?? direct : direct
-    }
-
     /// The route of `url`'s origin (`https://host:port`), decided on its first request.
     private func route(for url: String) -> Route {
         let origin = Self.origin(of: url)
@@ -164,11 +159,10 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         } ?? "?"
         let proxy = components.flatMap { network.proxy(for: $0) }
         let isHTTPS = components?.scheme?.lowercased() == "https"
-        let route = Route(
-            useHTTPSProxy: proxy != nil && isHTTPS, useHTTPProxy: proxy != nil && !isHTTPS, host: host,
-            proxy: proxy?.server.masked
-        )
-        routes.withLock { $0[origin] = route }
+        let client = proxy == nil ? direct : isHTTPS ? viaHTTPSProxy : nil
+        let route = Route(client: client, host: host, proxy: proxy?.server.masked)
+        // Keyed by a copy of the origin alone: a slice of the URL would keep its phone number alive.
+        routes.withLock { $0[Substring(String(origin))] = route }
         return route
     }
 

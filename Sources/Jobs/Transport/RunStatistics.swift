@@ -33,9 +33,10 @@ package final class RunStatistics: Sendable {
         return failure
     }
 
-    /// Notes the `api-version` and `sunset` of an answer; logs a `sunset` notice once per run.
+    /// Notes that an answer came, with its `api-version` and `sunset`; logs a `sunset` notice once per run.
     package func recordHeaders(apiVersion: String?, sunset: String?, logger: Logger) {
         let isNewSunset = counts.withLock { counts -> Bool in
+            counts.hasAnswers = true
             if let apiVersion { counts.apiVersion = apiVersion }
             guard let sunset, !sunset.isEmpty, sunset.lowercased() != "n/a", counts.sunset == nil else { return false }
             counts.sunset = sunset

@@ -14,8 +14,7 @@ final class Tinyproxy: @unchecked Sendable {
     /// Starts a proxy that wants `user`/`password` with Basic authentication when given.
     init(user: String? = nil, password: String? = nil) throws {
         guard let executable = Self.executable else { throw CocoaError(.fileNoSuchFile) }
-        let folder = NSTemporaryDirectory() + "batch-runner-proxy-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try Workspace().folder
         port = try FreePort.pick()
         logPath = folder + "/tinyproxy.log"
         var configuration = """
