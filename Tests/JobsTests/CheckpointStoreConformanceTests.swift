@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import TestSupport
 
@@ -6,20 +7,31 @@ import TestSupport
 
 /// The stores the conformance suites run against: every ``CheckpointStore`` must pass them.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite, memory
+    case sqlite, memory, postgres
 
     var testDescription: String { rawValue }
 
-    /// A fresh, empty store of this kind.
-    func make() throws -> any CheckpointStore {
+    /// A fresh, empty store of this kind (for PostgreSQL: a new campaign on the test server, worked by this
+    /// process).
+    func make() async throws -> any CheckpointStore {
         switch self {
         case .sqlite: try SQLiteCheckpointStore(path: try TemporaryFiles.folder() + "/state.sqlite")
         case .memory: InMemoryCheckpointStore()
+        case .postgres: try await Self.openPostgres(campaign: "test-" + UUID().uuidString)
         }
     }
 
+    /// A worker of `campaign` on the shared test server.
+    static func openPostgres(campaign: String, access: StoreAccess = .run, lease: Duration = .seconds(30)) async throws -> PostgresCheckpointStore {
+        let server = try PostgresServer.shared()
+        return try await PostgresCheckpointStore.open(
+            try PostgresLocation(url: server.url), password: PostgresServer.password, trust: TrustSettings(), campaign: campaign,
+            lease: lease, outputFolder: try TemporaryFiles.folder(), access: access, logger: Logger(label: "test")
+        )
+    }
+
     func make(rows: [IntakeRow], duplicateReason: DuplicateReason? = nil) async throws -> any CheckpointStore {
-        let store = try make()
+        let store = try await make()
         try await store.replaceIntake(rows: rows, duplicateReason: duplicateReason)
         return store
     }
@@ -165,12 +177,11 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     @Test func aStateURLThisVersionCannotUseIsAConfigurationError() throws {
-        #expect(throws: StoreError.unsupportedLocation(scheme: "postgresql")) { try StoreLocation("postgresql://db/batch") }
-        #expect(ExitTable.jobError(for: StoreError.unsupportedLocation(scheme: "postgresql")).code == .configuration)
+        #expect(throws: StoreError.unsupportedLocation(scheme: "mysql")) { try StoreLocation("mysql://db/batch") }
+        #expect(ExitTable.jobError(for: StoreError.unsupportedLocation(scheme: "mysql")).code == .configuration)
         // A URL in the job file is kept as it is, not resolved as a path beside the job file.
-        let job = try JobFile.parse("kind: number-verify\nmanifest: n.csv\nstate: postgresql://db.internal/batch\n", path: "/jobs/nv.yml")
-        #expect(job.state == "postgresql://db.internal/batch")
-        #expect(throws: StoreError.unsupportedLocation(scheme: "postgresql")) { try CheckpointStores.open(job, access: .inspect) }
+        let job = try JobFile.parse("kind: number-verify\nmanifest: n.csv\nstate: postgresql://u@db.internal/batch\n", path: "/jobs/nv.yml")
+        #expect(job.state == "postgresql://u@db.internal/batch")
         let location = try? StoreLocation("/var/lib/batch-runner/state.sqlite")
         #expect(location == .sqlite(path: "/var/lib/batch-runner/state.sqlite"))
     }

@@ -21,8 +21,17 @@ public struct JobConfiguration: Sendable {
     public var manifest: String
     /// The folder results.csv, rejects.csv and summary.json go to.
     public var output: String
-    /// The checkpoint database, when set; ``statePath`` applies the default.
+    /// The checkpoint database, when set; ``statePath`` applies the default. A path is a SQLite file; a
+    /// `postgresql://` URL a shared PostgreSQL store (see ``PostgresLocation``).
     public var state: String?
+    /// The environment variable holding the PostgreSQL password (`state_password_env`, default `PGPASSWORD`).
+    public var statePasswordVariable: String
+    /// The campaign's name in a PostgreSQL store (`campaign`); nil for the job file's name. A SQLite state
+    /// holds one campaign and ignores it.
+    public var campaign: String?
+    /// How long a PostgreSQL worker's claims outlive its last heartbeat (`lease`, default 30 s; heartbeat every
+    /// third of it).
+    public var lease: Duration
     /// Manifest column names by role (`msisdn`, `key`, ...). Roles not named default to the role's own name.
     public var columns: [String: String]
     /// The manifest's field separator; nil to detect it from the header.
@@ -51,6 +60,9 @@ public struct JobConfiguration: Sendable {
         self.manifest = manifest
         self.output = output
         self.state = nil
+        self.statePasswordVariable = "PGPASSWORD"
+        self.campaign = nil
+        self.lease = .seconds(30)
         self.columns = [:]
         self.delimiter = nil
         self.concurrency = 8
@@ -122,6 +134,9 @@ public struct JobConfiguration: Sendable {
 
     /// The checkpoint database: `state`, or `<output>/state.sqlite`.
     public var statePath: String { state ?? output + "/state.sqlite" }
+
+    /// The campaign a PostgreSQL store files this job's rows under.
+    public var campaignName: String { campaign ?? jobName }
 
     /// Whether the job calls ID Scan (JWT credentials) rather than a KPN gateway (OAuth client credentials).
     public var usesIDScan: Bool { kind == .idscanReports || kind == .idscanCreate }

@@ -52,6 +52,22 @@ public enum JobFile {
         let jobName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let output = resolve(try root.string("output") ?? "out/\(jobName)")
         let state = try root.string("state").map { StoreLocation.urlScheme(of: $0) == nil ? resolve($0) : $0 }
+        if let state, StoreLocation.urlScheme(of: state) != nil {
+            do {
+                _ = try StoreLocation(state)
+            } catch {
+                throw root.error("state", error.locationProblem)
+            }
+        }
+        let statePasswordVariable = try root.variableName("state_password_env")
+        let campaign = try root.string("campaign")
+        if let campaign, campaign.isEmpty || campaign.count > 200 || campaign.contains(where: \.isNewline) {
+            throw root.error("campaign", "must be a name of 1 to 200 characters on one line")
+        }
+        let lease = try root.duration("lease")
+        if let lease, lease < .seconds(3) || lease > .seconds(3600) {
+            throw root.error("lease", "must be between 3s and 1h (workers renew it every third of it)")
+        }
 
         var columns: [String: String] = [:]
         if var object = try root.object("columns") {
@@ -149,6 +165,9 @@ public enum JobFile {
 
         var job = JobConfiguration(kind: kind, jobFile: file, manifest: manifest, output: output)
         job.state = state
+        job.statePasswordVariable = statePasswordVariable ?? job.statePasswordVariable
+        job.campaign = campaign
+        job.lease = lease ?? job.lease
         job.columns = columns
         job.delimiter = delimiter
         job.concurrency = concurrency ?? job.concurrency

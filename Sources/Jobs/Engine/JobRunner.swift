@@ -42,7 +42,7 @@ public struct JobRunner: Sendable {
         let store: any CheckpointStore
         let manifestSHA256: String
         do {
-            store = try environment.openStore(configuration, .run)
+            store = try await environment.openStore(configuration, .run)
         } catch {
             return RunResult(failure: ExitTable.jobError(for: error, during: .start))
         }

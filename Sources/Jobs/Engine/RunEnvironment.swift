@@ -10,14 +10,14 @@ package struct RunEnvironment: Sendable {
     /// Makes the run's transport.
     package var makeTransport: @Sendable (_ configuration: JobConfiguration) -> any HTTPTransport
     /// Opens the run's store.
-    package var openStore: @Sendable (_ configuration: JobConfiguration, _ access: StoreAccess) throws -> any CheckpointStore
+    package var openStore: @Sendable (_ configuration: JobConfiguration, _ access: StoreAccess) async throws -> any CheckpointStore
 
     package init(
         clock: EngineClock,
         wallClock: WallClock,
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         makeTransport: @escaping @Sendable (_ configuration: JobConfiguration) -> any HTTPTransport,
-        openStore: @escaping @Sendable (_ configuration: JobConfiguration, _ access: StoreAccess) throws -> any CheckpointStore
+        openStore: @escaping @Sendable (_ configuration: JobConfiguration, _ access: StoreAccess) async throws -> any CheckpointStore
     ) {
         self.clock = clock
         self.wallClock = wallClock
@@ -37,7 +37,7 @@ package struct RunEnvironment: Sendable {
                     maxBodyBytes: configuration.http.maxBodyBytes, network: network
                 )
             },
-            openStore: { configuration, access in try CheckpointStores.open(configuration, access: access) }
+            openStore: { configuration, access in try await CheckpointStores.open(configuration, access: access) }
         )
     }
 }

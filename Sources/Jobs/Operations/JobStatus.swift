@@ -59,7 +59,8 @@ public struct JobStatus: Sendable, Codable {
         let path = configuration.statePath
         var status = JobStatus(kind: configuration.kind.rawValue, state: path, started: try CheckpointStores.exists(configuration), running: false)
         guard status.started else { return status }
-        let store = try CheckpointStores.open(configuration, access: .inspect)
+        let store = try await CheckpointStores.open(configuration, access: .inspect)
+        defer { Task { await store.endRun() } }
         status.running = try await store.isRunActive()
         let counts = try await store.counts()
         (status.rows, status.accepted, status.rejected) = (counts.rows, counts.accepted, counts.rejected)

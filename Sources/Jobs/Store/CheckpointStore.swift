@@ -75,6 +75,68 @@ package protocol CheckpointStore: Sendable {
 
     /// Saves a limiter's quota state.
     func saveQuota(_ quota: StoredQuota) async throws
+
+    // MARK: Several workers
+    // A PostgreSQL store lets several processes work one campaign; a SQLite state has one run at a time and
+    // answers the defaults below.
+
+    /// Whether several processes may work this state at once.
+    var isShared: Bool { get }
+
+    /// How many items a claim asks for: small batches when other workers share the campaign.
+    var claimSize: Int { get }
+
+    /// Runs `body` while no other worker reads an intake into this campaign: the first to start reads the
+    /// manifest, the others wait here and then find its signature.
+    func withIntakeLock<T: Sendable>(_ body: () async throws -> T) async throws -> T
+
+    /// Work items other live workers hold (claimed, not finished): a worker with nothing left to claim waits
+    /// while there are any, since a dead worker's items come back once its lease runs out.
+    func itemsHeldByOtherWorkers() async throws -> Int
+
+    /// The workers that work the campaign, or did recently (for `status`).
+    func workers() async throws -> [WorkerRecord]
+
+    /// A saved file's bytes, when the store keeps them (`export`); nil when they live only in the output folder.
+    func savedFileContents(_ path: String) async throws -> [UInt8]?
+
+    /// The quota every worker on the same credential and host shares, when the store keeps one.
+    var sharedQuota: (any SharedQuotaLedger)? { get }
+}
+
+extension CheckpointStore {
+    package var isShared: Bool { false }
+    package var claimSize: Int { 512 }
+    package func withIntakeLock<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await body() }
+    package func itemsHeldByOtherWorkers() async throws -> Int { 0 }
+    package func workers() async throws -> [WorkerRecord] { [] }
+    package func savedFileContents(_ path: String) async throws -> [UInt8]? { nil }
+    package var sharedQuota: (any SharedQuotaLedger)? { nil }
+}
+
+/// One worker of a shared campaign, as `status` lists it.
+package struct WorkerRecord: Sendable, Equatable {
+    package var host: String
+    package var pid: Int
+    /// ISO-8601 UTC.
+    package var startedAt: String
+    package var lastHeartbeat: String
+    /// Whether its lease is still running (a dead worker's items are taken over once it is not).
+    package var isLive: Bool
+    /// Whether it has ended its run.
+    package var hasEnded: Bool
+    /// Work items it holds now.
+    package var itemsHeld: Int
+
+    package init(host: String, pid: Int, startedAt: String, lastHeartbeat: String, isLive: Bool, hasEnded: Bool, itemsHeld: Int) {
+        self.host = host
+        self.pid = pid
+        self.startedAt = startedAt
+        self.lastHeartbeat = lastHeartbeat
+        self.isLive = isLive
+        self.hasEnded = hasEnded
+        self.itemsHeld = itemsHeld
+    }
 }
 
 /// The manifest's rows as the engine hands them to ``CheckpointStore/replaceIntake(from:duplicateReason:)``.

@@ -1,4 +1,5 @@
 import Foundation
+package import Logging
 
 /// What a command opens a state for.
 package enum StoreAccess: Sendable, Equatable {
@@ -8,35 +9,18 @@ package enum StoreAccess: Sendable, Equatable {
     case inspect
 }
 
-/// Where a job's state lives, from its `state:` setting.
-package enum StoreLocation: Sendable, Equatable {
-    /// A SQLite database file.
-    case sqlite(path: String)
-
-    /// Reads `state`, a path (relative paths were resolved against the job file's folder).
-    ///
-    /// - Throws: ``StoreError/unsupportedLocation(scheme:)`` for a database URL this version cannot use.
-    package init(_ state: String) throws(StoreError) {
-        if let scheme = Self.urlScheme(of: state) { throw .unsupportedLocation(scheme: scheme) }
-        self = .sqlite(path: state)
-    }
-
-    /// The scheme of a `state:` that is a URL (`postgresql://...`), lowercased; nil for a path. A URL is not a
-    /// path to resolve against the job file's folder.
-    package static func urlScheme(of state: String) -> String? {
-        guard let separator = state.range(of: "://") else { return nil }
-        let scheme = state[..<separator.lowerBound]
-        return !scheme.isEmpty && scheme.allSatisfy({ $0.isLetter || $0 == "+" }) ? scheme.lowercased() : nil
-    }
-}
-
 /// The one place a store is chosen and opened: `run`, `status` and `validate` all come here.
 package enum CheckpointStores {
     /// Opens the store of `configuration`'s state.
     ///
-    /// - Throws: ``StoreError``: `locked` when another run holds it (``StoreAccess/run``), `cannotOpen`,
-    ///   `unsupportedLocation`; ``FileSystemError`` when its lock cannot be made.
-    package static func open(_ configuration: JobConfiguration, access: StoreAccess) throws -> any CheckpointStore {
+    /// - Parameter environment: Where a PostgreSQL store's password (`state_password_env`) and the trusted CAs
+    ///   (`SSL_CERT_FILE`, `SSL_CERT_DIR`) come from.
+    /// - Throws: ``StoreError``: `locked` when another run holds a SQLite state (``StoreAccess/run``),
+    ///   `cannotOpen`, `unsupportedLocation`, `databaseUnavailable`; ``FileSystemError`` when its lock cannot be made.
+    package static func open(
+        _ configuration: JobConfiguration, access: StoreAccess,
+        environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger = Logger(label: "batch-runner.store")
+    ) async throws -> any CheckpointStore {
         switch try StoreLocation(configuration.statePath) {
         case .sqlite(let path):
             do {
@@ -48,6 +32,14 @@ package enum CheckpointStores {
             } catch {
                 throw access == .run ? StoreError.cannotOpen(state: path) : StoreError.cannotRead(state: path)
             }
+        case .postgres(let location):
+            let trust = location.sslMode == .verifyFull
+                ? try TrustSettings.load(caFile: configuration.http.caFile, environment: environment) : TrustSettings()
+            return try await PostgresCheckpointStore.open(
+                location, password: environment[configuration.statePasswordVariable], trust: trust,
+                campaign: configuration.campaignName, lease: configuration.lease, outputFolder: configuration.output,
+                access: access, logger: logger
+            )
         }
     }
 
@@ -55,6 +47,7 @@ package enum CheckpointStores {
     package static func exists(_ configuration: JobConfiguration) throws(StoreError) -> Bool {
         switch try StoreLocation(configuration.statePath) {
         case .sqlite(let path): FileManager.default.fileExists(atPath: path)
+        case .postgres: true
         }
     }
 

@@ -8,4 +8,25 @@ package enum StoreError: Error, Sendable, Equatable {
     case cannotRead(state: String)
     /// `state:` names a kind of database this version cannot use.
     case unsupportedLocation(scheme: String)
+    /// `state:` is a PostgreSQL URL that cannot be used: what is wrong with it.
+    case invalidLocation(String)
+    /// The database server cannot be reached, refuses the login, or has no such database: where (masked) and why.
+    case databaseUnavailable(location: String, reason: String)
+    /// The database connection was lost during the run; what is committed stays.
+    case connectionLost(location: String)
+    /// The database server answered an operation with an error (its message, which never holds row data).
+    case databaseFailed(location: String, message: String)
+    /// `--restart` on a campaign that live workers hold.
+    case campaignBusy(campaign: String, workers: Int)
+    /// The database holds a schema of a newer batch-runner.
+    case newerSchema(location: String, version: Int)
+
+    /// The sentence for the job file's `state:` key.
+    package var locationProblem: String {
+        switch self {
+        case .invalidLocation(let problem): problem
+        case .unsupportedLocation(let scheme): "a \(scheme):// URL is not supported; use a file path (SQLite) or a postgresql:// URL"
+        default: "cannot be used"
+        }
+    }
 }

@@ -61,8 +61,18 @@ package enum ExitTable {
             JobError(.ioError, "Cannot open the state database \(state); check that its folder is writable, or move the file away to start over.")
         case .cannotRead(let state):
             JobError(.ioError, "Cannot read the state database \(state); check its permissions.")
-        case .unsupportedLocation(let scheme):
-            JobError(.configuration, "state: a \(scheme):// URL is not supported by this version; set state to a file path (a SQLite database).")
+        case .unsupportedLocation, .invalidLocation:
+            JobError(.configuration, "state: \(error.locationProblem).")
+        case .databaseUnavailable(let location, let reason):
+            JobError(.serviceRefused, "Cannot use the state database \(location): \(reason). Nothing was sent; rows stay pending.")
+        case .connectionLost(let location):
+            JobError(.stoppedResumable, "The connection to the state database \(location) was lost; what was committed is kept. Run again once the database is back to resume.")
+        case .databaseFailed(let location, let message):
+            JobError(.ioError, "The state database \(location) failed: \(message). What was committed is kept; check the server (disk space, permissions of the database user), then run again.")
+        case .campaignBusy(let campaign, let workers):
+            JobError(.stoppedResumable, "--restart refused: \(workers) live worker\(workers == 1 ? "" : "s") still work campaign \(campaign). Stop them (or wait until their lease runs out), then restart.")
+        case .newerSchema(let location, let version):
+            JobError(.ioError, "The state database \(location) was set up by a newer batch-runner (schema version \(version)); run that version, or use another database.")
         }
     }
 

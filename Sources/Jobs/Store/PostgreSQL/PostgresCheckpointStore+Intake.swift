@@ -1,0 +1,196 @@
+import Logging
+import NIOCore
+import PostgresNIO
+
+extension PostgresCheckpointStore {
+    package func intakeSignature() async throws -> IntakeSignature? {
+        try await connections.with { connection in
+            let rows = try await connection.query(
+                "SELECT manifest_sha256, job FROM batch_runner_campaigns WHERE campaign = \(campaign) AND manifest_sha256 IS NOT NULL",
+                logger: logger
+            )
+            for try await (sha256, job) in rows.decode((String, String).self) {
+                return IntakeSignature(manifestSHA256: sha256, job: job)
+            }
+            return nil
+        }
+    }
+
+    /// Replaces this campaign's rows (only this campaign's) with a fresh intake, in one transaction.
+    ///
+    /// Rows the repeat filter calls surely new are streamed with `COPY` straight into `batch_runner_work`; rejected
+    /// rows into `batch_runner_extra_rows`; the few that may repeat an earlier value wait in a temporary table and are
+    /// settled at the end, in row order, as the SQLite store settles them.
+    package func replaceIntake(from source: any IntakeSource, duplicateReason: DuplicateReason?) async throws -> IntakeSignature {
+        try await connections.with(transaction: true) { connection in
+            try await connection.query(
+                "INSERT INTO batch_runner_campaigns (campaign) VALUES (\(campaign)) ON CONFLICT (campaign) DO NOTHING",
+                logger: logger
+            )
+            try await connection.query("SELECT 1 FROM batch_runner_campaigns WHERE campaign = \(campaign) FOR UPDATE", logger: logger)
+            for table in ["batch_runner_work", "batch_runner_extra_rows", "batch_runner_files"] {
+                try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE campaign = $1", binds: binds(campaign)), logger: logger)
+            }
+            try await connection.query(
+                "UPDATE batch_runner_campaigns SET manifest_sha256 = NULL, job = NULL, rows = 0, rejected = 0 WHERE campaign = \(campaign)",
+                logger: logger
+            )
+            try await connection.query(
+                "CREATE TEMP TABLE IF NOT EXISTS intake_suspects (row bigint PRIMARY KEY, key text, value text NOT NULL, payload text) ON COMMIT DROP",
+                logger: logger
+            )
+            var tally = IntakeTally()
+            var suspects: [IntakeRow] = []
+            var extras = CopyText()
+            let campaignField = CopyText.field(campaign)
+            try await connection.copyFrom(table: "batch_runner_work", columns: ["campaign", "id", "key", "value", "payload"], logger: logger) { writer in
+                var items = CopyText()
+                while let batch = try source.nextBatch() {
+                    for item in batch {
+                        tally.rows += 1
+                        let row = item.row
+                        if let reason = row.rejectReason {
+                            tally.rejected += 1
+                            extras.append([campaignField, String(row.row), CopyText.field(row.key), CopyText.field(row.value), CopyText.field(reason), CopyText.null])
+                        } else if item.maybeRepeated {
+                            suspects.append(row)
+                        } else {
+                            tally.accepted += 1
+                            items.append([campaignField, String(row.row), CopyText.field(row.key), CopyText.field(row.value), CopyText.field(row.payload)])
+                        }
+                    }
+                    if items.isLarge { try await writer.write(items.take()) }
+                }
+                if !items.isEmpty { try await writer.write(items.take()) }
+            }
+            let made = try source.signature()
+            if !extras.isEmpty {
+                try await connection.copyFrom(table: "batch_runner_extra_rows", columns: ["campaign", "row", "key", "value", "reject_reason", "work_id"], logger: logger) { writer in
+                    try await writer.write(extras.take())
+                }
+            }
+            if !suspects.isEmpty {
+                try await settle(suspects, on: connection, tally: &tally, duplicateReason: duplicateReason)
+            }
+            try await connection.query(
+                """
+                UPDATE batch_runner_campaigns SET manifest_sha256 = \(made.manifestSHA256), job = \(made.job),
+                    rows = \(Int64(tally.rows)), rejected = \(Int64(tally.rejected))
+                WHERE campaign = \(campaign)
+                """,
+                logger: logger
+            )
+            return made
+        }
+    }
+
+    /// Settles rows that may repeat an earlier value: each becomes a new item, shares the first earlier row's
+    /// item, or (with `duplicateReason`) is rejected for repeating it.
+    private func settle(_ suspects: [IntakeRow], on connection: PostgresConnection, tally: inout IntakeTally, duplicateReason: DuplicateReason?) async throws {
+        let values = Array(Set(suspects.map(\.value)))
+        var firsts: [String: Int] = [:]
+        let rows = try await connection.query(
+            "SELECT value, min(id) FROM batch_runner_work WHERE campaign = \(campaign) AND value = ANY(\(values)) GROUP BY value",
+            logger: logger
+        )
+        for try await (value, first) in rows.decode((String, Int64).self) { firsts[value] = Int(first) }
+        var newItems = CopyText()
+        var extras = CopyText()
+        var shares: [Int64: Int64] = [:]
+        let campaignField = CopyText.field(campaign)
+        for row in suspects.sorted(by: { $0.row < $1.row }) {
+            guard let first = firsts[row.value], first < row.row else {
+                firsts[row.value] = row.row
+                tally.accepted += 1
+                newItems.append([campaignField, String(row.row), CopyText.field(row.key), CopyText.field(row.value), CopyText.field(row.payload)])
+                continue
+            }
+            if let duplicateReason {
+                tally.rejected += 1
+                extras.append([campaignField, String(row.row), CopyText.field(row.key), CopyText.field(row.value), CopyText.field(duplicateReason(row.value, first)), CopyText.null])
+            } else {
+                tally.accepted += 1
+                shares[Int64(first), default: 0] += 1
+                extras.append([campaignField, String(row.row), CopyText.field(row.key), CopyText.field(row.value), CopyText.null, String(first)])
+            }
+        }
+        if !newItems.isEmpty {
+            try await connection.copyFrom(table: "batch_runner_work", columns: ["campaign", "id", "key", "value", "payload"], logger: logger) { writer in
+                try await writer.write(newItems.take())
+            }
+        }
+        if !extras.isEmpty {
+            try await connection.copyFrom(table: "batch_runner_extra_rows", columns: ["campaign", "row", "key", "value", "reject_reason", "work_id"], logger: logger) { writer in
+                try await writer.write(extras.take())
+            }
+        }
+        if !shares.isEmpty {
+            try await connection.query(
+                """
+                UPDATE batch_runner_work w SET shared_rows = w.shared_rows + s.n
+                FROM unnest(\(Array(shares.keys)), \(Array(shares.values))) AS s(id, n)
+                WHERE w.campaign = \(campaign) AND w.id = s.id
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    private func binds(_ text: String) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(text)
+        return bindings
+    }
+}
+
+/// Rows counted while an intake is read.
+private struct IntakeTally {
+    var rows = 0
+    var rejected = 0
+    var accepted = 0
+}
+
+/// Lines in PostgreSQL's `COPY ... FROM STDIN` text format, collected in a buffer.
+struct CopyText {
+    static let null = "\\N"
+    private var buffer = ByteBuffer()
+
+    var isEmpty: Bool { buffer.readableBytes == 0 }
+    /// Large enough to send (COPY data travels in chunks; a megabyte keeps the round trips few).
+    var isLarge: Bool { buffer.readableBytes >= 1 << 20 }
+
+    /// A text field, escaped; `\N` for nil.
+    static func field(_ text: String?) -> String {
+        guard let text else { return null }
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) else {
+            return text
+        }
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count + 8)
+        for character in text.unicodeScalars {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\t": escaped += "\\t"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return escaped
+    }
+
+    /// Appends one line of already escaped fields.
+    mutating func append(_ fields: [String]) {
+        for (index, field) in fields.enumerated() {
+            if index > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
+            buffer.writeString(field)
+        }
+        buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    /// The lines so far; the buffer starts over.
+    mutating func take() -> ByteBuffer {
+        defer { buffer = ByteBuffer() }
+        return buffer
+    }
+}

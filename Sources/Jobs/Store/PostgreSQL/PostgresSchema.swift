@@ -1,0 +1,128 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema, versioned and migrated by the runner itself. Several workers may start at once: the
+/// migration runs under a transaction-level advisory lock, so one migrates and the others find it done. The
+/// database user needs only the right to create tables in its schema, no superuser.
+enum PostgresSchema {
+    /// The version this runner writes; a database at a higher one belongs to a newer runner.
+    static let version = 1
+
+    /// Every table is named `batch_runner_*`, so the tool shares a database with others without a clash.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE batch_runner_campaigns (
+            campaign text PRIMARY KEY,
+            manifest_sha256 text,
+            job text,
+            rows bigint NOT NULL DEFAULT 0,
+            rejected bigint NOT NULL DEFAULT 0,
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE batch_runner_work (
+            campaign text NOT NULL,
+            id bigint NOT NULL,
+            key text,
+            value text NOT NULL,
+            payload text,
+            shared_rows integer NOT NULL DEFAULT 0,
+            state smallint NOT NULL DEFAULT 0,
+            attempts integer NOT NULL DEFAULT 0,
+            result text,
+            error text,
+            updated_at timestamptz,
+            owner bigint,
+            PRIMARY KEY (campaign, id)
+        );
+        CREATE INDEX batch_runner_work_pending ON batch_runner_work (campaign, id) WHERE state = 0;
+        CREATE INDEX batch_runner_work_owned ON batch_runner_work (owner) WHERE owner IS NOT NULL;
+        CREATE TABLE batch_runner_extra_rows (
+            campaign text NOT NULL,
+            row bigint NOT NULL,
+            key text,
+            value text NOT NULL,
+            reject_reason text,
+            work_id bigint,
+            PRIMARY KEY (campaign, row)
+        );
+        CREATE TABLE batch_runner_files (
+            campaign text NOT NULL,
+            path text NOT NULL,
+            work_id bigint NOT NULL,
+            kind text NOT NULL,
+            sha256 text NOT NULL,
+            bytes bigint NOT NULL,
+            requested_at text NOT NULL,
+            api_path text NOT NULL,
+            http_status integer NOT NULL,
+            api_version text NOT NULL,
+            content_type text NOT NULL,
+            content bytea,
+            PRIMARY KEY (campaign, path)
+        );
+        CREATE INDEX batch_runner_files_by_work ON batch_runner_files (campaign, work_id);
+        CREATE TABLE batch_runner_workers (
+            id bigserial PRIMARY KEY,
+            campaign text NOT NULL,
+            host text NOT NULL,
+            pid integer NOT NULL,
+            started_at timestamptz NOT NULL DEFAULT now(),
+            heartbeat_at timestamptz NOT NULL DEFAULT now(),
+            lease_until timestamptz NOT NULL,
+            ended_at timestamptz
+        );
+        CREATE INDEX batch_runner_workers_by_campaign ON batch_runner_workers (campaign, lease_until);
+        CREATE TABLE batch_runner_quota (
+            limiter text PRIMARY KEY,
+            quota_limit integer NOT NULL,
+            used integer NOT NULL,
+            window_seconds double precision,
+            reset_epoch double precision,
+            server_clock_offset double precision NOT NULL
+        );
+        CREATE TABLE batch_runner_shared_quota (
+            limiter text PRIMARY KEY,
+            quota_limit integer,
+            window_seconds double precision,
+            reset_epoch double precision,
+            granted integer NOT NULL DEFAULT 0,
+            paused_until double precision,
+            probe_until double precision,
+            headerless boolean NOT NULL DEFAULT false
+        );
+        """
+    ]
+
+    /// Brings the database to ``version``.
+    ///
+    /// - Throws: ``StoreError/newerSchema(location:version:)`` when a newer runner set it up.
+    static func migrate(_ connections: PostgresConnections) async throws {
+        try await connections.with(transaction: true) { connection in
+            let logger = connections.logger
+            try await connection.query("SELECT pg_advisory_xact_lock(7260411912345)", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS batch_runner_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)",
+                logger: logger
+            )
+            var current = 0
+            for try await version in try await connection.query("SELECT version FROM batch_runner_schema", logger: logger).decode(Int.self) {
+                current = version
+            }
+            guard current <= version else {
+                throw StoreError.newerSchema(location: connections.location.description, version: current)
+            }
+            for step in migrations.indices where step >= current {
+                // One statement per query: the extended protocol takes no more.
+                for statement in migrations[step].split(separator: ";\n") where !statement.allSatisfy(\.isWhitespace) {
+                    try await connection.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                }
+            }
+            if current < version {
+                try await connection.query(
+                    "INSERT INTO batch_runner_schema (id, version) VALUES (1, \(version)) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version",
+                    logger: logger
+                )
+            }
+        }
+    }
+}
