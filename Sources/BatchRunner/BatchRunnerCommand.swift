@@ -14,6 +14,6 @@ struct BatchRunnerCommand: AsyncParsableCommand {
             78 job file or environment wrong.
             """,
         version: RunnerVersion.current,
-        subcommands: [RunCommand.self, StatusCommand.self, ValidateCommand.self, SandboxCommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, ValidateCommand.self, ExportCommand.self, SandboxCommand.self]
     )
 }

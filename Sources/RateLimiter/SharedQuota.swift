@@ -46,10 +46,13 @@ public struct SharedQuota: Sendable, Equatable {
     public var granted = 0
     /// Every worker waits until then (a rate-limit answer).
     public var pausedUntil: Double?
+    /// The reset of the last window that ended: a late report from it must not bring it back.
+    public var endedReset: Double?
     /// A probe is out until then: the others wait for its answer.
     public var probeUntil: Double?
-    /// The last answers carried no quota headers.
-    public var headerless = false
+    /// Until then no quota is counted: the last answers carried no quota headers. It lapses on its own, so a
+    /// campaign started later (against a gateway that now publishes a quota) begins with a probe.
+    public var headerlessUntil: Double?
 
     public init() {}
 
@@ -63,8 +66,12 @@ public struct SharedQuota: Sendable, Equatable {
             if now < pausedUntil { return .wait(until: pausedUntil) }
             self.pausedUntil = nil
         }
-        if headerless { return .unlimited }
+        if let headerlessUntil {
+            if now < headerlessUntil { return .unlimited }
+            self.headerlessUntil = nil
+        }
         if let reset = resetEpoch, now >= reset + margin {
+            endedReset = reset
             resetEpoch = nil
             granted = 0
             probeUntil = nil
@@ -86,10 +93,11 @@ public struct SharedQuota: Sendable, Equatable {
     ///
     /// - Parameter tolerance: How far two reports' resets may differ and still name the same window.
     public mutating func record(_ report: Report, tolerance: Double) {
-        headerless = false
+        headerlessUntil = nil
         limit = report.limit
         windowSeconds = report.windowSeconds ?? windowSeconds
         guard let observedReset = report.resetEpoch ?? windowSeconds.map({ report.at + $0 }) else { return }
+        if let endedReset, observedReset <= endedReset + tolerance { return }  // an answer from a window that has ended
         probeUntil = nil
         if let reset = resetEpoch {
             if observedReset > reset + tolerance {
@@ -105,9 +113,10 @@ public struct SharedQuota: Sendable, Equatable {
         }
     }
 
-    /// An answer without quota headers arrived: the quota is not counted (until headers appear).
-    public mutating func recordHeaderless() {
-        headerless = true
+    /// An answer without quota headers arrived at server time `at`: the quota is not counted for a minute
+    /// (or until headers appear).
+    public mutating func recordHeaderless(at: Double) {
+        headerlessUntil = at + 60
         probeUntil = nil
     }
 

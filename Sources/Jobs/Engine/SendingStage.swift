@@ -31,12 +31,18 @@ struct SendingStage {
                 serverClock: serverClock, clock: environment.clock, jitter: environment.jitter
             )
         )
+        let sharedQuota = store.sharedQuota.map {
+            SharedQuotaGate(
+                ledger: $0, limiter: quota.key, batch: configuration.concurrency, configuration: configuration.quota,
+                serverClock: serverClock, clock: environment.clock, probeTimeout: configuration.http.timeout
+            )
+        }
         let client = APIClient(
-            transport: transport, limiter: limiter, tokens: tokens, retry: configuration.retry,
+            transport: transport, limiter: limiter, sharedQuota: sharedQuota, tokens: tokens, retry: configuration.retry,
             maxBodyBytes: configuration.http.maxBodyBytes, statistics: statistics, serverClock: serverClock,
             wallClock: environment.wallClock, clock: environment.clock, jitter: environment.jitter, logger: logger
         )
-        let queue = WorkQueue(store: store, limit: options.limit)
+        let queue = WorkQueue(store: store, limit: options.limit, clock: environment.clock) { [control] in control.isStopping }
         let committer = GroupCommitter(store: store) { quota.snapshot(of: limiter) }
         let backlog = BacklogCounter(pendingWork)
         let journal = SendJournal(store: store)

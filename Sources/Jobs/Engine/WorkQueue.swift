@@ -22,12 +22,20 @@ final class WorkQueue: Sendable {
 
     private let store: any CheckpointStore
     private let state: Mutex<State>
-    static let pageSize = 512
+    private let clock: EngineClock
+    private let isStopping: @Sendable () -> Bool
+    /// How often a worker with nothing to claim looks again while other workers hold items.
+    static let pollInterval = Duration.seconds(1)
 
-    /// - Parameter limit: Hand out at most this many items (`--limit`); nil for all.
-    init(store: any CheckpointStore, limit: Int?) {
+    /// - Parameters:
+    ///   - limit: Hand out at most this many items (`--limit`); nil for all.
+    ///   - clock: What a worker waiting for other workers' items sleeps on.
+    ///   - isStopping: Whether the run stops (a waiting worker then gives up at once).
+    init(store: any CheckpointStore, limit: Int?, clock: EngineClock, isStopping: @escaping @Sendable () -> Bool = { false }) {
         self.store = store
         self.state = Mutex(State(remaining: limit))
+        self.clock = clock
+        self.isStopping = isStopping
     }
 
     /// The next item, or nil when there is none left.
@@ -41,12 +49,8 @@ final class WorkQueue: Sendable {
                 }
                 if state.isDrained { return .drained }
                 if let refill = state.refill { return .wait(refill) }
-                let size = state.remaining.map { min($0, Self.pageSize) } ?? Self.pageSize
-                let store = self.store
-                let refill = Task {
-                    let page = try await store.claim(limit: size)
-                    self.install(page, asked: size)
-                }
+                let size = state.remaining.map { min($0, store.claimSize) } ?? store.claimSize
+                let refill = Task { try await self.claimPage(size: size) }
                 state.refill = refill
                 return .wait(refill)
             }
@@ -58,9 +62,22 @@ final class WorkQueue: Sendable {
         }
     }
 
+    /// Claims a page. On a shared store, a worker that finds nothing waits while other live workers hold items:
+    /// a dead worker's items come back when its lease runs out, and this worker takes them over.
+    private func claimPage(size: Int) async throws {
+        var page = try await store.claim(limit: size)
+        while page.isEmpty, store.isShared, !isStopping(), try await store.itemsHeldByOtherWorkers() > 0 {
+            try await clock.sleep(for: Self.pollInterval)
+            page = try await store.claim(limit: size)
+        }
+        install(page, asked: size)
+    }
+
     private func install(_ page: [WorkItem], asked: Int) {
         state.withLock { state in
-            if page.count < asked { state.isDrained = true }
+            // A short page ends a private store's queue; a shared store's only ends when a claim finds nothing
+            // (other workers may have released items meanwhile).
+            if page.isEmpty || (page.count < asked && !store.isShared) { state.isDrained = true }
             state.buffer = page.reversed()
             state.refill = nil
         }

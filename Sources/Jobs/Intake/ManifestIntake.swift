@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// The engine's side of the intake: reads a job's manifest through the job's row reader and hands the rows to
@@ -11,23 +12,43 @@ struct ManifestIntake {
     /// Reads a fresh intake into `store` (always with `restart`), or resumes the one it holds after checking that
     /// neither the manifest nor the job's row settings changed. Answers the manifest's SHA-256.
     ///
-    /// - Throws: ``ManifestError`` when the manifest changed or cannot be used.
+    /// On a shared store this runs under the campaign's intake lock: the first worker reads the manifest, the
+    /// others wait for that intake to commit and then join it. A worker without the manifest file joins the stored
+    /// intake (a pod need not carry the manifest); `--restart` is refused while other live workers hold the campaign.
+    ///
+    /// - Throws: ``ManifestError`` when the manifest changed or cannot be used; ``StoreError/campaignBusy(campaign:workers:)``.
     func prepare(store: any CheckpointStore, restart: Bool, logger: Logger) async throws -> String {
-        if !restart, let signature = try await store.intakeSignature() {
-            let sha256 = try ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter).sha256()
-            guard sha256 == signature.manifestSHA256 else {
-                throw ManifestError("Manifest \(configuration.manifest) changed since the state \(configuration.statePath) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded).")
+        try await store.withIntakeLock {
+            if restart, store.isShared {
+                let others = try await store.workers().filter { $0.isLive && !$0.hasEnded }.count - 1
+                if others > 0 { throw StoreError.campaignBusy(campaign: configuration.campaignName, workers: others) }
             }
-            guard signature.job == job.intakeSettings else {
-                throw ManifestError("The job's kind or column settings changed since the state \(configuration.statePath) was made. Undo the change to resume, or run with --restart to start over.")
+            if !restart, let signature = try await store.intakeSignature() {
+                guard signature.job == job.intakeSettings else {
+                    throw ManifestError("The job's kind or column settings changed since the state \(stateName) was made. Undo the change to resume, or run with --restart to start over.")
+                }
+                if store.isShared, !FileManager.default.fileExists(atPath: configuration.manifest) {
+                    logger.info("the manifest file is not here; joining the campaign's stored intake", metadata: ["campaign": "\(configuration.campaignName)"])
+                    return signature.manifestSHA256
+                }
+                let sha256 = try ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter).sha256()
+                guard sha256 == signature.manifestSHA256 else {
+                    throw ManifestError("Manifest \(configuration.manifest) changed since the state \(stateName) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded).")
+                }
+                logger.info(store.isShared ? "joining the campaign's stored intake" : "resuming from the saved state")
+                return sha256
             }
-            logger.info("resuming from the saved state")
-            return sha256
+            let signature = try await read(into: store)
+            let rows = try await store.counts().rows
+            logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
+            return signature.manifestSHA256
         }
-        let signature = try await read(into: store)
-        let rows = try await store.counts().rows
-        logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
-        return signature.manifestSHA256
+    }
+
+    /// The state as messages name it: a SQLite path, or a PostgreSQL campaign (never a password).
+    private var stateName: String {
+        guard case .postgres(let location)? = try? StoreLocation(configuration.statePath) else { return configuration.statePath }
+        return "\(location) (campaign \(configuration.campaignName))"
     }
 
     /// Reads the whole manifest into `store` as a fresh intake; answers its signature.

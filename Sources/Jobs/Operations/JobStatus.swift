@@ -20,6 +20,25 @@ public struct JobStatus: Sendable, Codable {
         }
     }
 
+    /// A worker of a shared (PostgreSQL) campaign.
+    public struct Worker: Sendable, Codable {
+        public var host: String
+        public var pid: Int
+        public var startedAt: String
+        public var lastHeartbeat: String
+        /// Its lease runs: it works, or its items are not yet taken over.
+        public var live: Bool
+        public var ended: Bool
+        public var rowsHeld: Int
+
+        enum CodingKeys: String, CodingKey {
+            case host, pid, live, ended
+            case startedAt = "started_at"
+            case lastHeartbeat = "last_heartbeat"
+            case rowsHeld = "rows_held"
+        }
+    }
+
     public struct ErrorKind: Sendable, Codable {
         public var error: String
         public var rows: Int
@@ -39,6 +58,10 @@ public struct JobStatus: Sendable, Codable {
     public var unknown = 0
     public var pending = 0
     public var quota: [Quota] = []
+    /// A shared campaign's name (nil for a SQLite state).
+    public var campaign: String?
+    /// A shared campaign's workers, live ones and those that ended in the last day.
+    public var workers: [Worker] = []
     /// The most common errors of failed and unknown rows.
     public var lastErrors: [ErrorKind] = []
     /// From the last run's summary.json, when there is one.
@@ -46,7 +69,7 @@ public struct JobStatus: Sendable, Codable {
     public var lastFinishedAt: String?
 
     enum CodingKeys: String, CodingKey {
-        case kind, state, started, running, rows, accepted, rejected, succeeded, failed, unknown, pending, quota
+        case kind, state, started, running, rows, accepted, rejected, succeeded, failed, unknown, pending, quota, campaign, workers
         case lastErrors = "last_errors"
         case lastExitCode = "last_exit_code"
         case lastFinishedAt = "last_finished_at"
@@ -56,12 +79,19 @@ public struct JobStatus: Sendable, Codable {
     ///
     /// - Throws: ``StoreError/cannotRead(state:)`` when the state exists but cannot be read.
     public static func read(_ configuration: JobConfiguration, wallClock: WallClock = .system()) async throws -> JobStatus {
-        let path = configuration.statePath
+        var path = configuration.statePath
+        if case .postgres(let location) = try StoreLocation(path) { path = location.description }
         var status = JobStatus(kind: configuration.kind.rawValue, state: path, started: try CheckpointStores.exists(configuration), running: false)
         guard status.started else { return status }
         let store = try await CheckpointStores.open(configuration, access: .inspect)
         defer { Task { await store.endRun() } }
         status.running = try await store.isRunActive()
+        if store.isShared {
+            status.campaign = configuration.campaignName
+            status.workers = try await store.workers().map {
+                Worker(host: $0.host, pid: $0.pid, startedAt: $0.startedAt, lastHeartbeat: $0.lastHeartbeat, live: $0.isLive, ended: $0.hasEnded, rowsHeld: $0.itemsHeld)
+            }
+        }
         let counts = try await store.counts()
         (status.rows, status.accepted, status.rejected) = (counts.rows, counts.accepted, counts.rejected)
         (status.succeeded, status.failed, status.unknown, status.pending) = (counts.succeeded, counts.failed, counts.unknown, counts.pending)
@@ -95,6 +125,13 @@ extension JobStatus {
             "\(kind): \(running ? "a run is active" : "no run active")\(lastExitCode.map { ", last run exited \($0)" } ?? "")\(lastFinishedAt.map { " at \($0)" } ?? "")",
             "rows \(rows): \(succeeded) ok, \(failed) failed, \(unknown) unknown, \(pending) pending, \(rejected) rejected",
         ]
+        if let campaign {
+            lines.append("campaign \(campaign): \(workers.filter(\.live).count) live worker\(workers.filter(\.live).count == 1 ? "" : "s")")
+            for worker in workers {
+                let standing = worker.live ? "live" : worker.ended ? "ended" : "lease expired"
+                lines.append("  \(worker.host) pid \(worker.pid): \(standing), last heartbeat \(worker.lastHeartbeat), \(worker.rowsHeld) rows held")
+            }
+        }
         for quota in self.quota {
             let reset = quota.resetsAt.map { " resets \($0) (in \(quota.resetsInSeconds ?? 0) s)" } ?? " reset unknown"
             lines.append("quota \(quota.used) of \(quota.limit) used;\(reset)")

@@ -69,6 +69,8 @@ package struct AmbiguousFailure: Error, Sendable {
 package final class APIClient: Sendable {
     private let transport: any HTTPTransport
     private let limiter: RateLimiter<EngineClock>
+    /// The quota shared with other workers (a shared store), taken before the local limiter.
+    private let sharedQuota: SharedQuotaGate?
     private let tokens: TokenProvider?
     private let retry: JobConfiguration.Retry
     private let maxBodyBytes: Int
@@ -88,6 +90,7 @@ package final class APIClient: Sendable {
     package init(
         transport: any HTTPTransport,
         limiter: RateLimiter<EngineClock>,
+        sharedQuota: SharedQuotaGate? = nil,
         tokens: TokenProvider?,
         retry: JobConfiguration.Retry,
         maxBodyBytes: Int,
@@ -100,6 +103,7 @@ package final class APIClient: Sendable {
     ) {
         self.transport = transport
         self.limiter = limiter
+        self.sharedQuota = sharedQuota
         self.tokens = tokens
         self.retry = retry
         self.maxBodyBytes = maxBodyBytes
@@ -130,6 +134,14 @@ package final class APIClient: Sendable {
             } catch RateLimiterError.quotaExhausted(let resetIn) {
                 throw ServiceError.quotaExhausted(resetIn: resetIn)
             }
+            // The shared quota last, so a send it grants leaves at once (never after a local wait, in the next window).
+            do {
+                try await sharedQuota?.acquire()
+            } catch {
+                limiter.recordNoAnswer()
+                if case RateLimiterError.quotaExhausted(let resetIn) = error { throw ServiceError.quotaExhausted(resetIn: resetIn) }
+                throw error
+            }
             var token: String?
             do {
                 token = try await tokens?.token()
@@ -154,9 +166,11 @@ package final class APIClient: Sendable {
             case .answer(let status, let headers, let body):
                 let observation = observe(headers)
                 let answerClass = GatewayAnswer.classify(status: status, body: body)
+                if answerClass != .rateLimited { sharedQuota?.record(observation) }
                 switch answerClass {
                 case .rateLimited:
                     limiter.recordRateLimit(observation)
+                    sharedQuota?.recordRateLimit(observation)
                     statistics.recordThrottle()
                     statistics.recordRetry()
                     logger.debug("rate limited; every worker pauses", metadata: ["http.request": "\(request.label)", "http.status": "\(status)"])

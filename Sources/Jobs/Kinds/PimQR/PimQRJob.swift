@@ -135,6 +135,13 @@ package struct PimQRJob: BatchJob {
         }
         let relative = "qr/\(item.value).svg"
         try AtomicFile.write(path: configuration.output + "/" + relative, bytes: svg)
-        return .succeeded(Result(file: relative, sha256: SHA256.hash(data: svg).hexString, bytes: svg.count))
+        let sha256 = SHA256.hash(data: svg).hexString
+        // Recorded as a saved file too, so a shared store keeps the SVG and `export` can write it anywhere.
+        let file = SavedFile(
+            path: relative, kind: "qr", sha256: sha256, bytes: svg.count, requestedAt: answer.requestedAt,
+            apiPath: "POST " + (URLComponents(string: answer.url)?.percentEncodedPath ?? "/image"), httpStatus: answer.status,
+            apiVersion: answer.headers.first(name: "api-version") ?? "", contentType: "image/svg+xml"
+        )
+        return .succeeded(Result(file: relative, sha256: sha256, bytes: svg.count), files: [file])
     }
 }

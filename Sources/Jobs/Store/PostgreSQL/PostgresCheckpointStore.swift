@@ -394,23 +394,24 @@ extension PostgresCheckpointStore: SharedQuotaLedger {
             )
             let rows = try await connection.query(
                 """
-                SELECT quota_limit, window_seconds, reset_epoch, granted, paused_until, probe_until, headerless
+                SELECT quota_limit, window_seconds, reset_epoch, granted, paused_until, probe_until, headerless_until, ended_reset
                 FROM batch_runner_shared_quota WHERE limiter = \(limiter) FOR UPDATE
                 """,
                 logger: logger
             )
             var quota = SharedQuota()
-            for try await (limit, window, reset, granted, paused, probe, headerless) in rows.decode((Int32?, Double?, Double?, Int32, Double?, Double?, Bool).self) {
+            for try await (limit, window, reset, granted, paused, probe, headerless, ended) in rows.decode((Int32?, Double?, Double?, Int32, Double?, Double?, Double?, Double?).self) {
                 quota.limit = limit.map(Int.init)
                 (quota.windowSeconds, quota.resetEpoch, quota.granted) = (window, reset, Int(granted))
-                (quota.pausedUntil, quota.probeUntil, quota.headerless) = (paused, probe, headerless)
+                (quota.pausedUntil, quota.probeUntil, quota.headerlessUntil, quota.endedReset) = (paused, probe, headerless, ended)
             }
             let answer = change(&quota)
             try await connection.query(
                 """
                 UPDATE batch_runner_shared_quota SET quota_limit = \(quota.limit.map { Int32(clamping: $0) }), window_seconds = \(quota.windowSeconds),
                     reset_epoch = \(quota.resetEpoch), granted = \(Int32(clamping: quota.granted)), paused_until = \(quota.pausedUntil),
-                    probe_until = \(quota.probeUntil), headerless = \(quota.headerless)
+                    probe_until = \(quota.probeUntil), headerless_until = \(quota.headerlessUntil),
+                    ended_reset = \(quota.endedReset)
                 WHERE limiter = \(limiter)
                 """,
                 logger: logger

@@ -88,7 +88,8 @@ enum PostgresSchema {
             granted integer NOT NULL DEFAULT 0,
             paused_until double precision,
             probe_until double precision,
-            headerless boolean NOT NULL DEFAULT false
+            headerless_until double precision,
+            ended_reset double precision
         );
         """
     ]

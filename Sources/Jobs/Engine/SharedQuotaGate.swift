@@ -1,0 +1,174 @@
+import RateLimiter
+import Synchronization
+
+/// A worker's door to the quota it shares with the other workers of a shared store: before the local limiter,
+/// every request takes a send the ledger granted (``SharedQuota``). Grants come in small batches, one
+/// transaction each; answers' quota headers travel to the ledger with the next batch asked for, and a rate-limit
+/// answer (which pauses every worker) at once.
+///
+/// Sends granted for a window that has ended are dropped, never spent in the next one.
+package final class SharedQuotaGate: Sendable {
+    private struct State {
+        var sends = 0
+        /// The reset of the window `sends` belong to (server epoch seconds), when known.
+        var sendsReset: Double?
+        /// Until then (server time) no quota is published: requests go without asking.
+        var unlimitedUntil: Double?
+        var pendingReport: SharedQuota.Report?
+        var pendingHeaderless = false
+        var refill: Task<Void, any Error>?
+    }
+
+    private enum Step {
+        case go
+        case wait(Task<Void, any Error>)
+    }
+
+    private let ledger: any SharedQuotaLedger
+    private let limiter: String
+    private let batch: Int
+    private let configuration: RateLimiterConfiguration
+    private let serverClock: ServerClock
+    private let clock: EngineClock
+    private let state = Mutex(State())
+    /// How long another worker's probe is awaited before this one probes.
+    private let probeTimeout: Double
+
+    /// - Parameters:
+    ///   - limiter: The quota's name (API host and credential digest), as ``QuotaPersistence`` keys it.
+    ///   - batch: Sends asked for at once (the worker's concurrency).
+    init(ledger: any SharedQuotaLedger, limiter: String, batch: Int, configuration: RateLimiterConfiguration, serverClock: ServerClock, clock: EngineClock, probeTimeout: Duration) {
+        self.ledger = ledger
+        self.limiter = limiter
+        self.batch = max(1, batch)
+        self.configuration = configuration
+        self.serverClock = serverClock
+        self.clock = clock
+        self.probeTimeout = probeTimeout.seconds
+    }
+
+    private var margin: Double { configuration.resetMargin.seconds }
+
+    /// Waits for a send the shared quota allows.
+    ///
+    /// - Throws: ``RateLimiterError/quotaExhausted(resetIn:)`` when the wait would pass `max_wait` under
+    ///   `on_exhausted: stop`; the store's errors; `CancellationError`.
+    func acquire() async throws {
+        while true {
+            try Task.checkCancellation()
+            let now = serverClock.epochSeconds
+            let step = state.withLock { state -> Step in
+                if let until = state.unlimitedUntil, now < until { return .go }
+                if let reset = state.sendsReset, now >= reset { state.sends = 0 }
+                if state.sends > 0 {
+                    state.sends -= 1
+                    return .go
+                }
+                if let refill = state.refill { return .wait(refill) }
+                let refill = Task { try await self.refill() }
+                state.refill = refill
+                return .wait(refill)
+            }
+            switch step {
+            case .go: return
+            case .wait(let refill): try await refill.value
+            }
+        }
+    }
+
+    /// An answer with or without quota headers arrived.
+    func record(_ observation: QuotaObservation) {
+        let report = Self.report(observation, serverClock: serverClock)
+        let needsPush = state.withLock { state -> Bool in
+            if let report {
+                state.pendingReport = report
+                state.pendingHeaderless = false
+            } else if state.pendingReport == nil {
+                state.pendingHeaderless = true
+            }
+            // A probe's answer is what the other workers wait for: it goes at once.
+            return state.sendsReset == nil && state.unlimitedUntil == nil
+        }
+        if needsPush { push() }
+    }
+
+    /// A rate-limit answer arrived: every worker pauses.
+    func recordRateLimit(_ observation: QuotaObservation) {
+        let report = Self.report(observation, serverClock: serverClock)
+        let now = serverClock.epochSeconds
+        let until = observation.retryAfter.map { now + $0.seconds }
+        let (margin, fallback) = (self.margin, configuration.backoff.base.seconds)
+        state.withLock { state in
+            state.sends = 0
+            state.unlimitedUntil = nil
+        }
+        Task { [ledger, limiter] in
+            try? await ledger.update(limiter) { quota in
+                if let report { quota.record(report, tolerance: margin * 2) }
+                quota.recordRateLimit(until: until, now: now, margin: margin, fallback: fallback)
+            }
+        }
+    }
+
+    /// Sends what the answers told without asking for sends.
+    private func push() {
+        let (report, headerless) = state.withLock { state in
+            defer { (state.pendingReport, state.pendingHeaderless) = (nil, false) }
+            return (state.pendingReport, state.pendingHeaderless)
+        }
+        guard report != nil || headerless else { return }
+        let (margin, now) = (self.margin, serverClock.epochSeconds)
+        Task { [ledger, limiter] in
+            try? await ledger.update(limiter) { quota in
+                if let report { quota.record(report, tolerance: margin * 2) } else if headerless { quota.recordHeaderless(at: now) }
+            }
+        }
+    }
+
+    /// Asks the ledger until it grants sends (or says no quota is published), sleeping between answers that say
+    /// to wait.
+    private func refill() async throws {
+        defer { state.withLock { $0.refill = nil } }
+        while true {
+            try Task.checkCancellation()
+            let (report, headerless) = state.withLock { state in
+                defer { (state.pendingReport, state.pendingHeaderless) = (nil, false) }
+                return (state.pendingReport, state.pendingHeaderless)
+            }
+            let now = serverClock.epochSeconds
+            let (margin, want, probeTimeout) = (self.margin, batch, self.probeTimeout)
+            let grant = try await ledger.update(limiter) { quota in
+                if let report { quota.record(report, tolerance: margin * 2) } else if headerless { quota.recordHeaderless(at: now) }
+                return quota.take(want: want, now: now, margin: margin, probeTimeout: probeTimeout)
+            }
+            switch grant {
+            case .sends(let count, let reset):
+                state.withLock { state in
+                    state.sends += count
+                    state.sendsReset = reset.map { $0 + margin }
+                    state.unlimitedUntil = nil
+                }
+                return
+            case .unlimited:
+                // Ask again now and then, so a pause another worker records is seen.
+                state.withLock { $0.unlimitedUntil = now + 1 }
+                return
+            case .wait(let until):
+                let wait = max(0.001, until - serverClock.epochSeconds)
+                if case .stop(let maxWait) = configuration.onExhausted, wait > maxWait.seconds {
+                    throw RateLimiterError.quotaExhausted(resetIn: .seconds(wait))
+                }
+                try await clock.sleep(for: .seconds(wait))
+            }
+        }
+    }
+
+    private static func report(_ observation: QuotaObservation, serverClock: ServerClock) -> SharedQuota.Report? {
+        guard let limit = observation.limit, let used = observation.used else { return nil }
+        let at = observation.serverEpochSeconds ?? serverClock.epochSeconds
+        return SharedQuota.Report(
+            limit: limit, used: used, resetEpoch: observation.resetIn.map { at + $0.seconds },
+            windowSeconds: observation.window?.seconds, at: at
+        )
+    }
+}
