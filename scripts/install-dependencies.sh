@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what batch-runner needs from Debian (or Ubuntu), when it is missing:
 #   scripts/install-dependencies.sh            the system libraries it builds against
-#   scripts/install-dependencies.sh --tests    those, and the real servers the test suite starts (tinyproxy)
+#   scripts/install-dependencies.sh --tests    those, and the real servers the test suite starts (tinyproxy,
+#                                              PostgreSQL: each test run makes a throwaway cluster on a free port)
 set -euo pipefail
 packages=(libcsv-dev libsqlite3-dev)
 if [ "${1:-}" = "--tests" ]; then
-    packages+=(tinyproxy)
+    packages+=(tinyproxy postgresql)
 fi
 missing=()
 for package in "${packages[@]}"; do
@@ -16,6 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     echo "Installing ${missing[*]} ..." >&2
     $sudo apt-get update -qq
-    # tinyproxy's own service may start on port 8888; the tests never use it (they start theirs on free ports).
+    # tinyproxy's and PostgreSQL's own services may start (ports 8888, 5432); the tests never use them: they
+    # start their own on free ports.
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

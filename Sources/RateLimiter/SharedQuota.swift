@@ -70,7 +70,10 @@ public struct SharedQuota: Sendable, Equatable {
             if now < headerlessUntil { return .unlimited }
             self.headerlessUntil = nil
         }
-        if let reset = resetEpoch, now >= reset + margin {
+        if let reset = resetEpoch, now >= reset {
+            // Past the reset nothing more is granted from the ended window (a send made now would land in the
+            // next one); after the margin the next window starts with a probe.
+            if now < reset + margin { return .wait(until: reset + margin) }
             endedReset = reset
             resetEpoch = nil
             granted = 0
@@ -94,14 +97,25 @@ public struct SharedQuota: Sendable, Equatable {
     /// - Parameter tolerance: How far two reports' resets may differ and still name the same window.
     public mutating func record(_ report: Report, tolerance: Double) {
         headerlessUntil = nil
-        limit = report.limit
-        windowSeconds = report.windowSeconds ?? windowSeconds
-        guard let observedReset = report.resetEpoch ?? windowSeconds.map({ report.at + $0 }) else { return }
+        guard let observedReset = report.resetEpoch else {
+            probeUntil = nil
+            // Only a window length: the window counts from the first answer seen in it, and keeps that reset.
+            limit = report.limit
+            windowSeconds = report.windowSeconds ?? windowSeconds
+            if resetEpoch == nil, let windowSeconds {
+                resetEpoch = report.at + windowSeconds
+            }
+            granted = max(granted, report.used)
+            return
+        }
         if let endedReset, observedReset <= endedReset + tolerance { return }  // an answer from a window that has ended
         probeUntil = nil
+        limit = report.limit
+        windowSeconds = report.windowSeconds ?? windowSeconds
         if let reset = resetEpoch {
             if observedReset > reset + tolerance {
-                resetEpoch = observedReset  // a newer window than the one counted
+                // A newer window than the one counted: sends granted since its reset are in the server's count.
+                resetEpoch = observedReset
                 granted = report.used
             } else if observedReset >= reset - tolerance {
                 granted = max(granted, report.used)
@@ -122,7 +136,8 @@ public struct SharedQuota: Sendable, Equatable {
 
     /// A rate-limit answer arrived: every worker pauses until `until`, or the reset when it is not given.
     public mutating func recordRateLimit(until: Double?, now: Double, margin: Double, fallback: Double) {
-        if let limit, until == nil { granted = max(granted, limit) }
+        // Spent until the reset; while the window's reset is unknown (a probe), its quota is not written off.
+        if let limit, until == nil, resetEpoch != nil { granted = max(granted, limit) }
         let end = until ?? resetEpoch.map { $0 + margin } ?? now + fallback
         pausedUntil = max(pausedUntil ?? end, end)
         probeUntil = nil

@@ -10,7 +10,8 @@ import Synchronization
 package final class SharedQuotaGate: Sendable {
     private struct State {
         var sends = 0
-        /// The reset of the window `sends` belong to (server epoch seconds), when known.
+        /// The reset of the window `sends` belong to (server epoch seconds), when known: they are dropped there, as a
+    /// send made after it would land in the next window.
         var sendsReset: Double?
         /// Until then (server time) no quota is published: requests go without asking.
         var unlimitedUntil: Double?
@@ -145,7 +146,7 @@ package final class SharedQuotaGate: Sendable {
             case .sends(let count, let reset):
                 state.withLock { state in
                     state.sends += count
-                    state.sendsReset = reset.map { $0 + margin }
+                    state.sendsReset = reset
                     state.unlimitedUntil = nil
                 }
                 return

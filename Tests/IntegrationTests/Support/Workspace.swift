@@ -9,6 +9,11 @@ struct Workspace {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
 
+    /// A workspace over an existing folder.
+    init(folder: String) {
+        self.folder = folder
+    }
+
     var output: String { folder + "/out" }
     var jobFile: String { folder + "/job.yml" }
     var manifest: String { folder + "/manifest.csv" }
@@ -38,13 +43,15 @@ struct Workspace {
         try String(contentsOfFile: output + "/" + name, encoding: .utf8)
     }
 
-    /// A CSV output as rows of fields (RFC 4180: quoted fields may hold commas, quotes and line breaks).
-    func csv(_ name: String) throws -> [[String]] {
+    /// A CSV output as rows of fields (RFC 4180: quoted fields may hold commas, quotes and line breaks); from the
+    /// workspace's `out` folder, or (`inOutput: false`) from the folder itself.
+    func csv(_ name: String, inOutput: Bool = true) throws -> [[String]] {
+        let text = try String(contentsOfFile: (inOutput ? output : folder) + "/" + name, encoding: .utf8)
         var rows: [[String]] = []
         var row: [String] = []
         var field = ""
         var isQuoted = false
-        let scalars = Array(try read(name).unicodeScalars)
+        let scalars = Array(text.unicodeScalars)
         var index = 0
         while index < scalars.count {
             let scalar = scalars[index]
