@@ -8,6 +8,7 @@
     python3 Benchmarks/bench.py resume [--rows 1000000]
     python3 Benchmarks/bench.py quota [--variant headers|no-headers|spike-arrest|skew-ahead|skew-behind]
     python3 Benchmarks/bench.py export [--rows 10000] [--runs 5]         # against the bare client loop
+    python3 Benchmarks/bench.py postgres --variant throughput|intake|workers|quota|takeover   # the PostgreSQL store
 
 Every figure is printed as one JSON line and a human-readable line; BENCHMARKS.md records them with the command
 that produced them. The sandbox runs as its own process (`batch-runner sandbox`), so the runner is measured alone.
@@ -463,13 +464,229 @@ def intake(arguments):
     shutil.rmtree(folder)
 
 
+class Postgres:
+    """A throwaway PostgreSQL cluster (Debian's postgresql) on a free port, as the tests make one: initdb as the
+    `postgres` user, the runner logging in as a non-superuser `runner` who owns database `batch`.
+    pg_stat_statements counts the statements the runner sends (each one round trip)."""
+
+    def __init__(self, folder):
+        import glob
+        import pwd
+        import socket
+        self.bin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        self.folder = os.path.join(folder, "pg")
+        os.makedirs(self.folder)
+        if os.geteuid() == 0:
+            account = pwd.getpwnam("postgres")
+            os.chown(self.folder, account.pw_uid, account.pw_gid)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.run("initdb", "-D", self.folder + "/data", "-U", "postgres", "--auth-local=trust",
+                 "--auth-host=scram-sha-256", "--no-sync")
+        self.run("pg_ctl", "-D", self.folder + "/data", "-l", self.folder + "/log", "-w", "-o",
+                 "-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300 "
+                 "-c shared_preload_libraries=pg_stat_statements" % (self.port, self.folder), "start")
+        self.psql("CREATE ROLE runner LOGIN PASSWORD 'runner-secret'")
+        self.psql("CREATE DATABASE batch OWNER runner")
+        self.psql("CREATE EXTENSION pg_stat_statements", database="batch")
+        self.url = "postgresql://runner@127.0.0.1:%d/batch?sslmode=disable" % self.port
+
+    def run(self, tool, *arguments):
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run(prefix + [os.path.join(self.bin, tool), *arguments], check=True, cwd=self.folder,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+
+    def psql(self, sql, database="postgres"):
+        return self.run("psql", "-h", self.folder, "-p", str(self.port), "-U", "postgres", "-d", database, "-qAt",
+                        "-v", "ON_ERROR_STOP=1", "-c", sql).strip()
+
+    def statements(self):
+        """Statements executed in database batch so far (BEGIN and COMMIT included)."""
+        return int(self.psql("SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d "
+                             "ON d.oid = s.dbid WHERE d.datname = 'batch'", database="batch"))
+
+    def reset_statements(self):
+        self.psql("SELECT pg_stat_statements_reset()", database="batch")
+
+    def stop(self):
+        self.run("pg_ctl", "-D", self.folder + "/data", "-m", "immediate", "-w", "stop")
+
+
+def start_worker(job, *options):
+    environment = dict(os.environ, KPN_CLIENT_ID="sandbox-client", KPN_CLIENT_SECRET="sandbox-secret",
+                       PGPASSWORD="runner-secret")
+    return subprocess.Popen([BINARY, "run", job, "--log-level", "warning", "--no-progress", *options],
+                            env=environment, stdout=subprocess.DEVNULL)
+
+
+def postgres(arguments):
+    """The PostgreSQL store, measured against its baselines in the same run (see each variant)."""
+    folder = tempfile.mkdtemp(prefix="bench-postgres-")
+    server = Postgres(folder)
+    try:
+        {"throughput": postgres_throughput, "intake": postgres_intake, "workers": postgres_workers,
+         "quota": postgres_quota, "takeover": postgres_takeover}[arguments.variant](arguments, folder, server)
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def shared_job(folder, name, origin, concurrency, server, campaign, extra=""):
+    return write_job(os.path.join(folder, name) if os.path.isdir(os.path.join(folder, name)) else _mkdir(folder, name),
+                     origin, concurrency, "state: %s\ncampaign: %s\nmanifest: ../manifest.csv\n%s" % (server.url, campaign, extra))
+
+
+def _mkdir(folder, name):
+    path = os.path.join(folder, name)
+    os.makedirs(path)
+    return path
+
+
+def postgres_throughput(arguments, folder, server):
+    """One worker on PostgreSQL against one on SQLite, the same rows, no quota, alternating; medians. Also the
+    statements (round trips) the PostgreSQL worker sent per row."""
+    write_manifest(os.path.join(folder, "manifest.csv"), arguments.rows)
+    sandbox = Sandbox("--quota-limit", "0")
+    try:
+        sqlite_times, postgres_times, per_row = [], [], []
+        for run in range(arguments.runs):
+            sqlite_folder = os.path.join(folder, "sqlite%d" % run)
+            os.makedirs(sqlite_folder)
+            job = write_job(sqlite_folder, sandbox.origin, arguments.concurrency, "manifest: ../manifest.csv\n")
+            status, elapsed, _ = run_job(job, "--no-progress")
+            assert status == 0, "the SQLite run exited %d" % status
+            sqlite_times.append(elapsed)
+            job = shared_job(folder, "pg%d" % run, sandbox.origin, arguments.concurrency, server, "throughput%d" % run)
+            server.reset_statements()
+            environment = dict(PGPASSWORD="runner-secret")
+            os.environ.update(environment)
+            status, elapsed, _ = run_job(job, "--no-progress")
+            assert status == 0, "the PostgreSQL run exited %d" % status
+            postgres_times.append(elapsed)
+            per_row.append(server.statements() / arguments.rows)
+    finally:
+        sandbox.stop()
+    sqlite_median, postgres_median = statistics.median(sqlite_times), statistics.median(postgres_times)
+    report("postgres-throughput", rows=arguments.rows, runs=arguments.runs, concurrency=arguments.concurrency,
+           sqlite_rows_per_second=round(arguments.rows / sqlite_median), postgres_rows_per_second=round(arguments.rows / postgres_median),
+           ratio=round(sqlite_median / postgres_median, 3), target_ratio=0.5,
+           statements_per_row=round(statistics.median(per_row), 3),
+           sqlite_all=[round(x, 2) for x in sqlite_times], postgres_all=[round(x, 2) for x in postgres_times])
+
+
+def postgres_intake(arguments, folder, server):
+    """Manifest intake into PostgreSQL (--limit 0) against `psql \\copy` of the same file into a table of the same
+    database, alternating; medians."""
+    rows = arguments.rows if arguments.rows != 100_000 else 1_000_000
+    manifest = os.path.join(folder, "manifest.csv")
+    write_manifest(manifest, rows)
+    runner, baseline = [], []
+    os.environ["PGPASSWORD"] = "runner-secret"
+    for run in range(arguments.runs):
+        job = shared_job(folder, "intake%d" % run, "http://127.0.0.1:9", 8, server, "intake%d" % run)
+        status, elapsed, _ = run_job(job, "--limit", "0", "--no-progress")
+        assert status == 0, "the intake run exited %d" % status
+        runner.append(elapsed)
+        table = "copy_baseline_%d" % run
+        server.psql("CREATE TABLE %s (customer_id text, msisdn text)" % table, database="batch")
+        start = time.monotonic()
+        server.psql("\\copy %s FROM '%s' WITH (FORMAT csv, HEADER true)" % (table, manifest), database="batch")
+        baseline.append(time.monotonic() - start)
+    median_runner, median_baseline = statistics.median(runner), statistics.median(baseline)
+    report("postgres-intake", rows=rows, runs=arguments.runs, runner_seconds=round(median_runner, 2),
+           psql_copy_seconds=round(median_baseline, 2), ratio=round(median_runner / median_baseline, 2), target_ratio=2,
+           runner_all=[round(x, 2) for x in runner], psql_copy_all=[round(x, 2) for x in baseline])
+
+
+def postgres_workers(arguments, folder, server):
+    """Throughput of 1, 2 and 3 workers on one campaign, no quota (rows per second of the whole campaign)."""
+    write_manifest(os.path.join(folder, "manifest.csv"), arguments.rows)
+    sandbox = Sandbox("--quota-limit", "0")
+    figures = {}
+    try:
+        for workers in (1, 2, 3):
+            jobs = [shared_job(folder, "w%d-%d" % (workers, n), sandbox.origin, arguments.concurrency, server, "workers%d" % workers)
+                    for n in range(workers)]
+            start = time.monotonic()
+            processes = [start_worker(job) for job in jobs]
+            statuses = [process.wait() for process in processes]
+            elapsed = time.monotonic() - start
+            assert statuses == [0] * workers, "worker exits %s" % statuses
+            figures["workers_%d_rows_per_second" % workers] = round(arguments.rows / elapsed)
+    finally:
+        sandbox.stop()
+    report("postgres-workers", rows=arguments.rows, concurrency_each=arguments.concurrency, **figures)
+
+
+def postgres_quota(arguments, folder, server):
+    """Three workers, one quota (300 per 10 s): 429s and calls per full window against the limit."""
+    limit, window = 300, 10
+    rows = arguments.rows if arguments.rows != 100_000 else 3_000
+    write_manifest(os.path.join(folder, "manifest.csv"), rows)
+    log = os.path.join(folder, "requests.jsonl")
+    sandbox = Sandbox("--quota-limit", str(limit), "--quota-interval", str(window), "--quota-time-unit", "second",
+                      "--request-log", log)
+    try:
+        jobs = [shared_job(folder, "q%d" % n, sandbox.origin, 8, server, "quota") for n in range(3)]
+        start = time.monotonic()
+        statuses = [process.wait() for process in [start_worker(job) for job in jobs]]
+        elapsed = time.monotonic() - start
+        assert statuses == [0, 0, 0], "worker exits %s" % statuses
+    finally:
+        sandbox.stop()
+    calls = [json.loads(line) for line in open(log)]
+    calls = [entry for entry in calls if "token" not in entry["endpoint"]]
+    limited = sum(1 for entry in calls if entry["outcome"] == "rate_limited")
+    windows, start_time = [], None
+    for entry in sorted(calls, key=lambda entry: entry["time"]):
+        if entry["outcome"] == "rate_limited":
+            continue
+        if start_time is None or entry["time"] >= start_time + window:
+            start_time = entry["time"]
+            windows.append(0)
+        windows[-1] += 1
+    full = windows[:-1]
+    report("postgres-quota", rows=rows, workers=3, limit=limit, window_seconds=window, rate_limited=limited,
+           calls_per_full_window=full, min_full_window_share=round(min(full) / limit, 3) if full else None,
+           wall_seconds=round(elapsed, 1), ideal_seconds=round(rows / limit * window, 1))
+
+
+def postgres_takeover(arguments, folder, server):
+    """SIGKILL one of two workers; seconds until the rows it held are being worked again, against its lease."""
+    lease = 10
+    write_manifest(os.path.join(folder, "manifest.csv"), arguments.rows)
+    sandbox = Sandbox("--quota-limit", "0", "--latency-ms", "2")
+    try:
+        jobs = [shared_job(folder, "t%d" % n, sandbox.origin, 8, server, "takeover", "lease: %ds\n" % lease) for n in range(2)]
+        processes = [start_worker(job) for job in jobs]
+        while sandbox.stats()["requests"] < arguments.rows // 5:
+            time.sleep(0.05)
+        victim = processes[0]
+        held = "SELECT count(*) FROM batch_runner_work w JOIN batch_runner_workers k ON k.id = w.owner WHERE k.pid = %d AND w.state = 0" % victim.pid
+        victim.kill()
+        killed_at = time.monotonic()
+        victim.wait()
+        taken = None
+        while processes[1].poll() is None:
+            if int(server.psql(held, database="batch")) == 0:
+                taken = time.monotonic() - killed_at
+                break
+            time.sleep(0.1)
+        processes[1].wait()
+    finally:
+        sandbox.stop()
+    report("postgres-takeover", lease_seconds=lease, seconds_until_taken_over=round(taken, 1) if taken else None,
+           ratio_to_lease=round(taken / lease, 2) if taken else None, target_ratio=2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=["intake", "throughput", "memory", "resume", "quota", "export"])
+    parser.add_argument("benchmark", choices=["intake", "throughput", "memory", "resume", "quota", "export", "postgres"])
     parser.add_argument("--rows", type=int, nargs="+")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--variant", choices=sorted(QUOTA_VARIANTS), default="headers")
+    parser.add_argument("--variant", choices=sorted(QUOTA_VARIANTS) + ["throughput", "intake", "workers", "quota", "takeover"], default="headers")
     parser.add_argument("--report-bytes", type=int, default=100_000)
     parser.add_argument("--tls", action="store_true", help="throughput over HTTPS, with a test CA both trust")
     parser.add_argument("--proxy", action="store_true", help="throughput through tinyproxy (give --tls as well)")
@@ -478,13 +695,13 @@ def main():
     if not arguments.no_build:
         build()
     default_rows = {"intake": [1_000_000], "throughput": [100_000], "memory": [1_000_000, 4_000_000],
-                    "resume": [1_000_000], "export": [10_000], "quota": [None]}[arguments.benchmark]
+                    "resume": [1_000_000], "export": [10_000], "quota": [None], "postgres": [100_000]}[arguments.benchmark]
     arguments.sizes = arguments.rows or default_rows
     arguments.rows = arguments.sizes[0]
     if arguments.benchmark == "quota" and arguments.concurrency == 32:
         arguments.concurrency = 8
     {"intake": intake, "throughput": throughput, "memory": memory, "resume": resume, "quota": quota,
-     "export": export}[arguments.benchmark](arguments)
+     "export": export, "postgres": postgres}[arguments.benchmark](arguments)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ package final class PostgresServer: @unchecked Sendable {
             if let server { return server }
             let started = try PostgresServer()
             server = started
-            atexit { PostgresServer.sharedServer.withLock { $0?.stop() } }
             return started
         }
     }
@@ -42,6 +41,7 @@ package final class PostgresServer: @unchecked Sendable {
             "--no-sync", "--no-instructions"
         )
         try start()
+        try spawnWatchdog()
         try psql("CREATE ROLE \(Self.user) LOGIN PASSWORD '\(Self.password)'")
         try psql("CREATE DATABASE \(Self.database) OWNER \(Self.user)")
     }
@@ -99,6 +99,23 @@ package final class PostgresServer: @unchecked Sendable {
             throw POSIXError(.EIO, "\(tool) failed (status \(status)): \(text.suffix(600))")
         }
         return text
+    }
+
+    /// A shell that stops the server and removes its folder once this process is gone, however it ends (a test
+    /// process may end without running deinits or exit handlers, and a crashed one runs nothing).
+    private func spawnWatchdog() throws {
+        let stop = (geteuid() == 0 ? "/usr/sbin/runuser -u postgres -- " : "") + "\(binaries)/pg_ctl -D '\(folder)/data' -m immediate -w stop"
+        let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop) >/dev/null 2>&1; rm -rf '\(folder)'"
+        let argv = ["/bin/sh", "-c", script]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_RDWR, 0) }
+        var pid = pid_t()
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { for argument in cArguments { free(argument) } }
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        guard spawned == 0 else { throw POSIXError(.ENOEXEC, "cannot start the server's watchdog") }
     }
 
     /// initdb refuses root: as root, the cluster belongs to the `postgres` user.

@@ -13,7 +13,7 @@ import Synchronization
 final class PostgresConnections: Sendable {
     private struct State {
         var free: [PostgresConnection]
-        var waiters: [CheckedContinuation<PostgresConnection, Never>] = []
+        var waiters: [CheckedContinuation<PostgresConnection, any Error>] = []
         var isLost = false
     }
 
@@ -44,6 +44,20 @@ final class PostgresConnections: Sendable {
         self.logger = logger
         self.all = connections
         self.state = Mutex(State(free: connections))
+        // A connection the server or the network closed fails every operation from then on, also those already
+        // waiting for a connection: nothing waits on a database that is gone.
+        for connection in connections {
+            connection.closeFuture.whenComplete { [weak self] _ in self?.markLost() }
+        }
+    }
+
+    private func markLost() {
+        let waiters = state.withLock { state in
+            state.isLost = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: StoreError.connectionLost(location: location.description)) }
     }
 
     /// Runs `body` on a connection of its own; a transaction when `transaction` is set.
@@ -60,7 +74,7 @@ final class PostgresConnections: Sendable {
         }
     }
 
-    /// Closes every connection.
+    /// Closes every connection (a closed store reports a lost connection to anyone still asking).
     func close() async {
         for connection in all { try? await connection.close() }
     }
@@ -75,19 +89,20 @@ final class PostgresConnections: Sendable {
         case .ready(let connection): return connection
         case .lost: throw StoreError.connectionLost(location: location.description)
         case .wait:
-            return await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> PostgresConnection? in
-                    if let connection = state.free.popLast() { return connection }
+            return try await withCheckedThrowingContinuation { continuation in
+                let ready = state.withLock { state -> Result<PostgresConnection, any Error>? in
+                    if state.isLost { return .failure(StoreError.connectionLost(location: location.description)) }
+                    if let connection = state.free.popLast() { return .success(connection) }
                     state.waiters.append(continuation)
                     return nil
                 }
-                if let ready { continuation.resume(returning: ready) }
+                if let ready { continuation.resume(with: ready) }
             }
         }
     }
 
     private func release(_ connection: PostgresConnection) {
-        let waiter = state.withLock { state -> CheckedContinuation<PostgresConnection, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<PostgresConnection, any Error>? in
             if state.waiters.isEmpty {
                 state.free.append(connection)
                 return nil
