@@ -127,6 +127,13 @@ public struct SharedQuota: Sendable, Equatable {
         }
     }
 
+    /// A worker gives back `sends` it was granted for the window ending at `reset` and will not make (it has no
+    /// rows left), so the other workers can use them in that window.
+    public mutating func giveBack(_ sends: Int, reset: Double) {
+        guard sends > 0, resetEpoch == reset else { return }
+        granted = max(0, granted - sends)
+    }
+
     /// An answer without quota headers arrived at server time `at`: the quota is not counted for a minute
     /// (or until headers appear).
     public mutating func recordHeaderless(at: Double) {

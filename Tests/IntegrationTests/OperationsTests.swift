@@ -75,6 +75,36 @@ extension EndToEnd {
             #expect((sandbox.stats.byEndpoint["POST /insights"] ?? 0) - before == 5)
         }
 
+        @Test func exportOfASQLiteStateWritesTheFolderAnywhereAndRefusesAChangedFile() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try Workspace()
+            try """
+                kind: idscan-reports
+                manifest: manifest.csv
+                output: out
+                concurrency: 4
+                endpoints: { base: \(sandbox.origin)/id-scan/v1 }
+                idscan: { report: simple }
+                """.write(toFile: workspace.jobFile, atomically: true, encoding: .utf8)
+            try workspace.writeManifest(IDScanReportsEndToEndTests.manifest(20).text)
+            #expect(try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.idscanCredentials).status == 0)
+
+            let requests = sandbox.stats.requests
+            let exported = Workspace(folder: workspace.folder + "/elsewhere")
+            let export = try await BatchRunnerProcess.run(["export", workspace.jobFile, "--output", exported.output])
+            #expect(export.status == 0, "\(export.stderr)")
+            #expect(try exported.csv("results.csv") == (try workspace.csv("results.csv")))
+            #expect(IDScanReportsEndToEndTests.files(exported, "reports") == IDScanReportsEndToEndTests.files(workspace, "reports"))
+            #expect(try IDScanReportsEndToEndTests.sha256sumCheck(exported).status == 0)
+            #expect(sandbox.stats.requests == requests, "export sends nothing")
+
+            let report = try #require(IDScanReportsEndToEndTests.files(workspace, "reports").first { $0.hasSuffix(".pdf") })
+            try Data("changed".utf8).write(to: URL(fileURLWithPath: workspace.output + "/reports/" + report))
+            let refused = try await BatchRunnerProcess.run(["export", workspace.jobFile, "--output", workspace.folder + "/again"])
+            #expect(refused.status == 74)
+            #expect(refused.stderr.contains(report) && refused.stderr.contains("SHA-256"))
+        }
+
         @Test func validateReportsTheManifestWithoutCallingAnyAPI() async throws {
             let sandbox = try await RunningSandbox.start()
             let workspace = try Workspace()

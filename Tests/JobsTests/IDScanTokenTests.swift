@@ -76,3 +76,16 @@ import TestSupport
         #expect(try await provider.token() == jwt, "a valid token is reused, not signed again")
     }
 }
+
+/// The server's clock from whole-second `Date` headers.
+@Suite struct ServerClockTests {
+    @Test func theLargestOffsetSeenWinsOverRoundedDownDates() {
+        let clock = ServerClock(wallClock: WallClock { 1_000.0 })
+        clock.record(serverEpochSeconds: 1_004, atLocal: 1_000.9)  // true offset 3.95: rounded down to 3.1
+        clock.record(serverEpochSeconds: 1_005, atLocal: 1_001.05)  // 3.95
+        clock.record(serverEpochSeconds: 1_005, atLocal: 1_001.6)  // 3.4: rounded down again, ignored
+        #expect(abs(clock.offsetSeconds - 3.95) < 1e-9)
+        clock.record(serverEpochSeconds: 1_002, atLocal: 1_002)  // the server's clock was set back 4 s
+        #expect(clock.offsetSeconds == 0)
+    }
+}

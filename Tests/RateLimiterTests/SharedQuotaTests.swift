@@ -200,3 +200,17 @@ import Testing
         #expect(sent.filter { $0 == limit }.count >= windows / 2, "seed \(start), sent per window: \(sent)")  // the limit was reached
     }
 }
+
+extension SharedQuotaTests {
+    @Test func sendsGivenBackInTheirWindowCanBeGrantedAgainButNotInTheNext() {
+        var quota = SharedQuota()
+        #expect(quota.take(want: 8, now: 1000, margin: 1, probeTimeout: 30) == .sends(1, reset: nil))
+        quota.record(SharedQuota.Report(limit: 10, used: 1, resetEpoch: 1010, windowSeconds: nil, at: 1000), tolerance: 2)
+        #expect(quota.take(want: 9, now: 1001, margin: 1, probeTimeout: 30) == .sends(9, reset: 1010))
+        quota.giveBack(4, reset: 1010)
+        #expect(quota.granted == 6)
+        #expect(quota.take(want: 9, now: 1002, margin: 1, probeTimeout: 30) == .sends(4, reset: 1010))
+        quota.giveBack(4, reset: 990)  // from a window that has ended: ignored
+        #expect(quota.granted == 10)
+    }
+}

@@ -42,7 +42,10 @@ struct SendingStage {
             maxBodyBytes: configuration.http.maxBodyBytes, statistics: statistics, serverClock: serverClock,
             wallClock: environment.wallClock, clock: environment.clock, jitter: environment.jitter, logger: logger
         )
-        let queue = WorkQueue(store: store, limit: options.limit, clock: environment.clock) { [control] in control.isStopping }
+        let queue = WorkQueue(
+            store: store, limit: options.limit, clock: environment.clock, isStopping: { [control] in control.isStopping },
+            onIdle: { await sharedQuota?.giveBack() }
+        )
         let committer = GroupCommitter(store: store) { quota.snapshot(of: limiter) }
         let backlog = BacklogCounter(pendingWork)
         let journal = SendJournal(store: store)

@@ -111,6 +111,17 @@ package final class SharedQuotaGate: Sendable {
         }
     }
 
+    /// Gives the sends in hand back to the ledger (this worker has nothing left to send for now), so the other
+    /// workers can still use them in this window.
+    func giveBack() async {
+        let (sends, reset) = state.withLock { state in
+            defer { state.sends = 0 }
+            return (state.sends, state.sendsReset)
+        }
+        guard sends > 0, let reset else { return }
+        try? await ledger.update(limiter) { $0.giveBack(sends, reset: reset) }
+    }
+
     /// Sends what the answers told without asking for sends.
     private func push() {
         let (report, headerless) = state.withLock { state in

@@ -24,6 +24,8 @@ final class WorkQueue: Sendable {
     private let state: Mutex<State>
     private let clock: EngineClock
     private let isStopping: @Sendable () -> Bool
+    /// Called when a claim finds nothing (the worker has no rows in hand for now).
+    private let onIdle: @Sendable () async -> Void
     /// How often a worker with nothing to claim looks again while other workers hold items.
     static let pollInterval = Duration.seconds(1)
 
@@ -31,11 +33,16 @@ final class WorkQueue: Sendable {
     ///   - limit: Hand out at most this many items (`--limit`); nil for all.
     ///   - clock: What a worker waiting for other workers' items sleeps on.
     ///   - isStopping: Whether the run stops (a waiting worker then gives up at once).
-    init(store: any CheckpointStore, limit: Int?, clock: EngineClock, isStopping: @escaping @Sendable () -> Bool = { false }) {
+    ///   - onIdle: Called when a claim finds nothing (a worker gives back the shared quota it holds).
+    init(
+        store: any CheckpointStore, limit: Int?, clock: EngineClock, isStopping: @escaping @Sendable () -> Bool = { false },
+        onIdle: @escaping @Sendable () async -> Void = {}
+    ) {
         self.store = store
         self.state = Mutex(State(remaining: limit))
         self.clock = clock
         self.isStopping = isStopping
+        self.onIdle = onIdle
     }
 
     /// The next item, or nil when there is none left.
@@ -66,6 +73,7 @@ final class WorkQueue: Sendable {
     /// a dead worker's items come back when its lease runs out, and this worker takes them over.
     private func claimPage(size: Int) async throws {
         var page = try await store.claim(limit: size)
+        if page.isEmpty { await onIdle() }
         while page.isEmpty, store.isShared, !isStopping(), try await store.itemsHeldByOtherWorkers() > 0 {
             try await clock.sleep(for: Self.pollInterval)
             page = try await store.claim(limit: size)

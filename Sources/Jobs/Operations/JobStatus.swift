@@ -84,7 +84,17 @@ public struct JobStatus: Sendable, Codable {
         var status = JobStatus(kind: configuration.kind.rawValue, state: path, started: try CheckpointStores.exists(configuration), running: false)
         guard status.started else { return status }
         let store = try await CheckpointStores.open(configuration, access: .inspect)
-        defer { Task { await store.endRun() } }
+        do {
+            try await read(store, into: &status, configuration: configuration, wallClock: wallClock)
+            await store.endRun()
+        } catch {
+            await store.endRun()
+            throw error
+        }
+        return status
+    }
+
+    private static func read(_ store: any CheckpointStore, into status: inout JobStatus, configuration: JobConfiguration, wallClock: WallClock) async throws {
         status.running = try await store.isRunActive()
         if store.isShared {
             status.campaign = configuration.campaignName
@@ -113,7 +123,6 @@ public struct JobStatus: Sendable, Codable {
             status.lastExitCode = summary["exit_code"] as? Int
             status.lastFinishedAt = summary["finished_at"] as? String
         }
-        return status
     }
 }
 

@@ -108,6 +108,8 @@ package final class PostgresCheckpointStore: CheckpointStore {
         heartbeat.withLock { $0 = task }
     }
 
+    /// Ends this worker's run: its unfinished claims go back to pending and it is no longer live. The store stays
+    /// open (for reading, or a later run in the same process); its connections close with it.
     package func endRun() async {
         heartbeat.withLock { task in
             task?.cancel()
@@ -125,7 +127,11 @@ package final class PostgresCheckpointStore: CheckpointStore {
                 )
             }
         }
-        await connections.close()
+    }
+
+    deinit {
+        let connections = self.connections
+        Task { await connections.close() }
     }
 
     package func isRunActive() async throws -> Bool {

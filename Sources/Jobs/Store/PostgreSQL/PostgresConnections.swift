@@ -115,6 +115,10 @@ final class PostgresConnections: Sendable {
     /// A lost connection becomes ``StoreError/connectionLost(location:)`` (and every later lease fails the same
     /// way); a server's error its message.
     private func translate(_ error: any Error) -> any Error {
+        if let error = error as? PostgresTransactionError {
+            // What failed inside the transaction, not the wrapper (a lost connection, or the caller's own error).
+            if let failure = error.closureError ?? error.beginError ?? error.commitError { return translate(failure) }
+        }
         guard let error = error as? PSQLError else { return error }
         if Self.isConnectionLoss(error) {
             state.withLock { $0.isLost = true }

@@ -1,0 +1,74 @@
+import Testing
+
+@testable import Jobs
+
+/// How `state:` names a PostgreSQL store: libpq's URL form, no password in it, messages that never quote one.
+@Suite struct PostgresLocationTests {
+    @Test func aURLNamesUserHostPortDatabaseAndSSLMode() throws {
+        let location = try PostgresLocation(url: "postgresql://batch@db.internal:6543/batchrunner?sslmode=verify-full&connect_timeout=4")
+        #expect(location.user == "batch")
+        #expect(location.host == "db.internal")
+        #expect(location.port == 6543)
+        #expect(location.database == "batchrunner")
+        #expect(location.sslMode == .verifyFull)
+        #expect(location.connectTimeout == 4)
+        #expect(location.description == "postgresql://batch@db.internal:6543/batchrunner")
+        #expect(try StoreLocation("postgres://batch@db/x") == .postgres(try PostgresLocation(url: "postgres://batch@db/x")))
+    }
+
+    @Test func theDefaultsAreLibpqs() throws {
+        let location = try PostgresLocation(url: "postgresql://batch@db/batchrunner")
+        #expect(location.port == 5432)
+        #expect(location.sslMode == .prefer)
+    }
+
+    @Test(arguments: [
+        ("postgresql://batch:s3cret@db/x", "state_password_env"),
+        ("postgresql://db/x", "names no user"),
+        ("postgresql://batch@db", "names no database"),
+        ("postgresql://batch@db/x?sslmode=allow", "use one of disable, prefer, require, verify-full"),
+        ("postgresql://batch@db/x?sslcert=a.pem", "does not read"),
+        ("postgresql://batch@db/x?connect_timeout=0", "whole seconds"),
+    ])
+    func aURLThatCannotBeUsedSaysWhatIsWrong(url: String, fragment: String) {
+        #expect {
+            try PostgresLocation(url: url)
+        } throws: { error in
+            guard case StoreError.invalidLocation(let problem) = error else { return false }
+            return problem.contains(fragment) && !problem.contains("s3cret")
+        }
+    }
+
+    @Test func theJobFileReadsTheSharedStoreKeys() throws {
+        let job = try JobFile.parse(
+            """
+            kind: number-verify
+            manifest: n.csv
+            state: postgresql://batch@db.internal/batchrunner
+            state_password_env: BATCH_PG_PASSWORD
+            campaign: dec-cleanup
+            lease: 45s
+            """,
+            path: "/jobs/nv.yml"
+        )
+        #expect(job.state == "postgresql://batch@db.internal/batchrunner")
+        #expect(job.statePasswordVariable == "BATCH_PG_PASSWORD")
+        #expect(job.campaignName == "dec-cleanup")
+        #expect(job.lease == .seconds(45))
+        let defaults = try JobFile.parse("kind: number-verify\nmanifest: n.csv\n", path: "/jobs/nv.yml")
+        #expect(defaults.campaignName == "nv")
+        #expect(defaults.statePasswordVariable == "PGPASSWORD")
+        #expect(defaults.lease == .seconds(30))
+        #expect(throws: JobFileError.self) { try JobFile.parse("kind: number-verify\nmanifest: n.csv\nlease: 1s\n", path: "/jobs/nv.yml") }
+        #expect(throws: JobFileError.self) {
+            try JobFile.parse("kind: number-verify\nmanifest: n.csv\nstate: postgresql://u:pw@db/x\n", path: "/jobs/nv.yml")
+        }
+    }
+
+    @Test func unusableDatabasesEndWith69AndALostOneWith75() {
+        #expect(ExitTable.jobError(for: StoreError.databaseUnavailable(location: "postgresql://u@db:5432/x", reason: "refused")).code.exitCode == 69)
+        #expect(ExitTable.jobError(for: StoreError.connectionLost(location: "postgresql://u@db:5432/x")).code.exitCode == 75)
+        #expect(ExitTable.jobError(for: StoreError.campaignBusy(campaign: "c", workers: 2)).code.exitCode == 75)
+        #expect(ExitTable.jobError(for: StoreError.invalidLocation("x")).code.exitCode == 78)
+    }
+}
