@@ -28,7 +28,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Write the outputs to this folder instead of the job file's.")
     var output: String?
 
-    @Option(help: "Keep the checkpoint state in this SQLite file (default: <output>/state.sqlite).")
+    @Option(help: "Keep the checkpoint state in this SQLite file, or a postgresql:// URL (default: <output>/state.sqlite).")
     var state: String?
 
     @Option(help: "Rows in flight at once (1-256).")
@@ -37,7 +37,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Start the embedded sandbox on a free loopback port and run against it with its demo credentials.")
     var sandbox = false
 
-    @Flag(help: "Discard the saved state and start over.")
+    @Flag(help: "Discard the saved state (a PostgreSQL campaign: only this campaign, refused while live workers hold it) and start over.")
     var restart = false
 
     @Flag(help: "Put rows that failed permanently back in the queue.")

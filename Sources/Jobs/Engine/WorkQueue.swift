@@ -74,7 +74,7 @@ final class WorkQueue: Sendable {
     private func claimPage(size: Int) async throws {
         var page = try await store.claim(limit: size)
         if page.isEmpty { await onIdle() }
-        while page.isEmpty, store.isShared, !isStopping(), try await store.itemsHeldByOtherWorkers() > 0 {
+        while page.isEmpty, store.isShared, !isStopping(), try await store.unfinishedItemsElsewhere() > 0 {
             try await clock.sleep(for: Self.pollInterval)
             page = try await store.claim(limit: size)
         }

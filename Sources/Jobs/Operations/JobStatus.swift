@@ -97,6 +97,8 @@ public struct JobStatus: Sendable, Codable {
     private static func read(_ store: any CheckpointStore, into status: inout JobStatus, configuration: JobConfiguration, wallClock: WallClock) async throws {
         status.running = try await store.isRunActive()
         if store.isShared {
+            // A database holds many campaigns: this one has started once its intake is there.
+            status.started = try await store.intakeSignature() != nil
             status.campaign = configuration.campaignName
             status.workers = try await store.workers().map {
                 Worker(host: $0.host, pid: $0.pid, startedAt: $0.startedAt, lastHeartbeat: $0.lastHeartbeat, live: $0.isLive, ended: $0.hasEnded, rowsHeld: $0.itemsHeld)

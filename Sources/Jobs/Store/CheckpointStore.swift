@@ -90,9 +90,9 @@ package protocol CheckpointStore: Sendable {
     /// manifest, the others wait here and then find its signature.
     func withIntakeLock<T: Sendable>(_ body: () async throws -> T) async throws -> T
 
-    /// Work items other live workers hold (claimed, not finished): a worker with nothing left to claim waits
-    /// while there are any, since a dead worker's items come back once its lease runs out.
-    func itemsHeldByOtherWorkers() async throws -> Int
+    /// Unfinished work items this worker does not hold: held by other workers (live, or dead until their lease
+    /// runs out), or being claimed by one right now. A worker with nothing left to claim waits while there are any.
+    func unfinishedItemsElsewhere() async throws -> Int
 
     /// The workers that work the campaign, or did recently (for `status`).
     func workers() async throws -> [WorkerRecord]
@@ -108,7 +108,7 @@ extension CheckpointStore {
     package var isShared: Bool { false }
     package var claimSize: Int { 512 }
     package func withIntakeLock<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await body() }
-    package func itemsHeldByOtherWorkers() async throws -> Int { 0 }
+    package func unfinishedItemsElsewhere() async throws -> Int { 0 }
     package func workers() async throws -> [WorkerRecord] { [] }
     package func savedFileContents(_ path: String) async throws -> [UInt8]? { nil }
     package var sharedQuota: (any SharedQuotaLedger)? { nil }

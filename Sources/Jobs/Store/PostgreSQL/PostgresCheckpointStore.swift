@@ -164,13 +164,12 @@ package final class PostgresCheckpointStore: CheckpointStore {
         }
     }
 
-    package func itemsHeldByOtherWorkers() async throws -> Int {
+    package func unfinishedItemsElsewhere() async throws -> Int {
         try await connections.with { connection in
             let rows = try await connection.query(
                 """
-                SELECT count(*) FROM batch_runner_work w JOIN batch_runner_workers k ON k.id = w.owner
-                WHERE w.campaign = \(campaign) AND w.state IN (0, 4) AND k.id <> \(me)
-                    AND k.lease_until > now() AND k.ended_at IS NULL
+                SELECT count(*) FROM batch_runner_work
+                WHERE campaign = \(campaign) AND state IN (0, 4) AND (owner IS NULL OR owner <> \(me))
                 """,
                 logger: logger
             )
