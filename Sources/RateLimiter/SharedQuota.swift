@@ -127,10 +127,11 @@ public struct SharedQuota: Sendable, Equatable {
         }
     }
 
-    /// A worker gives back `sends` it was granted for the window ending at `reset` and will not make (it has no
-    /// rows left), so the other workers can use them in that window.
-    public mutating func giveBack(_ sends: Int, reset: Double) {
-        guard sends > 0, resetEpoch == reset else { return }
+    /// A worker gives back `sends` it was granted for the window ending at `reset` (within `tolerance`: later
+    /// answers may have moved it a little) and will not make (it has no rows left), so the other workers can use
+    /// them in that window.
+    public mutating func giveBack(_ sends: Int, reset: Double, tolerance: Double) {
+        guard sends > 0, let resetEpoch, abs(resetEpoch - reset) <= tolerance else { return }
         granted = max(0, granted - sends)
     }
 

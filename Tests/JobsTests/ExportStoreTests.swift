@@ -129,11 +129,30 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         let item = try #require(try await store.claim(limit: 1).first)
         try await store.markSending(item.id)
         try await store.complete([WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: ["tx", "", ""], error: nil)], quota: nil)
-        try await store.markSending(item.id)
+        if kind == .postgres {
+            // A shared store refuses outright: the item is not this worker's pending item (any more).
+            await #expect(throws: StoreError.self) { try await store.markSending(item.id) }
+        } else {
+            try await store.markSending(item.id)
+        }
         #expect(try await store.settleInterruptedSends(error: "x") == 0)
         let rows = try await finished(store)
         #expect(rows.map(\.state) == [.succeeded])
         #expect(rows.first?.error == nil)
+    }
+
+    @Test func aWorkerWhoseItemWasTakenOverMustNotSendIt() async throws {
+        let campaign = "test-" + UUID().uuidString
+        let slow = try await StoreKind.openPostgres(campaign: campaign, lease: .seconds(3))
+        try await slow.replaceIntake(rows: [IntakeRow(row: 1, key: "a", value: "a")], duplicateReason: nil)
+        let item = try #require(try await slow.claim(limit: 1).first)
+        let other = try await StoreKind.openPostgres(campaign: campaign)
+        #expect(try await other.claim(limit: 1).isEmpty, "held by a live worker")
+        // The slow worker's lease runs out (as when its host pauses): the other one takes the item over and sends it.
+        try await slow.expireLeaseForTesting()
+        let takenOver = try #require(try await other.claim(limit: 1).first)
+        try await other.markSending(takenOver.id)
+        await #expect(throws: StoreError.claimLost(location: slow.connections.location.description)) { try await slow.markSending(item.id) }
     }
 
     @Test(arguments: StoreKind.allCases) func aSendingItemIsReportedUnknownBeforeItSettles(_ kind: StoreKind) async throws {

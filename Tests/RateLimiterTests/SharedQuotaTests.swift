@@ -207,10 +207,10 @@ extension SharedQuotaTests {
         #expect(quota.take(want: 8, now: 1000, margin: 1, probeTimeout: 30) == .sends(1, reset: nil))
         quota.record(SharedQuota.Report(limit: 10, used: 1, resetEpoch: 1010, windowSeconds: nil, at: 1000), tolerance: 2)
         #expect(quota.take(want: 9, now: 1001, margin: 1, probeTimeout: 30) == .sends(9, reset: 1010))
-        quota.giveBack(4, reset: 1010)
+        quota.giveBack(4, reset: 1010.5, tolerance: 2)
         #expect(quota.granted == 6)
         #expect(quota.take(want: 9, now: 1002, margin: 1, probeTimeout: 30) == .sends(4, reset: 1010))
-        quota.giveBack(4, reset: 990)  // from a window that has ended: ignored
+        quota.giveBack(4, reset: 990, tolerance: 2)  // from a window that has ended: ignored
         #expect(quota.granted == 10)
     }
 }

@@ -72,7 +72,9 @@ package final class SharedQuotaGate: Sendable {
             }
             switch step {
             case .go: return
-            case .wait(let refill): try await refill.value
+            case .wait(let refill):
+                // A run that stops cancels its workers: the wait for the shared quota (up to a window) ends too.
+                try await withTaskCancellationHandler { try await refill.value } onCancel: { refill.cancel() }
             }
         }
     }
@@ -119,7 +121,8 @@ package final class SharedQuotaGate: Sendable {
             return (state.sends, state.sendsReset)
         }
         guard sends > 0, let reset else { return }
-        try? await ledger.update(limiter) { $0.giveBack(sends, reset: reset) }
+        let tolerance = margin * 2
+        try? await ledger.update(limiter) { $0.giveBack(sends, reset: reset, tolerance: tolerance) }
     }
 
     /// Sends what the answers told without asking for sends.

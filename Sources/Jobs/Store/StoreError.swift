@@ -16,6 +16,8 @@ package enum StoreError: Error, Sendable, Equatable {
     case connectionLost(location: String)
     /// The database server answered an operation with an error (its message, which never holds row data).
     case databaseFailed(location: String, message: String)
+    /// This worker's lease ran out and another worker took over its item: it must not send it.
+    case claimLost(location: String)
     /// `--restart` on a campaign that live workers hold.
     case campaignBusy(campaign: String, workers: Int)
     /// The database holds a schema of a newer batch-runner.

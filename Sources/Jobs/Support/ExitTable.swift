@@ -69,6 +69,8 @@ package enum ExitTable {
             JobError(.stoppedResumable, "The connection to the state database \(location) was lost; what was committed is kept. Run again once the database is back to resume.")
         case .databaseFailed(let location, let message):
             JobError(.ioError, "The state database \(location) failed: \(message). What was committed is kept; check the server (disk space, permissions of the database user), then run again.")
+        case .claimLost(let location):
+            JobError(.stoppedResumable, "This worker's lease in \(location) ran out (the host paused, or the database answered too slowly) and other workers took over its rows; it stops without sending them. Run again to rejoin; raise `lease` if this recurs.")
         case .campaignBusy(let campaign, let workers):
             JobError(.stoppedResumable, "--restart refused: \(workers) live worker\(workers == 1 ? "" : "s") still work campaign \(campaign). Stop them (or wait until their lease runs out), then restart.")
         case .newerSchema(let location, let version):

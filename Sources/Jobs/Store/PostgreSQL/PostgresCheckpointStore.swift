@@ -14,6 +14,8 @@ import Synchronization
 /// - Saved files are kept with their bytes, so `export` can write a complete output folder from the store alone.
 package final class PostgresCheckpointStore: CheckpointStore {
     let connections: PostgresConnections
+    /// The heartbeat's own connection: it never queues behind the run's operations.
+    let heartbeatConnection: PostgresConnections?
     let campaign: String
     let outputFolder: String
     let leaseSeconds: Double
@@ -52,8 +54,10 @@ package final class PostgresCheckpointStore: CheckpointStore {
                     return nil
                 }
             }
+            let heartbeatConnection = workerID == nil ? nil : try await PostgresConnections.open(location, password: password, trust: trust, count: 1, logger: logger)
             let store = PostgresCheckpointStore(
-                connections: connections, campaign: campaign, outputFolder: outputFolder, leaseSeconds: leaseSeconds, workerID: workerID
+                connections: connections, heartbeatConnection: heartbeatConnection, campaign: campaign, outputFolder: outputFolder,
+                leaseSeconds: leaseSeconds, workerID: workerID
             )
             if workerID != nil { store.startHeartbeat() }
             return store
@@ -63,8 +67,12 @@ package final class PostgresCheckpointStore: CheckpointStore {
         }
     }
 
-    private init(connections: PostgresConnections, campaign: String, outputFolder: String, leaseSeconds: Double, workerID: Int64?) {
+    private init(
+        connections: PostgresConnections, heartbeatConnection: PostgresConnections?, campaign: String, outputFolder: String,
+        leaseSeconds: Double, workerID: Int64?
+    ) {
         self.connections = connections
+        self.heartbeatConnection = heartbeatConnection
         self.campaign = campaign
         self.outputFolder = outputFolder
         self.leaseSeconds = leaseSeconds
@@ -84,16 +92,20 @@ package final class PostgresCheckpointStore: CheckpointStore {
     /// rows are settled as soon as their lease runs out.
     private func startHeartbeat() {
         let interval = Duration.seconds(leaseSeconds / 3)
-        let task = Task { [connections, me, leaseSeconds, campaign] in
+        guard let heartbeatConnection else { return }
+        let task = Task { [heartbeatConnection, me, leaseSeconds, campaign] in
+            let connections = heartbeatConnection
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { return }
                 do {
+                    // Only a running lease is renewed: once it ran out, other workers may have taken this
+                    // worker's items, and markSending refuses them.
                     try await connections.with { connection in
                         try await connection.query(
                             """
                             UPDATE batch_runner_workers SET heartbeat_at = now(), lease_until = now() + make_interval(secs => \(leaseSeconds))
-                            WHERE id = \(me) AND ended_at IS NULL
+                            WHERE id = \(me) AND ended_at IS NULL AND lease_until > now()
                             """,
                             logger: connections.logger
                         )
@@ -130,8 +142,11 @@ package final class PostgresCheckpointStore: CheckpointStore {
     }
 
     deinit {
-        let connections = self.connections
-        Task { await connections.close() }
+        let (connections, heartbeatConnection) = (self.connections, self.heartbeatConnection)
+        Task {
+            await connections.close()
+            await heartbeatConnection?.close()
+        }
     }
 
     package func isRunActive() async throws -> Bool {
@@ -200,15 +215,30 @@ package final class PostgresCheckpointStore: CheckpointStore {
         }
     }
 
+    /// Ends this worker's lease at once, as a paused host would let it run out (tests).
+    func expireLeaseForTesting() async throws {
+        try await heartbeatConnection?.with { connection in
+            try await connection.query("UPDATE batch_runner_workers SET lease_until = now() WHERE id = \(me)", logger: logger)
+        }
+    }
+
     // MARK: Work
 
+    /// Marks the item `sending` only while this worker still owns it: a worker whose lease ran out (a pause, a
+    /// slow database) and whose item another worker took over must not send it too.
+    ///
+    /// - Throws: ``StoreError/claimLost(location:)`` when the item is no longer this worker's.
     package func markSending(_ id: Int64) async throws {
-        try await connections.with { connection in
-            try await connection.query(
-                "UPDATE batch_runner_work SET state = 4 WHERE campaign = \(campaign) AND id = \(id) AND state = 0 AND owner = \(me)",
+        let marked = try await connections.with { connection in
+            let rows = try await connection.query(
+                "UPDATE batch_runner_work SET state = 4 WHERE campaign = \(campaign) AND id = \(id) AND state = 0 AND owner = \(me) RETURNING id",
                 logger: logger
             )
+            var count = 0
+            for try await _ in rows { count += 1 }
+            return count
         }
+        guard marked == 1 else { throw StoreError.claimLost(location: connections.location.description) }
     }
 
     package func settleInterruptedSends(error: String) async throws -> Int {
