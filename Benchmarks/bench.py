@@ -158,11 +158,11 @@ class Tinyproxy:
         self.process.wait()
 
 
-def write_job(folder, origin, concurrency, extra=""):
+def write_job(folder, origin, concurrency, extra="", manifest="manifest.csv"):
     path = os.path.join(folder, "job.yml")
     with open(path, "w") as out:
         out.write("""kind: number-verify
-manifest: manifest.csv
+manifest: """ + manifest + """
 output: out
 columns: { msisdn: msisdn, key: customer_id }
 concurrency: %d
@@ -475,6 +475,7 @@ class Postgres:
         import socket
         self.bin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
         self.folder = os.path.join(folder, "pg")
+        os.chmod(folder, 0o755)  # mkdtemp makes it 0700: the postgres user must reach its own folder inside
         os.makedirs(self.folder)
         if os.geteuid() == 0:
             account = pwd.getpwnam("postgres")
@@ -534,7 +535,7 @@ def postgres(arguments):
 
 def shared_job(folder, name, origin, concurrency, server, campaign, extra=""):
     return write_job(os.path.join(folder, name) if os.path.isdir(os.path.join(folder, name)) else _mkdir(folder, name),
-                     origin, concurrency, "state: %s\ncampaign: %s\nmanifest: ../manifest.csv\n%s" % (server.url, campaign, extra))
+                     origin, concurrency, "state: %s\ncampaign: %s\n%s" % (server.url, campaign, extra), manifest="../manifest.csv")
 
 
 def _mkdir(folder, name):
@@ -553,7 +554,7 @@ def postgres_throughput(arguments, folder, server):
         for run in range(arguments.runs):
             sqlite_folder = os.path.join(folder, "sqlite%d" % run)
             os.makedirs(sqlite_folder)
-            job = write_job(sqlite_folder, sandbox.origin, arguments.concurrency, "manifest: ../manifest.csv\n")
+            job = write_job(sqlite_folder, sandbox.origin, arguments.concurrency, manifest="../manifest.csv")
             status, elapsed, _ = run_job(job, "--no-progress")
             assert status == 0, "the SQLite run exited %d" % status
             sqlite_times.append(elapsed)

@@ -22,7 +22,7 @@ extension PostgresCheckpointStore {
     /// rows into `batch_runner_extra_rows`; the few that may repeat an earlier value wait in a temporary table and are
     /// settled at the end, in row order, as the SQLite store settles them.
     package func replaceIntake(from source: any IntakeSource, duplicateReason: DuplicateReason?) async throws -> IntakeSignature {
-        try await connections.with(transaction: true) { connection in
+        let signature = try await connections.with(transaction: true) { connection in
             try await connection.query(
                 "INSERT INTO batch_runner_campaigns (campaign) VALUES (\(campaign)) ON CONFLICT (campaign) DO NOTHING",
                 logger: logger
@@ -82,6 +82,13 @@ extension PostgresCheckpointStore {
             )
             return made
         }
+        // Fresh statistics after a bulk load: without them the planner takes a table of a million rows for an
+        // empty one, and a claim's plan scans it whole.
+        try await connections.with { connection in
+            try await connection.query("ANALYZE batch_runner_work", logger: logger)
+            try await connection.query("ANALYZE batch_runner_extra_rows", logger: logger)
+        }
+        return signature
     }
 
     /// Settles rows that may repeat an earlier value: each becomes a new item, shares the first earlier row's

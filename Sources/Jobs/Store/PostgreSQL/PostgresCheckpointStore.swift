@@ -157,16 +157,17 @@ package final class PostgresCheckpointStore: CheckpointStore {
         try await connections.with { connection in
             let rows = try await connection.query(
                 """
-                UPDATE batch_runner_work w SET owner = \(me)
-                FROM (
-                    SELECT id FROM batch_runner_work p
+                WITH claimed AS (
+                    SELECT p.id FROM batch_runner_work p
                     WHERE p.campaign = \(campaign) AND p.state = 0
                         AND (p.owner IS NULL OR NOT EXISTS (
                             SELECT 1 FROM batch_runner_workers k WHERE k.id = p.owner AND k.lease_until > now() AND k.ended_at IS NULL))
                     ORDER BY p.id LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
-                ) c
-                WHERE w.campaign = \(campaign) AND w.id = c.id
+                )
+                UPDATE batch_runner_work w SET owner = \(me)
+                FROM claimed
+                WHERE w.campaign = \(campaign) AND w.id = claimed.id
                 RETURNING w.id, w.value, w.payload, w.attempts
                 """,
                 logger: logger
