@@ -2,6 +2,34 @@ import NIOCore
 import PostgresNIO
 
 extension PostgresCheckpointStore {
+    package func counts() async throws -> StateCounts {
+        try await connections.with { connection in
+            var counts = StateCounts()
+            let totals = try await connection.query(
+                "SELECT rows, rejected FROM batch_runner_campaigns WHERE campaign = \(campaign) AND manifest_sha256 IS NOT NULL",
+                logger: logger
+            )
+            for try await (rows, rejected) in totals.decode((Int64, Int64).self) {
+                (counts.rows, counts.rejected) = (Int(rows), Int(rejected))
+            }
+            let states = try await connection.query(
+                "SELECT state::int8, sum(1 + shared_rows)::int8, count(*) FROM batch_runner_work WHERE campaign = \(campaign) GROUP BY state",
+                logger: logger
+            )
+            for try await (state, rows, items) in states.decode((Int64, Int64, Int64).self) {
+                switch WorkState(rawValue: Int(state)) {
+                case .succeeded: counts.succeeded += Int(rows)
+                case .failed: counts.failed += Int(rows)
+                case .unknown, .sending: counts.unknown += Int(rows)
+                case .pending, nil:
+                    counts.pending += Int(rows)
+                    counts.pendingWork += Int(items)
+                }
+            }
+            return counts
+        }
+    }
+
     package func forEachFinishedRow(_ body: (FinishedRow) throws -> Void) async throws {
         try await connections.with { connection in
             let rows = try await connection.query(
