@@ -79,7 +79,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if isProbing && inFlight > 0 { return .park }
         if limit == nil, !adaptive.allowsAnother(inFlight: inFlight) { return .park }
         if let wait = localCap?.waitTime(at: now) { return .sleep(until: now.advanced(by: wait)) }
-        if limit == nil, let next = adaptive.sendTime(at: now) { return .sleep(until: next) }
+        if limit == nil, configuration.pacesAdaptively, let next = adaptive.sendTime(at: now) { return .sleep(until: next) }
         let smoothingSpacing = smoothingSpacing(at: now)
         if smoothingSpacing != nil, let next = smoothingNextSend, now < next { return .sleep(until: next) }
 

@@ -106,6 +106,28 @@ extension EndToEnd {
             #expect(windows.dropLast(2).allSatisfy { Double($0) >= 0.98 * Double(limit) }, "every full window used: \(windows)")
         }
 
+        /// A gateway that enforces its quota silently (no quota headers, 429s without `Retry-After`): the workers
+        /// share one adaptive rate through the store, so together they meet about as few 429s as one process.
+        @Test func threeWorkersWithoutQuotaHeadersShareOneAdaptiveRate() async throws {
+            let (limit, window, count) = (60, 2, 600)
+            let sandbox = try await RunningSandbox.start {
+                $0.quota = SandboxConfiguration.Quota(limit: limit, interval: window, unit: .second)
+                $0.sendsQuotaHeaders = false
+            }
+            let campaign = try SharedCampaign(server: try PostgresServer.shared(), body: Self.numberVerifyBody(sandbox.origin, concurrency: 4))
+            try campaign.workspace.writeManifest(Manifests.numbers(count: count))
+            let workers = try (1...3).map { try campaign.start(worker: $0, credentials: sandbox.credentials) }
+            for worker in workers {
+                let outcome = await worker.finish()
+                #expect(outcome.status == 0, "\(outcome.stderr)")
+            }
+            #expect(sandbox.stats.served.count == count, "every number was looked up")
+            let limited = sandbox.stats.count(.rateLimited)
+            let share = Double(limited) / Double(count + limited)
+            #expect(share <= 0.08, "429s: \(limited) for \(count) rows")
+            #expect(limited >= 1, "the gateway's limit was met, so the shared rate was learned")
+        }
+
         @Test func idscanCreateWithTwoWorkersAndAKillNeverCreatesATransactionTwice() async throws {
             let sandbox = try await RunningSandbox.start { $0.latency = .milliseconds(150) }
             let body = """

@@ -12,7 +12,10 @@ struct SendingStage {
     let logger: Logger
 
     func run(store: any CheckpointStore, job: any BatchJob, statistics: RunStatistics, monitor: RunMonitor, pendingWork: Int) async throws {
-        let limiter = RateLimiter(configuration: configuration.quota, clock: environment.clock)
+        var limiterConfiguration = configuration.quota
+        // Several workers share one adaptive rate, kept with the quota in the store.
+        limiterConfiguration.pacesAdaptively = store.sharedQuota == nil
+        let limiter = RateLimiter(configuration: limiterConfiguration, clock: environment.clock)
         let serverClock = ServerClock(wallClock: environment.wallClock)
         let quota = QuotaPersistence(base: configuration.endpoints.base, clientID: credentials.id, serverClock: serverClock, wallClock: environment.wallClock)
         if let (stored, resetIn) = try await quota.restore(into: limiter, from: store) {
@@ -34,7 +37,8 @@ struct SendingStage {
         let sharedQuota = store.sharedQuota.map {
             SharedQuotaGate(
                 ledger: $0, limiter: quota.key, batch: configuration.concurrency, configuration: configuration.quota,
-                serverClock: serverClock, clock: environment.clock, probeTimeout: configuration.http.timeout
+                serverClock: serverClock, clock: environment.clock, jitter: environment.jitter,
+                probeTimeout: configuration.http.timeout
             )
         }
         let client = APIClient(

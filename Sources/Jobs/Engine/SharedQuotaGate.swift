@@ -11,17 +11,37 @@ package final class SharedQuotaGate: Sendable {
     private struct State {
         var sends = 0
         /// The reset of the window `sends` belong to (server epoch seconds), when known: they are dropped there, as a
-    /// send made after it would land in the next window.
+        /// send made after it would land in the next window.
         var sendsReset: Double?
+        /// Paced slots (no quota headers, after a rate limit): `slots` left, the next at `slotAt`, then every
+        /// `slotSpacing` seconds, the last ending at `slotsEnd` (server epoch seconds).
+        var slots = 0
+        var slotAt = 0.0
+        var slotSpacing = 0.0
+        var slotsEnd: Double?
+        /// The ledger's generation of the rate the slots were paced at.
+        var slotsGeneration: Int?
         /// Until then (server time) no quota is published: requests go without asking.
         var unlimitedUntil: Double?
         var pendingReport: SharedQuota.Report?
-        var pendingHeaderless = false
+        /// Answers without quota headers not yet told to the ledger.
+        var pendingHeaderless = 0
         var refill: Task<Void, any Error>?
+
+        /// Takes what was told and not yet sent to the ledger.
+        mutating func takePending() -> (SharedQuota.Report?, Int) {
+            defer { (pendingReport, pendingHeaderless) = (nil, 0) }
+            return (pendingReport, pendingHeaderless)
+        }
+
+        mutating func dropGrants() {
+            (sends, slots, slotsEnd, slotsGeneration, unlimitedUntil) = (0, 0, nil, nil, nil)
+        }
     }
 
     private enum Step {
         case go
+        case goAt(Double)
         case wait(Task<Void, any Error>)
     }
 
@@ -31,6 +51,7 @@ package final class SharedQuotaGate: Sendable {
     private let configuration: RateLimiterConfiguration
     private let serverClock: ServerClock
     private let clock: EngineClock
+    private let jitter: @Sendable () -> Double
     private let state = Mutex(State())
     /// How long another worker's probe is awaited before this one probes.
     private let probeTimeout: Double
@@ -38,13 +59,14 @@ package final class SharedQuotaGate: Sendable {
     /// - Parameters:
     ///   - limiter: The quota's name (API host and credential digest), as ``QuotaPersistence`` keys it.
     ///   - batch: Sends asked for at once (the worker's concurrency).
-    init(ledger: any SharedQuotaLedger, limiter: String, batch: Int, configuration: RateLimiterConfiguration, serverClock: ServerClock, clock: EngineClock, probeTimeout: Duration) {
+    init(ledger: any SharedQuotaLedger, limiter: String, batch: Int, configuration: RateLimiterConfiguration, serverClock: ServerClock, clock: EngineClock, jitter: @escaping @Sendable () -> Double, probeTimeout: Duration) {
         self.ledger = ledger
         self.limiter = limiter
         self.batch = max(1, batch)
         self.configuration = configuration
         self.serverClock = serverClock
         self.clock = clock
+        self.jitter = jitter
         self.probeTimeout = probeTimeout.seconds
     }
 
@@ -65,6 +87,13 @@ package final class SharedQuotaGate: Sendable {
                     state.sends -= 1
                     return .go
                 }
+                if state.slots > 0 {
+                    // A slot is this request's alone once taken; it waits for the slot's instant.
+                    let at = state.slotAt
+                    state.slots -= 1
+                    state.slotAt += state.slotSpacing
+                    return at <= now ? .go : .goAt(at)
+                }
                 if let refill = state.refill { return .wait(refill) }
                 let refill = Task { try await self.refill() }
                 state.refill = refill
@@ -72,6 +101,9 @@ package final class SharedQuotaGate: Sendable {
             }
             switch step {
             case .go: return
+            case .goAt(let at):
+                try await clock.sleep(for: .seconds(max(0, at - serverClock.epochSeconds)))
+                return
             case .wait(let refill):
                 // A run that stops cancels its workers: the wait for the shared quota (up to a window) ends too.
                 try await withTaskCancellationHandler { try await refill.value } onCancel: { refill.cancel() }
@@ -85,12 +117,12 @@ package final class SharedQuotaGate: Sendable {
         let needsPush = state.withLock { state -> Bool in
             if let report {
                 state.pendingReport = report
-                state.pendingHeaderless = false
+                state.pendingHeaderless = 0
             } else if state.pendingReport == nil {
-                state.pendingHeaderless = true
+                state.pendingHeaderless += 1
             }
             // A probe's answer is what the other workers wait for: it goes at once.
-            return state.sendsReset == nil && state.unlimitedUntil == nil
+            return state.sendsReset == nil && state.unlimitedUntil == nil && state.slotsEnd == nil
         }
         if needsPush { push() }
     }
@@ -100,15 +132,18 @@ package final class SharedQuotaGate: Sendable {
         let report = Self.report(observation, serverClock: serverClock)
         let now = serverClock.epochSeconds
         let until = observation.retryAfter.map { now + $0.seconds }
-        let (margin, fallback) = (self.margin, configuration.backoff.base.seconds)
-        state.withLock { state in
-            state.sends = 0
-            state.unlimitedUntil = nil
+        let (margin, backoff, unitRandom) = (self.margin, configuration.backoff, jitter())
+        // The successes not yet told go first: the rate the workers proved is what the cut starts from.
+        let (pending, headerless, generation) = state.withLock { state in
+            let generation = state.slotsGeneration
+            state.dropGrants()
+            let (pending, headerless) = state.takePending()
+            return (pending, headerless, generation)
         }
         Task { [ledger, limiter] in
             try? await ledger.update(limiter) { quota in
-                if let report { quota.record(report, tolerance: margin * 2) }
-                quota.recordRateLimit(until: until, now: now, margin: margin, fallback: fallback)
+                quota.tell(report ?? pending, headerless: report == nil ? headerless : 0, now: now, margin: margin)
+                quota.recordRateLimit(until: until, now: now, margin: margin, backoff: backoff, unitRandom: unitRandom, generation: generation)
             }
         }
     }
@@ -116,27 +151,26 @@ package final class SharedQuotaGate: Sendable {
     /// Gives the sends in hand back to the ledger (this worker has nothing left to send for now), so the other
     /// workers can still use them in this window.
     func giveBack() async {
-        let (sends, reset) = state.withLock { state in
-            defer { state.sends = 0 }
-            return (state.sends, state.sendsReset)
+        let (sends, reset, slots, slotsEnd) = state.withLock { state in
+            defer { (state.sends, state.slots, state.slotsEnd) = (0, 0, nil) }
+            return (state.sends, state.sendsReset, state.slots, state.slotsEnd)
         }
-        guard sends > 0, let reset else { return }
-        let tolerance = margin * 2
-        try? await ledger.update(limiter) { $0.giveBack(sends, reset: reset, tolerance: tolerance) }
+        let (tolerance, now) = (margin * 2, serverClock.epochSeconds)
+        if sends > 0, let reset {
+            try? await ledger.update(limiter) { $0.giveBack(sends, reset: reset, tolerance: tolerance) }
+        }
+        if slots > 0, let slotsEnd {
+            try? await ledger.update(limiter) { $0.giveBackSlots(slots, endingAt: slotsEnd, now: now) }
+        }
     }
 
     /// Sends what the answers told without asking for sends.
     private func push() {
-        let (report, headerless) = state.withLock { state in
-            defer { (state.pendingReport, state.pendingHeaderless) = (nil, false) }
-            return (state.pendingReport, state.pendingHeaderless)
-        }
-        guard report != nil || headerless else { return }
+        let (report, headerless) = state.withLock { $0.takePending() }
+        guard report != nil || headerless > 0 else { return }
         let (margin, now) = (self.margin, serverClock.epochSeconds)
         Task { [ledger, limiter] in
-            try? await ledger.update(limiter) { quota in
-                if let report { quota.record(report, tolerance: margin * 2) } else if headerless { quota.recordHeaderless(at: now) }
-            }
+            try? await ledger.update(limiter) { $0.tell(report, headerless: headerless, now: now, margin: margin) }
         }
     }
 
@@ -146,27 +180,34 @@ package final class SharedQuotaGate: Sendable {
         defer { state.withLock { $0.refill = nil } }
         while true {
             try Task.checkCancellation()
-            let (report, headerless) = state.withLock { state in
-                defer { (state.pendingReport, state.pendingHeaderless) = (nil, false) }
-                return (state.pendingReport, state.pendingHeaderless)
-            }
+            let (report, headerless) = state.withLock { $0.takePending() }
             let now = serverClock.epochSeconds
             let (margin, want, probeTimeout) = (self.margin, batch, self.probeTimeout)
             let grant = try await ledger.update(limiter) { quota in
-                if let report { quota.record(report, tolerance: margin * 2) } else if headerless { quota.recordHeaderless(at: now) }
+                quota.tell(report, headerless: headerless, now: now, margin: margin)
                 return quota.take(want: want, now: now, margin: margin, probeTimeout: probeTimeout)
             }
             switch grant {
             case .sends(let count, let reset):
                 state.withLock { state in
-                    state.sends += count
+                    state.dropGrants()
+                    state.sends = count
                     state.sendsReset = reset
-                    state.unlimitedUntil = nil
+                }
+                return
+            case .paced(let count, let from, let every, let generation):
+                state.withLock { state in
+                    state.dropGrants()
+                    (state.slots, state.slotAt, state.slotSpacing) = (count, from, every)
+                    (state.slotsEnd, state.slotsGeneration) = (from + Double(count) * every, generation)
                 }
                 return
             case .unlimited:
                 // Ask again now and then, so a pause another worker records is seen.
-                state.withLock { $0.unlimitedUntil = now + 1 }
+                state.withLock { state in
+                    state.dropGrants()
+                    state.unlimitedUntil = now + 1
+                }
                 return
             case .wait(let until):
                 let wait = max(0.001, until - serverClock.epochSeconds)
@@ -185,5 +226,16 @@ package final class SharedQuotaGate: Sendable {
             limit: limit, used: used, resetEpoch: observation.resetIn.map { at + $0.seconds },
             windowSeconds: observation.window?.seconds, at: at
         )
+    }
+}
+
+extension SharedQuota {
+    /// Applies what a worker's answers told: the last quota report, or `headerless` answers without one.
+    fileprivate mutating func tell(_ report: Report?, headerless: Int, now: Double, margin: Double) {
+        if let report {
+            record(report, tolerance: margin * 2)
+        } else if headerless > 0 {
+            recordHeaderless(headerless, at: now)
+        }
     }
 }

@@ -6,7 +6,7 @@ import PostgresNIO
 /// database user needs only the right to create tables in its schema, no superuser.
 enum PostgresSchema {
     /// The version this runner writes; a database at a higher one belongs to a newer runner.
-    static let version = 1
+    static let version = 2
 
     /// Every table is named `batch_runner_*`, so the tool shares a database with others without a clash.
     static let migrations: [String] = [
@@ -91,7 +91,18 @@ enum PostgresSchema {
             headerless_until double precision,
             ended_reset double precision
         );
+        """,
+        // 2: the shared adaptive rate (quota-less gateways).
         """
+        ALTER TABLE batch_runner_shared_quota
+            ADD COLUMN adaptive_rate double precision,
+            ADD COLUMN next_slot double precision,
+            ADD COLUMN successes integer NOT NULL DEFAULT 0,
+            ADD COLUMN successes_since double precision,
+            ADD COLUMN successes_until double precision,
+            ADD COLUMN throttles integer NOT NULL DEFAULT 0,
+            ADD COLUMN generation integer NOT NULL DEFAULT 0;
+        """,
     ]
 
     /// Brings the database to ``version``.
