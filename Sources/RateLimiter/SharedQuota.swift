@@ -125,11 +125,16 @@ public struct SharedQuota: Sendable, Equatable {
             return .sends(1, reset: nil)
         }
         let remaining = limit - granted
-        guard remaining > 0 else { return .wait(until: resetEpoch + margin) }
+        // Spent: ask again at the reset, or sooner, as a worker that runs out of rows gives back what it holds.
+        guard remaining > 0 else { return .wait(until: min(resetEpoch + margin, now + recheckInterval)) }
         let sends = min(max(want, 1), remaining)
         granted += sends
         return .sends(sends, reset: resetEpoch)
     }
+
+    /// How often a worker asks a spent window again: a fiftieth of the window (at least 0.1 s), a minute when
+    /// the window's length is unknown.
+    private var recheckInterval: Double { max(0.1, (windowSeconds ?? 3_000) / 50) }
 
     private mutating func pace(want: Int, now: Double) -> Grant {
         guard let rate = adaptiveRate else { return .unlimited }

@@ -100,10 +100,10 @@ extension EndToEnd {
             }
             #expect(windows.count >= 8, "\(windows)")
             #expect(windows.allSatisfy { $0 <= limit }, "no window over the limit: \(windows)")
-            // Every full window while the campaign had more rows left than a window takes. The window in which it runs
-            // out of rows is not held back by the quota but by the last rows' spread over the workers (up to 9% lost
-            // there in CI); that tail is a known gap, recorded in the issue note.
-            #expect(windows.dropLast(2).allSatisfy { Double($0) >= 0.98 * Double(limit) }, "every full window used: \(windows)")
+            // Every window but the last, in which the campaign runs out of rows. Near the end a worker that runs out
+            // of rows gives back the sends it holds, and the others, asking a spent window again every fiftieth of
+            // it, use them in the same window.
+            #expect(windows.dropLast().allSatisfy { Double($0) >= 0.98 * Double(limit) }, "every full window used: \(windows)")
         }
 
         /// A gateway that enforces its quota silently (no quota headers, 429s without `Retry-After`): the workers

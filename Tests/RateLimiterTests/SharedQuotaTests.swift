@@ -359,3 +359,20 @@ extension SharedQuotaTests {
         #expect(Double(succeeded) >= 0.7 * Double(75 * minutes), "succeeded: \(succeeded) of \(75 * minutes)")
     }
 }
+
+extension SharedQuotaTests {
+    @Test func aSpentWindowIsAskedAgainSoonSoSendsGivenBackInItAreUsed() throws {
+        var quota = SharedQuota()
+        #expect(take(&quota, at: 1000) == .sends(1, reset: nil))
+        quota.record(report(limit: 10, used: 1, reset: 1010, window: 10, at: 1000), tolerance: tolerance)
+        #expect(take(&quota, 9, at: 1001) == .sends(9, reset: 1010))
+        // Spent: not until the reset, but a fiftieth of the window later.
+        let again = try #require(waitUntil(take(&quota, 8, at: 1002)))
+        #expect(abs(again - 1002.2) < 1e-9)
+        // The worker that held three sends ran out of rows and gave them back.
+        quota.giveBack(3, reset: 1010, tolerance: tolerance)
+        #expect(take(&quota, 8, at: again) == .sends(3, reset: 1010))
+        // Near the reset the wait ends at the reset plus the margin.
+        #expect(take(&quota, 8, at: 1010.95) == .wait(until: 1011))
+    }
+}
