@@ -16,11 +16,14 @@ extension Sandbox {
                     return (.badRequest, ByteBuffer(string: #"{"error_code": 400, "message": "Invalid msisdn"}"#), "application/json")
                 }
                 guard let insight = SandboxNumbers.insight(for: msisdn) else {
-                    return (.notFound, ByteBuffer(string: #"{"error_code": 404, "message": "Not Found"}"#), "application/json")
+                    let message = self.configuration.sendsFormulaText ? "@SUM(1+1)*cmd|' /C calc'!A0" : "Not Found"
+                    return (.notFound, try self.json(["error_code": 404, "message": message]), "application/json")
                 }
+                let operatorName =
+                    self.configuration.sendsFormulaText ? #"=HYPERLINK("http://x.example","\#(insight.operatorName)")"# : insight.operatorName
                 var body: [String: Any] = [
                     "operator_lookup": [
-                        "regionCode": insight.regionCode, "operatorName": insight.operatorName,
+                        "regionCode": insight.regionCode, "operatorName": operatorName,
                         "mcc": insight.mcc as Any? ?? NSNull(), "mnc": insight.mnc as Any? ?? NSNull(),
                     ]
                 ]

@@ -108,6 +108,9 @@ public struct SandboxConfiguration: Sendable {
     public var seed: UInt64 = 1
     /// Answer insights with the public spec's bare `session_id`/`polling_id` instead of the seed's URIs.
     public var sendsBareDeviceMatchIDs = false
+    /// Put spreadsheet formulas in answer text (Number Verify operator names and error messages), to show that
+    /// the runner's CSV files never carry a live formula.
+    public var sendsFormulaText = false
     public var imageFraming = ImageFraming.jsonObject
     /// Append every request to this file as JSON lines (time, endpoint, subject, status, outcome).
     public var requestLogPath: String?

@@ -96,9 +96,12 @@ package final class InMemoryCheckpointStore: CheckpointStore {
     }
 
     package func markSending(_ id: Int64) async throws {
-        state.withLock { state in
-            if state.items[id]?.state == .pending { state.items[id]?.state = .sending }
+        let marked = state.withLock { state in
+            guard state.items[id]?.state == .pending else { return false }
+            state.items[id]?.state = .sending
+            return true
         }
+        guard marked else { throw StoreError.rowTaken(state: "memory") }
     }
 
     package func settleInterruptedSends(error: String) async throws -> Int {
@@ -162,6 +165,10 @@ package final class InMemoryCheckpointStore: CheckpointStore {
             }
         }
         for row in finished { try body(row) }
+    }
+
+    package func containsItem(value: String) async throws -> Bool {
+        state.withLock { state in state.items.values.contains { $0.value == value } }
     }
 
     package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String) throws -> Void) async throws {

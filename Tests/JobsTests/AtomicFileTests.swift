@@ -27,3 +27,30 @@ import Testing
         #expect(try String(contentsOfFile: folder + "/summary.json", encoding: .utf8) == "two")
     }
 }
+
+extension AtomicFileTests {
+    /// A link planted where the output goes is replaced by the new file; what it pointed at is never written.
+    @Test func aLinkAtTheTargetIsReplacedNotFollowed() throws {
+        let folder = try TemporaryFiles.folder()
+        let victim = folder + "/victim.txt"
+        try "precious".write(toFile: victim, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/results.csv", withDestinationPath: victim)
+        try AtomicFile.write(path: folder + "/results.csv", bytes: Array("row\n".utf8))
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious")
+        var status = stat()
+        #expect(lstat(folder + "/results.csv", &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG)
+    }
+
+    /// A body that fails leaves neither the target nor a temporary file behind.
+    @Test func aFailedWriteLeavesNothingBehind() throws {
+        struct Failure: Error {}
+        let folder = try TemporaryFiles.folder()
+        #expect(throws: Failure.self) {
+            try AtomicFile.write(path: folder + "/results.csv") { file in
+                file.append("partial")
+                throw Failure()
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+    }
+}

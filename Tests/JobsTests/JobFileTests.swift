@@ -51,6 +51,13 @@ import Testing
         #expect(job.endpoints.base == "https://api-prd.kpn.com/communication/kpn/numberverify")
         #expect(job.retry.maxAttempts == 6)
         #expect(job.http.timeout == .seconds(30))
+        #expect(job.csvFormulas == .escape)
+    }
+
+    @Test func csvFormulasIsEscapeOrKeep() throws {
+        #expect(try parse("kind: number-verify\nmanifest: m.csv\ncsv_formulas: keep\n").csvFormulas == .keep)
+        #expect(try parse("kind: number-verify\nmanifest: m.csv\ncsv_formulas: escape\n").csvFormulas == .escape)
+        expectError("kind: number-verify\nmanifest: m.csv\ncsv_formulas: strip\n", containing: ["`csv_formulas`", "escape", "keep"])
     }
 
     @Test func readsStopPolicyLimitsAndExplicitState() throws {

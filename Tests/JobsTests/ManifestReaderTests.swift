@@ -151,3 +151,72 @@ enum RowOutcome {
         return nil
     }
 }
+
+/// libcsv's strict mode: a record that is not sound CSV is rejected with the lines it spans, and reading goes on
+/// with the next line, so one customer's number never lands on another's key and every line is accounted for.
+extension ManifestReaderTests {
+    @Test func aQuoteLeftOpenSwallowsLinesOnlyUpToTheNextQuoteAndTheyAreNamed() throws {
+        let result = try read("customer_id,msisdn\nC1,\"+31612345678\nC2,0612345679\nC3,\"+31612345680\"\nC4,0612345681\n")
+        #expect(result.rows.count == 2)
+        let reason = try #require(result.rows[0].1.failureReason)
+        #expect(reason.contains("lines 2 to 4"), "\(reason)")
+        #expect(reason.contains("column `msisdn`"), "\(reason)")
+        #expect(result.rows[0].0 == 1)
+        #expect(try result.rows[1].1.get() == ["C4", "0612345681"])
+    }
+
+    @Test func textAfterAClosingQuoteOnOneLineRejectsThatRowOnly() throws {
+        let result = try read("key,note\n1,\"abc\"def\n2,fine\n")
+        #expect(result.rows[0].1.failureReason?.contains("line 2") == true)
+        #expect(result.rows[0].1.failureReason?.contains("text follows the closing quote") == true)
+        #expect(try result.rows[1].1.get() == ["2", "fine"])
+    }
+
+    @Test func aQuoteInsideAnUnquotedCellRejectsThatRow() throws {
+        let result = try read("key,note\n1,ab\"c\n2,fine\n")
+        #expect(result.rows[0].1.failureReason?.contains("inside the unquoted cell in column `note`") == true)
+        #expect(try result.rows[1].1.get() == ["2", "fine"])
+    }
+
+    @Test func wellFormedQuotedLineBreaksStayValid() throws {
+        let result = try read("key,address\n1,\"Main St 1\n1234 AB, Town\"\n2,x\n")
+        #expect(try result.rows[0].1.get() == ["1", "Main St 1\n1234 AB, Town"])
+        #expect(try result.rows[1].1.get() == ["2", "x"])
+    }
+
+    @Test func aRecordOverSeveralLinesWithTooManyFieldsNamesItsLines() throws {
+        let result = try read("key,note\n1,\"two\nlines\",extra\n2,x\n")
+        let reason = try #require(result.rows[0].1.failureReason)
+        #expect(reason.contains("3 fields") && reason.contains("lines 2 to 3"), "\(reason)")
+    }
+
+    @Test func aQuoteOpenToTheEndOfTheFileNamesItsLine() throws {
+        do {
+            _ = try read("msisdn,note\n\n1,ok\n2,\"never closed\n3,x\n")
+            Issue.record("expected an error")
+        } catch let error as ManifestError {
+            #expect(error.message.contains("data row 2 (line 4)"), "\(error.message)")
+        }
+    }
+
+    /// Lines split over the reader's chunks: line numbers and the skip after a damaged record still hold.
+    @Test(arguments: [1, 2, 3, 5, 7, 64])
+    func linesAreCountedAcrossChunks(chunkSize: Int) throws {
+        let text = Array("k,v\n\"a\"x,1\n\nb,\"2\n2\"\nc,3\r\nd,\"4\"y tail\ne,5".utf8)
+        let reader = CSVReader(delimiter: UInt8(ascii: ","))
+        var records: [(ClosedRange<Int>, CSVDamage.Problem?, Int)] = []
+        let collect: (borrowing CSVRecord) throws -> Void = { records.append(($0.lines, $0.damage?.problem, $0.fieldCount)) }
+        try text.withUnsafeBytes { bytes in
+            var start = 0
+            while start < bytes.count {
+                let end = min(start + chunkSize, bytes.count)
+                try reader.feed(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), onRecord: collect)
+                start = end
+            }
+        }
+        try reader.finish(onRecord: collect)
+        #expect(records.map(\.0) == [1...1, 2...2, 4...5, 6...6, 7...7, 8...8])
+        #expect(records.map(\.1) == [nil, .textAfterClosingQuote, nil, nil, .textAfterClosingQuote, nil])
+        #expect(records.map(\.2) == [2, 0, 2, 2, 1, 2])
+    }
+}

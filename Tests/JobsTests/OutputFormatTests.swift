@@ -8,6 +8,20 @@ import Testing
         #expect(CSVLine.format(["x,y", "say \"hi\"", "two\nlines", " edge"]) == "\"x,y\",\"say \"\"hi\"\"\",\"two\nlines\",\" edge\"")
     }
 
+    /// OWASP's CSV injection advice: text a spreadsheet would run gets a leading `'`; numbers never change.
+    @Test(arguments: [
+        ("=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""),
+        ("@SUM(1)", "'@SUM(1)"), ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("\tx", "'\tx"), ("\rx", "\"'\rx\""),
+        ("-", "'-"), ("+", "'+"), ("-.5", "'-.5"), ("+1.", "'+1."),
+        ("+31612345678", "+31612345678"), ("-5", "-5"), ("+2.5", "+2.5"), ("31612345678", "31612345678"),
+        ("KPN", "KPN"), ("T-Mobile", "T-Mobile"), ("a=b", "a=b"), ("", ""),
+    ])
+    func formulaTextIsEscapedAndNumbersAreNot(cell: String, written: String) {
+        #expect(CSVLine.format([cell], formulas: .escape) == written)
+        #expect(CSVLine.format([cell], formulas: .keep) == CSVLine.format([cell]))
+        #expect(!CSVLine.format(["=1+1"], formulas: .keep).hasPrefix("'"))
+    }
+
     @Test(arguments: [
         (429, "{}", AnswerClass.rateLimited),
         (500, #"{"fault":{"faultstring":"Rate limit quota violation","detail":{"errorcode":"policies.ratelimit.QuotaViolation"}}}"#, .rateLimited),

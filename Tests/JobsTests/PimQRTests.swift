@@ -94,14 +94,16 @@ import Testing
     }
 
     func body(_ row: IntakeRow) throws -> [String: String] {
-        let payload = try #require(row.payload)
-        return try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: String] ?? [:]
+        let item = WorkItem(id: 1, value: row.value, payload: row.payload, attempts: 0)
+        let body = PimQRJob.fileNameAndBody(of: item).body
+        return try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: String] ?? [:]
     }
 
     @Test func emptyOverrideCellsKeepTheJobsValues() throws {
         let row = try reader(header: ["id", "first_name", "title", "width"]).read(1, ManifestCells(values: ["C1", "Anna", "", ""]))
         #expect(row.rejectReason == nil)
-        #expect(row.value == "C1")
+        #expect(row.value == "c1")
+        #expect(PimQRJob.fileNameAndBody(of: WorkItem(id: 1, value: row.value, payload: row.payload, attempts: 0)).name == "C1")
         #expect(try body(row) == ["redirect": "1", "title": "Hi Anna", "description": "For C1", "attributes": "Email", "width": "400", "height": "400"])
     }
 
@@ -131,5 +133,28 @@ import Testing
         let reason = try #require(row.rejectReason)
         #expect(reason.contains(fragment), "\(reason)")
         #expect(row.row == 3)
+    }
+}
+
+/// File names on case-insensitive drives (SMB shares, macOS): keys that differ only in letter case or in how
+/// Unicode encodes an accent are one file name, so the later row is rejected rather than overwriting the first.
+extension PimQRRowReaderTests {
+    @Test(arguments: [("ABC", "abc"), ("Caf\u{E9}", "Cafe\u{301}"), ("Stra\u{DF}e", "STRA\u{DF}E")])
+    func keysThatCollideOnACaseInsensitiveDriveShareOneIdentity(first: String, second: String) throws {
+        let reader = try reader(header: ["id", "first_name"])
+        let one = reader.read(1, ManifestCells(values: [first, "Anna"]))
+        let two = reader.read(2, ManifestCells(values: [second, "Anna"]))
+        #expect(one.rejectReason == nil && two.rejectReason == nil)
+        #expect(one.value == two.value, "\(one.value) and \(two.value)")
+    }
+
+    @Test func aStateFromBeforeFileNamesWereKeptInThePayloadStillNamesItsFile() {
+        let old = WorkItem(id: 1, value: "C1", payload: #"{"title":"x"}"#, attempts: 0)
+        #expect(PimQRJob.fileNameAndBody(of: old) == (name: "C1", body: #"{"title":"x"}"#))
+    }
+
+    @Test(arguments: [("-rf", "_-rf"), ("--help", "_--help"), ("a-b", "a-b")])
+    func aNameStartingWithADashGetsASafePrefix(key: String, name: String) {
+        #expect(SafeFileName.make(key) == name)
     }
 }

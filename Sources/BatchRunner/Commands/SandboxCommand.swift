@@ -76,6 +76,9 @@ struct SandboxCommand: AsyncParsableCommand {
     @Flag(help: "Answer insights with bare session_id/polling_id (the public spec's form).")
     var bareDeviceMatchIDs = false
 
+    @Flag(help: "Put spreadsheet formulas in answer text (operator names, error messages).")
+    var formulaAnswers = false
+
     @Option(help: "Framing of PiM's Base64 SVG: base64, json-string, json-object, or not-svg (a PNG, to test failures).")
     var imageFraming = "json-object"
 
@@ -144,6 +147,7 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.tokenLifetimeSeconds = tokenLifetime
         configuration.seed = seed
         configuration.sendsBareDeviceMatchIDs = bareDeviceMatchIDs
+        configuration.sendsFormulaText = formulaAnswers
         configuration.imageFraming = .init(rawValue: imageFraming)!
         configuration.jwtLeewaySeconds = jwtLeeway
         configuration.reportBytes = reportBytes

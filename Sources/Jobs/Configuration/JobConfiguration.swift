@@ -38,6 +38,8 @@ public struct JobConfiguration: Sendable {
     public var delimiter: UInt8?
     /// Rows in flight at once. Default 8.
     public var concurrency: Int
+    /// What the CSV files do with text a spreadsheet would run as a formula (`csv_formulas`, default escape).
+    public var csvFormulas: CSVFormulas
     public var endpoints: Endpoints
     public var credentials: Credentials
     public var quota: RateLimiterConfiguration
@@ -66,6 +68,7 @@ public struct JobConfiguration: Sendable {
         self.columns = [:]
         self.delimiter = nil
         self.concurrency = 8
+        self.csvFormulas = .escape
         self.endpoints = kind.defaultEndpoints
         self.credentials = kind.defaultCredentials
         self.quota = RateLimiterConfiguration(onExhausted: .wait)

@@ -86,6 +86,12 @@ public enum JobFile {
             }
         }
         let concurrency = try root.integer("concurrency", in: 1...256)
+        let csvFormulas = try root.string("csv_formulas").map { (text) throws(JobFileError) -> CSVFormulas in
+            guard let formulas = CSVFormulas(rawValue: text) else {
+                throw root.error("csv_formulas", "`\(text)` is not a choice; use escape (the default: a leading ' before text a spreadsheet would run) or keep")
+            }
+            return formulas
+        }
 
         let defaults = kind.defaultEndpoints
         var endpoints = defaults
@@ -171,6 +177,7 @@ public enum JobFile {
         job.columns = columns
         job.delimiter = delimiter
         job.concurrency = concurrency ?? job.concurrency
+        job.csvFormulas = csvFormulas ?? job.csvFormulas
         job.endpoints = endpoints
         job.credentials = credentials
         job.quota = quota

@@ -28,14 +28,14 @@ package protocol BatchJob: Sendable {
     /// What to do about a row whose non-idempotent request may have reached the service; appended to its error.
     var unknownAdvice: String { get }
     /// Writes the job's own outputs beside results.csv, at every exit.
-    func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws
+    func writeOutputs(store: any CheckpointStore, outputFolder: String, formulas: CSVFormulas) async throws
 }
 
 extension BatchJob {
     package var duplicateReason: DuplicateReason? { nil }
     package var fileFolders: [String] { [] }
     package var unknownAdvice: String { "run with --retry-unknown to send it again" }
-    package func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws {}
+    package func writeOutputs(store: any CheckpointStore, outputFolder: String, formulas: CSVFormulas) async throws {}
 }
 
 /// How one work item ended, as the job sees it.

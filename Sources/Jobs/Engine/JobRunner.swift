@@ -37,12 +37,21 @@ public struct JobRunner: Sendable {
 
     /// Runs the job to its end, or until it must stop. Never throws: every ending is an exit code.
     public func run() async -> RunResult {
+        var configuration = configuration
+        let job: any BatchJob
+        do {
+            // Before the state is opened and any request is sent: a folder that cannot take the outputs is found now.
+            let subfolders = configuration.kind.makeJob(configuration).fileFolders
+            configuration.output = try OutputFolder.prepare(configuration.output, subfolders: subfolders, logger: logger).path
+            job = configuration.kind.makeJob(configuration)
+        } catch {
+            return RunResult(failure: ExitTable.jobError(for: error, during: .start))
+        }
         let finish = RunFinish(configuration: configuration, environment: environment, logger: logger)
-        let job = configuration.kind.makeJob(configuration)
         let store: any CheckpointStore
         let manifestSHA256: String
         do {
-            store = try await environment.openStore(configuration, .run)
+            store = try await openStore(configuration)
         } catch {
             return RunResult(failure: ExitTable.jobError(for: error, during: .start))
         }
@@ -80,9 +89,26 @@ public struct JobRunner: Sendable {
         } catch {
             control.requestStop(ExitTable.jobError(for: error))
         }
+        control.writingOutputs(true)
         let result = await finish.write(store: store, job: job, stop: control.stopReason, statistics: statistics, monitor: monitor, manifestSHA256: manifestSHA256)
+        control.writingOutputs(false)
         await store.endRun()
         return result
+    }
+
+    /// Opens the state for this run; with `--restart`, a damaged SQLite state is moved aside and a new one made.
+    private func openStore(_ configuration: JobConfiguration) async throws -> any CheckpointStore {
+        do {
+            return try await environment.openStore(configuration, .run)
+        } catch StoreError.stateDamaged(let state, let problem) where options.restart {
+            let aside = try DamagedState.moveAside(state)
+            logger.warning("the state cannot be trusted; it was moved aside and the run starts over", metadata: ["state.problem": "\(problem)", "state.moved_to": "\(aside)"])
+            if configuration.kind == .idscanCreate {
+                let sent = DamagedState.rowsSent(resultsCSV: configuration.output + "/results.csv").map { "\($0)" } ?? "an unknown number of"
+                logger.warning("starting over creates an ID Scan transaction again for every row already sent: the last results.csv lists \(sent) rows sent (ok or unknown); remove them from the manifest first if they must not be created twice")
+            }
+            return try await environment.openStore(configuration, .run)
+        }
     }
 
     /// Settles what a dead run left behind and requeues what the options ask for; answers the counts to start from.

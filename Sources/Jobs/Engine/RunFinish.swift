@@ -39,7 +39,7 @@ struct RunFinish {
                 exitCode: exitCode, stopReason: stop?.message, apiVersion: tally.apiVersion, sunset: tally.sunset,
                 startedAt: startedAt, finishedAt: environment.wallClock.iso8601, manifestSHA256: manifestSHA256
             )
-            try await OutputExporter(store: store, job: job, outputFolder: configuration.output).writeAll(summary: summary)
+            try await OutputExporter(store: store, job: job, outputFolder: configuration.output, formulas: configuration.csvFormulas).writeAll(summary: summary)
             logger.info(
                 "run finished",
                 metadata: [

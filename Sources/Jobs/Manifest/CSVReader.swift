@@ -1,4 +1,5 @@
 import CCSV
+import Foundation
 
 /// One CSV record as libcsv delivered it: the raw bytes of every field, valid only during the callback.
 ///
@@ -11,6 +12,11 @@ struct CSVRecord: ~Copyable {
     fileprivate let lengths: UnsafeBufferPointer<Int>
     /// Every field, the ones not kept included.
     let fieldCount: Int
+    /// The physical lines (1-based, counted by LF) the record spans: more than one when a quoted field holds line
+    /// breaks, or when a quote left open swallowed the lines after it.
+    let lines: ClosedRange<Int>
+    /// Why the record is not sound CSV (strict mode); its fields are then only those before the damage.
+    let damage: CSVDamage?
 
     /// The bytes of field `index` (0-based, below ``CSVReader/maximumStoredFields``); empty when they were not kept.
     func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
@@ -28,6 +34,20 @@ struct CSVRecord: ~Copyable {
     var isBlank: Bool { fieldCount == 1 && lengths.first == 0 }
 }
 
+/// What makes one record unsound CSV; the reader goes on with the line after it.
+struct CSVDamage: Sendable, Equatable {
+    enum Problem: Sendable, Equatable {
+        /// Text follows the closing quote of a quoted field (`"abc"def`): when the record spans several lines,
+        /// a quote left open swallowed the lines up to a later quote.
+        case textAfterClosingQuote
+        /// A quote inside a field that does not start with one (`ab"c`).
+        case quoteInUnquotedField
+    }
+    let problem: Problem
+    /// The 0-based field where the damage is.
+    let field: Int
+}
+
 /// Why the bytes cannot be read as CSV from some record on.
 struct CSVStructureError: Error {
     enum Problem { case unterminatedQuote, fieldTooLong, parser(String) }
@@ -36,13 +56,18 @@ struct CSVStructureError: Error {
     let record: Int
     /// The 0-based field of that record where the problem starts.
     let field: Int
+    /// The physical line (1-based) where that record starts.
+    let line: Int
 }
 
 /// Streams CSV through libcsv: feed it chunks, it calls back with every complete record.
 ///
-/// libcsv runs in its lenient mode (a stray quote inside an unquoted field is kept as text), except that a quoted
-/// field still open at the end of the input is an error: that quote would silently swallow the rest of the file. Leading and trailing spaces of unquoted fields are trimmed; tabs are trimmed too unless the
-/// tab is the delimiter. A field that grows past `hardFieldLimit` stops the parse (the file is not the CSV it
+/// libcsv runs in its strict mode, fed one physical line at a time so that every record knows the lines it spans.
+/// A record strict mode refuses (text after a closing quote, a quote inside an unquoted field) is delivered with
+/// its ``CSVRecord/damage`` and the lines it took, and reading goes on with a fresh parser at the next line: a
+/// quote left open swallows lines only up to the next quote, and those lines are named, never lost. A quoted
+/// field still open at the end of the input is an error: that quote would swallow the rest of the file. Leading
+/// and trailing spaces of unquoted fields are trimmed; tabs are trimmed too unless the tab is the delimiter. A field that grows past `hardFieldLimit` stops the parse (the file is not the CSV it
 /// claims to be); smaller limits are the caller's business, helped by a record keeping only what fits its limits
 /// (see ``CSVRecord``).
 final class CSVReader {
@@ -53,6 +78,7 @@ final class CSVReader {
     static let maximumStoredBytes = 16 << 20
 
     private let parser: UnsafeMutablePointer<csv_parser>
+    private let delimiter: UInt8
     /// What the callbacks build up, behind a pointer: libcsv calls back twice per field, and a class's own
     /// stored properties would cost a dynamic exclusivity check on every access (half the reading time).
     private let state: UnsafeMutablePointer<State>
@@ -65,6 +91,11 @@ final class CSVReader {
         var lengths: [Int] = []
         var fieldsInRecord = 0
         var recordCount = 0
+        /// The physical line being fed (1-based), and the one the record being read started on.
+        var line = 1
+        var recordStartLine = 1
+        /// After a damaged record: the rest of its last line is skipped.
+        var skippingToLineEnd = false
         /// Fields longer than this keep only their length.
         var storedFieldLimit: Int
         var onRecord: (borrowing CSVRecord) throws -> Void = { _ in }
@@ -73,9 +104,8 @@ final class CSVReader {
 
     init(delimiter: UInt8, storedFieldLimit: Int = ManifestCells.maximumCellBytes) {
         parser = .allocate(capacity: 1)
-        csv_init(parser, UInt8(CSV_STRICT_FINI))
-        csv_set_delim(parser, delimiter)
-        csv_set_space_func(parser, delimiter == UInt8(ascii: "\t") ? Self.isSpace : Self.isSpaceOrTab)
+        self.delimiter = delimiter
+        Self.start(parser, delimiter: delimiter)
         state = .allocate(capacity: 1)
         state.initialize(to: State(storedFieldLimit: storedFieldLimit))
         state.pointee.bytes.reserveCapacity(4096)
@@ -90,30 +120,90 @@ final class CSVReader {
         state.deallocate()
     }
 
+    private static func start(_ parser: UnsafeMutablePointer<csv_parser>, delimiter: UInt8) {
+        csv_init(parser, UInt8(CSV_STRICT | CSV_STRICT_FINI))
+        csv_set_delim(parser, delimiter)
+        csv_set_space_func(parser, delimiter == UInt8(ascii: "\t") ? Self.isSpace : Self.isSpaceOrTab)
+    }
+
+    /// libcsv's parser states (libcsv.c).
+    private enum ParserState {
+        static let rowNotBegun: Int32 = 0
+        static let fieldBegun: Int32 = 2
+        static let fieldMightHaveEnded: Int32 = 3
+    }
+
     /// Parses `chunk`, calling `onRecord` for each record it completes. Errors thrown by `onRecord` end the parse.
     func feed(_ chunk: UnsafeRawBufferPointer, onRecord: @escaping (borrowing CSVRecord) throws -> Void) throws {
         state.pointee.onRecord = onRecord
-        let parsed = csv_parse(parser, chunk.baseAddress, chunk.count, Self.fieldCallback, Self.recordCallback, state)
+        guard var start = chunk.baseAddress else { return }
+        let end = start + chunk.count
+        while start < end {
+            let newline = memchr(start, 0x0A, end - start).map { UnsafeRawPointer($0) }
+            let pieceEnd = newline.map { $0 + 1 } ?? end
+            try feedLinePiece(UnsafeRawBufferPointer(start: start, count: pieceEnd - start))
+            if newline != nil { state.pointee.line += 1 }
+            start = pieceEnd
+        }
+    }
+
+    /// Feeds part of one physical line (up to and including its LF, when it has one).
+    private func feedLinePiece(_ piece: UnsafeRawBufferPointer) throws {
+        if state.pointee.skippingToLineEnd {
+            if piece.last == 0x0A { state.pointee.skippingToLineEnd = false }
+            return
+        }
+        // A line that starts between records starts the next one (blank lines before it are skipped).
+        if parser.pointee.pstate == ParserState.rowNotBegun { state.pointee.recordStartLine = state.pointee.line }
+        let parsed = csv_parse(parser, piece.baseAddress, piece.count, Self.fieldCallback, Self.recordCallback, state)
         try rethrowCallbackError()
-        if parsed != chunk.count {
-            throw CSVStructureError(problem: .parser(String(cString: csv_strerror(csv_error(parser)))), record: recordCount + 1, field: state.pointee.fieldsInRecord)
+        if parsed != piece.count {
+            guard csv_error(parser) == CSV_EPARSE else {
+                throw CSVStructureError(
+                    problem: .parser(String(cString: csv_strerror(csv_error(parser)))), record: recordCount + 1,
+                    field: state.pointee.fieldsInRecord, line: state.pointee.recordStartLine
+                )
+            }
+            try deliverDamaged()
+            // The rest of this line belongs to the damaged record; reading starts afresh on the next.
+            if piece.last != 0x0A { state.pointee.skippingToLineEnd = true }
+            return
         }
         if parser.pointee.entry_pos > Self.hardFieldLimit {
-            throw CSVStructureError(problem: .fieldTooLong, record: recordCount + 1, field: state.pointee.fieldsInRecord)
+            throw CSVStructureError(
+                problem: .fieldTooLong, record: recordCount + 1, field: state.pointee.fieldsInRecord, line: state.pointee.recordStartLine
+            )
         }
+    }
+
+    /// Delivers the record strict mode refused, with the fields read before the damage, and starts a new parser.
+    private func deliverDamaged() throws {
+        let problem: CSVDamage.Problem =
+            parser.pointee.pstate == ParserState.fieldBegun && parser.pointee.quoted == 0 ? .quoteInUnquotedField : .textAfterClosingQuote
+        let damage = CSVDamage(problem: problem, field: state.pointee.fieldsInRecord)
+        csv_free(parser)
+        Self.start(parser, delimiter: delimiter)
+        Self.submitRecord(state, damage: damage)
+        try rethrowCallbackError()
     }
 
     /// Ends the input: delivers a last record without a line end, or fails on an unterminated quote.
     func finish(onRecord: @escaping (borrowing CSVRecord) throws -> Void) throws {
         // libcsv honours CSV_STRICT_FINI only in strict mode, so look for a quoted field still open ourselves
         // (parser state FIELD_BEGUN is 2 in libcsv.c).
-        if parser.pointee.quoted != 0 && parser.pointee.pstate == 2 {
-            throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1, field: state.pointee.fieldsInRecord)
+        if parser.pointee.quoted != 0 && parser.pointee.pstate == ParserState.fieldBegun {
+            throw CSVStructureError(
+                problem: .unterminatedQuote, record: recordCount + 1, field: state.pointee.fieldsInRecord, line: state.pointee.recordStartLine
+            )
         }
         state.pointee.onRecord = onRecord
         let status = csv_fini(parser, Self.fieldCallback, Self.recordCallback, state)
         try rethrowCallbackError()
-        if status != 0 { throw CSVStructureError(problem: .unterminatedQuote, record: recordCount + 1, field: state.pointee.fieldsInRecord) }
+        if status != 0 {
+            throw CSVStructureError(
+                problem: .unterminatedQuote, record: recordCount + 1, field: state.pointee.fieldsInRecord, line: state.pointee.recordStartLine
+            )
+        }
     }
 
     private func rethrowCallbackError() throws {
@@ -139,14 +229,20 @@ final class CSVReader {
     }
 
     private static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, context in
-        let state = context!.assumingMemoryBound(to: State.self)
+        submitRecord(context!.assumingMemoryBound(to: State.self), damage: nil)
+    }
+
+    private static func submitRecord(_ state: UnsafeMutablePointer<State>, damage: CSVDamage?) {
         let fieldCount = state.pointee.fieldsInRecord
+        let lines = state.pointee.recordStartLine...max(state.pointee.line, state.pointee.recordStartLine)
         defer {
             // A record that was large gives its memory back, so one huge line does not keep it for the whole run.
             state.pointee.bytes.removeAll(keepingCapacity: state.pointee.bytes.capacity <= 1 << 20)
             state.pointee.ends.removeAll(keepingCapacity: state.pointee.ends.capacity <= 4096)
             state.pointee.lengths.removeAll(keepingCapacity: state.pointee.lengths.capacity <= 4096)
             state.pointee.fieldsInRecord = 0
+            // The next record starts on this line at the earliest (a CR-only file keeps them all on line 1).
+            state.pointee.recordStartLine = state.pointee.line
         }
         guard state.pointee.callbackError == nil else { return }
         state.pointee.recordCount += 1
@@ -154,7 +250,9 @@ final class CSVReader {
             state.pointee.ends.withUnsafeBufferPointer { ends in
                 state.pointee.lengths.withUnsafeBufferPointer { lengths in
                     do {
-                        try state.pointee.onRecord(CSVRecord(bytes: bytes, ends: ends, lengths: lengths, fieldCount: fieldCount))
+                        try state.pointee.onRecord(
+                            CSVRecord(bytes: bytes, ends: ends, lengths: lengths, fieldCount: fieldCount, lines: lines, damage: damage)
+                        )
                     } catch {
                         state.pointee.callbackError = error
                     }

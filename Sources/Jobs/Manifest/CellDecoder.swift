@@ -4,9 +4,28 @@ enum CellDecoder {
     /// `keyColumn` when that cell itself is sound, so the reject still says whose row it was).
     static func decode(_ record: borrowing CSVRecord, header: [String], keyColumn: Int? = nil) -> Result<ManifestCells, RowProblem> {
         let result = decodeCells(record, header: header)
-        guard case .failure(var problem) = result, let keyColumn else { return result }
-        problem.key = soundText(record, keyColumn)
+        guard case .failure(var problem) = result else { return result }
+        // A record that spans lines names them, so every line of the manifest is accounted for.
+        if record.lines.count > 1, record.damage == nil { problem.reason += " (\(lineText(record.lines)))" }
+        if let keyColumn { problem.key = soundText(record, keyColumn) }
         return .failure(problem)
+    }
+
+    /// `line 7`, or `lines 3 to 9`.
+    static func lineText(_ lines: ClosedRange<Int>) -> String {
+        lines.count == 1 ? "line \(lines.lowerBound)" : "lines \(lines.lowerBound) to \(lines.upperBound)"
+    }
+
+    /// Why a damaged record is rejected, and what to do.
+    static func describe(_ damage: CSVDamage, column: String, lines: ClosedRange<Int>) -> String {
+        switch damage.problem {
+        case .quoteInUnquotedField:
+            return "a quote (\") inside the unquoted cell in \(column), \(lineText(lines)); put the whole cell in double quotes and double every quote inside it (\"\")"
+        case .textAfterClosingQuote where lines.count > 1:
+            return "a quote (\") opened in \(column) on line \(lines.lowerBound) is closed only on line \(lines.upperBound), with text after it: the quote was left open and swallowed \(lineText(lines)). Close that quote on line \(lines.lowerBound), or double the quotes inside the cell (\"\"), and run again: the rows on those lines were not read"
+        case .textAfterClosingQuote:
+            return "text follows the closing quote of the quoted cell in \(column), \(lineText(lines)); put the whole cell in double quotes and double every quote inside it (\"\")"
+        }
     }
 
     /// The text of cell `index` when it is kept, within the cell limit, UTF-8 and free of NUL bytes.
@@ -20,6 +39,10 @@ enum CellDecoder {
     }
 
     private static func decodeCells(_ record: borrowing CSVRecord, header: [String]) -> Result<ManifestCells, RowProblem> {
+        if let damage = record.damage {
+            let column = damage.field < header.count ? "column `\(header[damage.field])`" : "field \(damage.field + 1), past the header's \(header.count) columns"
+            return .failure(RowProblem(value: "", reason: describe(damage, column: column, lines: record.lines)))
+        }
         if record.fieldCount > header.count {
             let last = header.last.map { " (the last is `\($0)`)" } ?? ""
             return .failure(RowProblem(value: "", reason: "has \(record.fieldCount) fields but the header names \(header.count) columns\(last); a value with an unquoted delimiter? Put that value in double quotes, or remove the extra delimiters"))

@@ -57,6 +57,9 @@ struct ManifestReader {
         func deliver(_ record: borrowing CSVRecord) throws {
             if !sawHeader {
                 if record.isBlank { return }
+                if let damage = record.damage {
+                    throw ManifestError("Manifest \(path): the header row (\(CellDecoder.lineText(record.lines))) is not sound CSV: \(CellDecoder.describe(damage, column: "column \(damage.field + 1)", lines: record.lines)). Fix the header and run again.")
+                }
                 sawHeader = true
                 header = try Self.headerCells(record, path: path)
                 try onHeader(header)
@@ -170,9 +173,9 @@ struct ManifestReader {
             let column = error.field < header.count
                 ? "column `\(ManifestHeader.displayName(header[error.field]))`"
                 : "field \(error.field + 1), past the header's \(header.count) columns"
-            place = "data row \(dataRow), \(column)"
+            place = "data row \(dataRow) (line \(error.line)), \(column)"
         } else {
-            place = "the header row, column \(error.field + 1)"
+            place = "the header row (line \(error.line)), column \(error.field + 1)"
         }
         switch error.problem {
         case .unterminatedQuote:

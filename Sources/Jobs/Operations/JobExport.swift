@@ -52,7 +52,7 @@ public enum JobExport {
             try AtomicFile.write(path: folder + "/" + file.path, bytes: bytes)
         }
         let counts = try await store.counts()
-        let exporter = OutputExporter(store: store, job: job, outputFolder: folder)
+        let exporter = OutputExporter(store: store, job: job, outputFolder: folder, formulas: configuration.csvFormulas)
         let now = wallClock.iso8601
         let exitCode = counts.pending > 0 ? JobError.Code.stoppedResumable.exitCode : counts.failed + counts.unknown > 0 ? ExitStatus.someRowsFailed : ExitStatus.success
         let summary = RunSummary(

@@ -2,11 +2,15 @@ import Foundation
 import SystemPackage
 
 /// Writes a file so that readers only ever see the old version or the complete new one: the bytes go to a
-/// temporary file beside it (mode 0600, a name no other writer uses, created exclusively and never through a
-/// symbolic link), are flushed to disk, and are renamed over the target.
+/// temporary file beside it (mode 0600, a random name, created exclusively and never through a symbolic link),
+/// are flushed to disk, and are renamed over the target. The temporary file is made, renamed and synced
+/// relative to one descriptor of the folder, so a folder swapped for a link meanwhile changes nothing.
 package struct AtomicFile {
     package let path: String
-    private let temporaryPath: String
+    private let name: String
+    private let temporaryName: String
+    /// The folder the file goes in, opened once.
+    private let folder: Int32
     private let descriptor: FileDescriptor
     private var buffer: [UInt8] = []
     private static let flushThreshold = 1 << 20
@@ -20,15 +24,19 @@ package struct AtomicFile {
         } catch {
             throw FileSystemError(path: folder, "Cannot create the folder \(folder); check that it is writable.")
         }
-        temporaryPath = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
-        do {
-            descriptor = try FileDescriptor.open(
-                FilePath(temporaryPath), .writeOnly, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec],
-                permissions: .ownerReadWrite
-            )
-        } catch {
-            throw FileSystemError(path: path, "Cannot write \(path) (\(Self.reason(error))); check that its folder is writable.")
+        name = url.lastPathComponent
+        temporaryName = "." + name + ".tmp-\(getpid())-\(UInt64.random(in: .min ... .max))"
+        self.folder = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard self.folder >= 0 else {
+            throw FileSystemError(path: path, "Cannot write \(path) (\(String(cString: strerror(errno)))); check that its folder is writable.")
         }
+        let created = openat(self.folder, temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard created >= 0 else {
+            let reason = String(cString: strerror(errno))
+            close(self.folder)
+            throw FileSystemError(path: path, "Cannot write \(path) (\(reason)); check that its folder is writable.")
+        }
+        descriptor = FileDescriptor(rawValue: created)
         buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
 
@@ -37,11 +45,11 @@ package struct AtomicFile {
         var file = try AtomicFile(path: path)
         do {
             try body(&file)
-            try file.commit()
         } catch {
             file.abandon()
             throw error
         }
+        try file.commit()
     }
 
     /// Writes `path` atomically with what `body` appends, for bodies that await (streaming from the store).
@@ -49,11 +57,11 @@ package struct AtomicFile {
         var file = try AtomicFile(path: path)
         do {
             try await body(&file)
-            try file.commit()
         } catch {
             file.abandon()
             throw error
         }
+        try file.commit()
     }
 
     /// Writes `path` atomically with `bytes`.
@@ -94,30 +102,41 @@ package struct AtomicFile {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Flushes, syncs and renames the file into place; on any failure the temporary file is removed.
     private mutating func commit() throws(FileSystemError) {
-        try flush()
+        do {
+            try flush()
+        } catch {
+            abandon()
+            throw error
+        }
         // swift-system has no fsync.
         guard fsync(descriptor.rawValue) == 0 else {
-            throw FileSystemError(path: path, "Cannot write \(path) (\(String(cString: strerror(errno)))); is the disk full?")
+            let reason = String(cString: strerror(errno))
+            abandon()
+            throw FileSystemError(path: path, "Cannot write \(path) (\(reason)); is the disk full?")
         }
         do {
             try descriptor.close()
         } catch {
+            unlinkat(folder, temporaryName, 0)
+            close(folder)
             throw FileSystemError(path: path, "Cannot write \(path) (\(Self.reason(error))); is the disk full?")
         }
-        guard rename(temporaryPath, path) == 0 else {
-            throw FileSystemError(path: path, "Cannot replace \(path) (\(String(cString: strerror(errno)))).")
-        }
-        let folder = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folder >= 0 {
-            fsync(folder)
+        guard renameat(folder, temporaryName, folder, name) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlinkat(folder, temporaryName, 0)
             close(folder)
+            throw FileSystemError(path: path, "Cannot replace \(path) (\(reason)).")
         }
+        fsync(folder)
+        close(folder)
     }
 
     private func abandon() {
         try? descriptor.close()
-        unlink(temporaryPath)
+        unlinkat(folder, temporaryName, 0)
+        close(folder)
     }
 
     /// The system's words for a failed call (`No space left on device`).

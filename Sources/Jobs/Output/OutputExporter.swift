@@ -4,20 +4,22 @@ struct OutputExporter {
     let store: any CheckpointStore
     let job: any BatchJob
     let outputFolder: String
+    /// What text cells a spreadsheet would run as formulas get (`csv_formulas`).
+    let formulas: CSVFormulas
 
     func writeAll(summary: RunSummary) async throws {
         try await writeResults()
         try await writeRejects()
-        try await job.writeOutputs(store: store, outputFolder: outputFolder)
+        try await job.writeOutputs(store: store, outputFolder: outputFolder, formulas: formulas)
         try writeSummary(summary)
     }
 
     func writeResults() async throws {
         try await AtomicFile.write(path: outputFolder + "/results.csv") { (file: inout AtomicFile) async throws in
-            CSVLine.append(job.resultHeader, to: &file)
+            CSVLine.append(job.resultHeader, formulas: formulas, to: &file)
             let fields = job.makeResultFormatter()
             try await store.forEachFinishedRow { row in
-                CSVLine.append(fields(row), to: &file)
+                CSVLine.append(fields(row), formulas: formulas, to: &file)
                 try file.flushIfLarge()
             }
         }
@@ -25,9 +27,9 @@ struct OutputExporter {
 
     func writeRejects() async throws {
         try await AtomicFile.write(path: outputFolder + "/rejects.csv") { (file: inout AtomicFile) async throws in
-            CSVLine.append(["row", "key", "value", "reason"], to: &file)
+            CSVLine.append(["row", "key", "value", "reason"], formulas: formulas, to: &file)
             try await store.forEachRejectedRow { row in
-                CSVLine.append([String(row.row), row.key ?? "", row.value, row.reason], to: &file)
+                CSVLine.append([String(row.row), row.key ?? "", row.value, row.reason], formulas: formulas, to: &file)
                 try file.flushIfLarge()
             }
         }

@@ -62,6 +62,9 @@ package protocol CheckpointStore: Sendable {
     /// Every rejected row, in row order.
     func forEachRejectedRow(_ body: (RejectedRow) throws -> Void) async throws
 
+    /// Whether a work item has this value: a file named after it is this job's own.
+    func containsItem(value: String) async throws -> Bool
+
     /// The most common errors of failed and unknown work items, most frequent first.
     func errorCounts(limit: Int) async throws -> [(error: String, count: Int)]
 

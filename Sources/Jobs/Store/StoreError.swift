@@ -22,6 +22,11 @@ package enum StoreError: Error, Sendable, Equatable {
     case campaignBusy(campaign: String, workers: Int)
     /// The database holds a schema of a newer batch-runner.
     case newerSchema(location: String, version: Int)
+    /// A SQLite state that must not be trusted: what is wrong with it (`is not a SQLite database`, `was rolled
+    /// back by 3 commits`, ...). `--restart` moves it aside.
+    case stateDamaged(state: String, problem: String)
+    /// A row was no longer pending when this run went to send it: another process works the same state.
+    case rowTaken(state: String)
 
     /// The sentence for the job file's `state:` key.
     package var locationProblem: String {

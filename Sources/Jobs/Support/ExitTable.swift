@@ -46,6 +46,9 @@ package enum ExitTable {
             return JobError(.ioError, "Cannot check the manifest: \(error)")
         case .start, .run:
             if let error = error as? DatabaseError {
+                if error.resultCode == .SQLITE_FULL {
+                    return JobError(.ioError, "The state database cannot grow: is the disk full? Free some space and run again; every committed row is kept.")
+                }
                 return JobError(.ioError, "The state database failed (\(error.resultCode)); check that its disk has space and its folder is writable.")
             }
             let when = phase == .start ? "before the run started" : "during the run"
@@ -75,6 +78,10 @@ package enum ExitTable {
             JobError(.stoppedResumable, "--restart refused: \(workers) live worker\(workers == 1 ? "" : "s") still work campaign \(campaign). Stop them (or wait until their lease runs out), then restart.")
         case .newerSchema(let location, let version):
             JobError(.ioError, "The state database \(location) was set up by a newer batch-runner (schema version \(version)); run that version, or use another database.")
+        case .stateDamaged(let state, let problem):
+            JobError(.ioError, "The state \(state) \(problem), so it cannot be trusted and nothing was sent. Restore it from a backup, or run with --restart to move it aside (kept as \(state).damaged-<UTC time>) and start over.")
+        case .rowTaken(let state):
+            JobError(.stoppedResumable, "A row of \(state) was no longer pending when this run went to send it: another process works the same state (through another path to it?). This run stops without sending it; let the other run finish.")
         }
     }
 

@@ -35,6 +35,22 @@ struct Workspace {
         try text.write(toFile: jobFile, atomically: true, encoding: .utf8)
     }
 
+    /// Writes a pim-qr job file pointing at `origin` (a sandbox), with extra YAML lines appended.
+    func writePimQRJob(origin: String, extra: String = "") throws {
+        let text = """
+            kind: pim-qr
+            manifest: manifest.csv
+            output: out
+            columns: { key: customer_id }
+            endpoints:
+              base: \(origin)/kpn/qrcodegenerator
+              token: \(origin)/oauth/client_credential/accesstoken?grant_type=client_credentials
+            pim: { redirect: 1, title: "Hello", attributes: [Email], width: 400, height: 400 }
+            \(extra)
+            """
+        try text.write(toFile: jobFile, atomically: true, encoding: .utf8)
+    }
+
     func writeManifest(_ text: String) throws {
         try text.write(toFile: manifest, atomically: true, encoding: .utf8)
     }

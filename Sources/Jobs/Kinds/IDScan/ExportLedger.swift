@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The auditor's view of an export, rewritten atomically at every exit from the files the store recorded:
 ///
@@ -7,8 +10,8 @@ import Foundation
 /// - `reports/provenance.csv`: for every file, how it was obtained.
 ///
 /// Files in `reports/` and `images/` that no finished row recorded (a row in flight when a run was killed, or a
-/// row that failed after a download) are deleted first: their rows fetch them again, and the folders then hold
-/// exactly the files SHA256SUMS lists. These folders belong to batch-runner; keep nothing else in them.
+/// row that failed after a download) are deleted first, when their names prove they are this job's own (named
+/// after one of its rows); their rows fetch them again. Other files there are left alone, and not listed.
 struct ExportLedger {
     static let provenanceHeader = [
         "file", "transaction_id", "result_id", "kind", "requested_at", "api_path", "http_status", "api_version",
@@ -18,11 +21,12 @@ struct ExportLedger {
     let outputFolder: String
     /// The folders whose files the ledger owns (`reports`, `images`).
     let folders: [String]
+    let formulas: CSVFormulas
 
     func write(from store: any CheckpointStore) async throws {
         var recorded = Set<String>()
         try await store.forEachSavedFile { file, _ in recorded.insert(file.path) }
-        removeUnrecorded(keeping: recorded)
+        try await removeUnrecorded(keeping: recorded, store: store)
 
         let reports = outputFolder + "/reports"
         try await AtomicFile.write(path: reports + "/SHA256SUMS") { (file: inout AtomicFile) async throws in
@@ -33,7 +37,7 @@ struct ExportLedger {
             }
         }
         try await AtomicFile.write(path: reports + "/provenance.csv") { (file: inout AtomicFile) async throws in
-            CSVLine.append(Self.provenanceHeader, to: &file)
+            CSVLine.append(Self.provenanceHeader, formulas: formulas, to: &file)
             try await store.forEachSavedFile { saved, value in
                 let ids = IDScanID.pair(value)
                 CSVLine.append(
@@ -41,23 +45,32 @@ struct ExportLedger {
                         saved.path, ids.transaction, ids.result, saved.kind, saved.requestedAt, saved.apiPath, String(saved.httpStatus),
                         saved.apiVersion, saved.contentType, String(saved.bytes), saved.sha256,
                     ],
-                    to: &file
+                    formulas: formulas, to: &file
                 )
                 try file.flushIfLarge()
             }
         }
     }
 
-    private func removeUnrecorded(keeping recorded: Set<String>) {
+    /// Deletes the files this job wrote that no finished row recorded: regular files in its own folders (never
+    /// through a link) named `<transaction>_<result>_...` after one of this job's rows. Anything else there is
+    /// left alone: the runner deletes only what it can prove it wrote.
+    private func removeUnrecorded(keeping recorded: Set<String>, store: any CheckpointStore) async throws {
         let ledgerFiles: Set = ["reports/SHA256SUMS", "reports/provenance.csv"]
         for folder in folders {
+            var status = stat()
+            guard lstat(outputFolder + "/" + folder, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { continue }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: outputFolder + "/" + folder)) ?? []
-            for name in names where !name.hasPrefix(".") {
+            for name in names.sorted() where !name.hasPrefix(".") {
                 let relative = folder + "/" + name
                 guard !recorded.contains(relative), !ledgerFiles.contains(relative) else { continue }
-                var status = stat()
                 let path = outputFolder + "/" + relative
-                if lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG { unlink(path) }
+                guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
+                let parts = name.split(separator: "_", maxSplits: 2).map(String.init)
+                guard parts.count == 3, IDScanID.isSafe(parts[0]), IDScanID.isSafe(parts[1]),
+                    try await store.containsItem(value: IDScanID.pairValue(transaction: parts[0], result: parts[1]))
+                else { continue }
+                unlink(path)
             }
         }
     }

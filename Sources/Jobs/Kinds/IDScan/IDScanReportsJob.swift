@@ -71,8 +71,8 @@ package struct IDScanReportsJob: BatchJob {
         return try await export.run()
     }
 
-    package func writeOutputs(store: any CheckpointStore, outputFolder: String) async throws {
-        try await ExportLedger(outputFolder: outputFolder, folders: fileFolders).write(from: store)
+    package func writeOutputs(store: any CheckpointStore, outputFolder: String, formulas: CSVFormulas) async throws {
+        try await ExportLedger(outputFolder: outputFolder, folders: fileFolders, formulas: formulas).write(from: store)
     }
 }
 

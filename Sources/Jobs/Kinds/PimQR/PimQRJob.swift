@@ -33,9 +33,12 @@ package struct PimQRJob: BatchJob {
             + "size=\(pim.width)x\(pim.height)"
     }
 
-    /// Two keys that become the same file name: the first row keeps it, later ones are rejected.
+    /// Two keys whose file names are the same, or differ only in letter case (which case-insensitive drives such as
+    /// SMB shares and macOS treat as one file): the first row keeps it, later ones are rejected.
     package var duplicateReason: DuplicateReason? {
-        { value, firstRow in "key becomes the file name \(value) after making it safe, which row \(firstRow) already uses; make the keys unique" }
+        { value, firstRow in
+            "key becomes the file name \(value).svg (letter case aside) after making it safe, which row \(firstRow) already uses; on a case-insensitive drive one file would overwrite the other. Make the keys unique"
+        }
     }
 
     package var fileFolders: [String] { ["qr"] }
@@ -60,7 +63,8 @@ package struct PimQRJob: BatchJob {
         )
         return RowReader(keyColumn: keyIndex) { row, cells in
             let key = cells[keyIndex] ?? ""
-            guard let safeKey = SafeFileName.make(key) else {
+            // Keys are compared as Unicode composes them (NFC), so `café` typed two ways is one name.
+            guard let safeKey = SafeFileName.make(key.precomposedStringWithCanonicalMapping) else {
                 return IntakeRow(row: row, key: key, value: key, rejectReason: "key is empty or has no letter or digit to name the QR file; fill in the key column")
             }
             func reject(_ reason: String) -> IntakeRow { IntakeRow(row: row, key: key, value: key, rejectReason: reason) }
@@ -109,8 +113,9 @@ package struct PimQRJob: BatchJob {
                 "attributes": fields.attributes.joined(separator: ","), "width": String(fields.width),
                 "height": String(fields.height),
             ]
-            let payload = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
-            return IntakeRow(row: row, key: key, value: safeKey, payload: payload)
+            let json = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            // The item's identity ignores letter case; the file keeps the key's own.
+            return IntakeRow(row: row, key: key, value: safeKey.lowercased(), payload: safeKey + "\n" + json)
         }
     }
 
@@ -118,12 +123,21 @@ package struct PimQRJob: BatchJob {
         GatewayToken.provider(url: configuration.endpoints.token, context: context)
     }
 
+    /// The file name and the request body an item's payload holds (`<name>\n<json>`; a state written before file
+    /// names were kept in the payload holds only the body, and the item's value is the name).
+    static func fileNameAndBody(of item: WorkItem) -> (name: String, body: String) {
+        let payload = item.payload ?? "{}"
+        guard !payload.hasPrefix("{"), let newline = payload.firstIndex(of: "\n") else { return (item.value, payload) }
+        return (String(payload[..<newline]), String(payload[payload.index(after: newline)...]))
+    }
+
     package func perform(_ item: WorkItem, context: RowContext) async throws -> RowOutcome<Result> {
+        let (name, body) = Self.fileNameAndBody(of: item)
         let request = APIRequest(
             method: .POST,
             url: configuration.endpoints.base + "/image",
             headers: [("Content-Type", "application/json"), ("Accept", "application/json, text/plain")],
-            body: Array((item.payload ?? "{}").utf8),
+            body: Array(body.utf8),
             label: "POST /image"
         )
         let answer = try await context.send(request)
@@ -133,7 +147,7 @@ package struct PimQRJob: BatchJob {
         guard let svg = SVGAnswer.decode(answer.body) else {
             return .failed("PiM ID answered HTTP \(answer.status), but the answer does not decode to an SVG document (\(answer.body.count) bytes)")
         }
-        let relative = "qr/\(item.value).svg"
+        let relative = "qr/\(name).svg"
         try AtomicFile.write(path: configuration.output + "/" + relative, bytes: svg)
         let sha256 = SHA256.hash(data: svg).hexString
         // Recorded as a saved file too, so a shared store keeps the SVG and `export` can write it anywhere.

@@ -1,7 +1,7 @@
 /// Makes a manifest key safe as a file name: letters, digits, `.`, `-` and `_` stay; everything else (path
 /// separators, control characters, spaces, other scripts) becomes `_`, and so does every run of two or more dots
-/// (no `..` anywhere); leading dots go (no hidden files); at most 100 characters. Names without a letter or digit
-/// are refused.
+/// (no `..` anywhere); leading dots go (no hidden files); a leading `-` gets a `_` before it (no name a command
+/// would take for an option); at most 100 characters. Names without a letter or digit are refused.
 enum SafeFileName {
     static let maximumLength = 100
 
@@ -28,6 +28,7 @@ enum SafeFileName {
         }
         characters = collapsed
         while characters.first == "." { characters.removeFirst() }
+        if characters.first == "-" { characters.insert("_", at: 0) }
         let name = String(characters.prefix(maximumLength))
         guard name.contains(where: { $0.isLetter || $0.isNumber }) else { return nil }
         return name

@@ -109,6 +109,17 @@ extension PostgresCheckpointStore {
         }
     }
 
+    package func containsItem(value: String) async throws -> Bool {
+        try await connections.with { connection in
+            let rows = try await connection.query(
+                "SELECT EXISTS (SELECT 1 FROM batch_runner_work WHERE campaign = \(campaign) AND value = \(value))",
+                logger: logger
+            )
+            for try await exists in rows.decode(Bool.self) { return exists }
+            return false
+        }
+    }
+
     package func savedFileContents(_ path: String) async throws -> [UInt8]? {
         try await connections.with { connection in
             let rows = try await connection.query(

@@ -33,6 +33,12 @@ extension SQLiteCheckpointStore {
         }
     }
 
+    package func containsItem(value: String) async throws -> Bool {
+        try await queue.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM work WHERE value = ?)", arguments: [value]) ?? false
+        }
+    }
+
     package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String) throws -> Void) async throws {
         try readStreaming { db in
             let cursor = try Row.fetchCursor(

@@ -13,6 +13,8 @@ package final class SQLiteCheckpointStore: CheckpointStore {
     private let lock = Mutex<SQLiteRunLock?>(nil)
     /// The last work item handed out: one process works a SQLite state, so claims are a cursor in memory.
     private let claimed = Mutex<Int64>(0)
+    /// The commit count beside the database, while this process works the state.
+    private let generation: SQLiteCommitGeneration?
 
     /// Opens (creating when needed) the store at `path`; `":memory:"` for a private in-memory store.
     ///
@@ -21,17 +23,29 @@ package final class SQLiteCheckpointStore: CheckpointStore {
     /// - Throws: ``StoreError/locked(state:)`` when another run holds the lock; GRDB's errors when the file cannot be opened.
     package init(path: String, access: StoreAccess = .inspect) throws {
         self.path = path
-        if access == .run, path != ":memory:" {
-            let taken = try SQLiteRunLock(statePath: path)
-            lock.withLock { $0 = taken }
-        }
-        if path != ":memory:" {
+        let isFile = path != ":memory:"
+        var isFresh = !isFile
+        if isFile {
+            try SQLiteRunLock.refuseLink(path)
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+            if access == .run {
+                let taken = try SQLiteRunLock(statePath: path)
+                lock.withLock { $0 = taken }
+                isFresh = taken.createdFile
+            } else if !FileManager.default.fileExists(atPath: path) {
+                isFresh = true
+            }
+            let descriptor = open(path, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if descriptor >= 0 {
+                var status = stat()
+                fstat(descriptor, &status)
                 fchmod(descriptor, 0o600)
                 close(descriptor)
+                // A state is never empty once made: an empty file was truncated or replaced, and would start over.
+                if status.st_size == 0, !isFresh {
+                    throw StoreError.stateDamaged(state: path, problem: "is empty (0 bytes): it was truncated or replaced, and holds no progress")
+                }
             }
         }
         var configuration = Configuration()
@@ -41,11 +55,50 @@ package final class SQLiteCheckpointStore: CheckpointStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        queue = path == ":memory:" ? try DatabaseQueue(configuration: configuration) : try DatabaseQueue(path: path, configuration: configuration)
-        if path != ":memory:" {
-            try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        do {
+            queue = isFile ? try DatabaseQueue(path: path, configuration: configuration) : try DatabaseQueue(configuration: configuration)
+            if isFile {
+                try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+                try Self.verify(queue, path: path)
+            }
+            try Self.migrator.migrate(queue)
+            generation = isFile && access == .run ? try SQLiteCommitGeneration(statePath: path, queue: queue) : nil
+        } catch let error as DatabaseError {
+            throw Self.describe(error, path: path)
         }
-        try Self.migrator.migrate(queue)
+    }
+
+    /// Before a run trusts the state: SQLite's `quick_check`, and no migration this version does not know.
+    private static func verify(_ queue: DatabaseQueue, path: String) throws {
+        try queue.read { db in
+            let answers = try String.fetchAll(db, sql: "PRAGMA quick_check(3)")
+            guard answers == ["ok"] else {
+                throw StoreError.stateDamaged(state: path, problem: "is damaged (SQLite's quick_check: \(answers.joined(separator: "; ").prefix(300)))")
+            }
+            if try migrator.hasBeenSuperseded(db) {
+                throw StoreError.stateDamaged(state: path, problem: "was written by a newer batch-runner (it holds changes this version does not know); run that version")
+            }
+        }
+    }
+
+    /// What a SQLite error at opening says about the file.
+    private static func describe(_ error: DatabaseError, path: String) -> any Error {
+        switch error.resultCode {
+        case .SQLITE_NOTADB: StoreError.stateDamaged(state: path, problem: "is not a SQLite database (another file, or overwritten?)")
+        case .SQLITE_CORRUPT: StoreError.stateDamaged(state: path, problem: "is damaged (SQLite: \(error.message ?? "database disk image is malformed"))")
+        case .SQLITE_FULL: FileSystemError(path: path, "Cannot write the state \(path): the disk is full. Free some space and run again; nothing is lost.")
+        default: error
+        }
+    }
+
+    /// Raises the commit generation inside a write transaction; call ``recordGeneration(_:)`` with the answer after it.
+    private func raiseGeneration(_ db: Database) throws -> Int64? {
+        guard generation != nil else { return nil }
+        return try SQLiteCommitGeneration.raise(db)
+    }
+
+    private func recordGeneration(_ value: Int64?) {
+        if let value { generation?.record(value) }
     }
 
     // MARK: Runs and claims
@@ -83,7 +136,7 @@ package final class SQLiteCheckpointStore: CheckpointStore {
     package func complete(_ completions: [WorkCompletion], quota: StoredQuota?) async throws {
         guard !completions.isEmpty || quota != nil else { return }
         let now = Date().timeIntervalSince1970
-        try await queue.write { db in
+        let generation = try await queue.write { db in
             let update = try db.cachedStatement(
                 sql: "UPDATE work SET state = ?, attempts = ?, result = ?, error = ?, updated_at = ? WHERE id = ?"
             )
@@ -115,33 +168,45 @@ package final class SQLiteCheckpointStore: CheckpointStore {
                 }
             }
             if let quota { try Self.save(quota, in: db) }
+            return completions.isEmpty ? nil : try self.raiseGeneration(db)
         }
+        recordGeneration(generation)
     }
 
+    /// - Throws: ``StoreError/rowTaken(state:)`` when the row is no longer pending (another process sent it).
     package func markSending(_ id: Int64) async throws {
-        try await queue.write { db in
+        let generation = try await queue.write { db in
             try db.execute(sql: "UPDATE work SET state = ? WHERE id = ? AND state = 0", arguments: [WorkState.sending.rawValue, id])
+            guard db.changesCount == 1 else { throw StoreError.rowTaken(state: self.path) }
+            return try self.raiseGeneration(db)
         }
+        recordGeneration(generation)
     }
 
     package func settleInterruptedSends(error: String) async throws -> Int {
-        try await queue.write { db in
+        let (settled, generation) = try await queue.write { db in
             try db.execute(
                 sql: "UPDATE work SET state = ?, error = ? WHERE state = ?",
                 arguments: [WorkState.unknown.rawValue, error, WorkState.sending.rawValue]
             )
-            return db.changesCount
+            let settled = db.changesCount
+            return (settled, settled > 0 ? try self.raiseGeneration(db) : nil)
         }
+        recordGeneration(generation)
+        return settled
     }
 
     package func requeue(_ states: [WorkState]) async throws -> Int {
         guard !states.isEmpty else { return 0 }
-        return try await queue.write { db in
+        let (requeued, generation) = try await queue.write { db in
             let list = states.map { String($0.rawValue) }.joined(separator: ",")
             try db.execute(sql: "UPDATE work SET state = 0, error = NULL WHERE state IN (\(list))")
             self.resetClaims()
-            return db.changesCount
+            let requeued = db.changesCount
+            return (requeued, requeued > 0 ? try self.raiseGeneration(db) : nil)
         }
+        recordGeneration(generation)
+        return requeued
     }
 
     package func counts() async throws -> StateCounts {
