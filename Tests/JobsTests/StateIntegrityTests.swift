@@ -121,3 +121,44 @@ import TestSupport
         await #expect(throws: StoreError.rowTaken(state: path)) { try await store.markSending(item.id) }
     }
 }
+
+extension StateIntegrityTests {
+    /// A crash leaves the last commits in the -wal; damage there makes SQLite stop reading it at the bad frame, so
+    /// the database comes back without them: the commit count beside it says so.
+    @Test func aDamagedWALAfterACrashIsRefused() async throws {
+        let path = try await makeState()
+        let store = try SQLiteCheckpointStore(path: path, access: .run)
+        for item in try await store.claim(limit: 3) {
+            try await store.markSending(item.id)
+            try await store.complete([WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: ["KPN", "NL", "", ""], error: nil)], quota: nil)
+        }
+        // The files as a SIGKILL would leave them, copied while the store is open.
+        let crash = try TemporaryFiles.folder() + "/state.sqlite"
+        for suffix in ["", "-wal", ".generation"] {
+            try FileManager.default.copyItem(atPath: path + suffix, toPath: crash + suffix)
+        }
+        let wal = try FileHandle(forUpdating: URL(fileURLWithPath: crash + "-wal"))
+        try wal.seek(toOffset: 32 + 24 + 100)  // inside the first frame's page (after the WAL and frame headers)
+        try wal.write(contentsOf: Data(repeating: 0x77, count: 64))
+        try wal.close()
+        expectDamaged(crash, saying: "rolled back by 6 commits")
+        _ = store
+    }
+
+    @Test func restartingIDScanCreateCountsTheRowsTheLastResultsListAsSent() throws {
+        let path = try TemporaryFiles.write(
+            Array("row,key,status,transaction_id,url,expires,attempts,error\n1,a,ok,t1,u,e,1,\n2,b,failed,,,,1,x\n3,c,unknown,,,,1,y\n4,d,ok,t4,u,e,1,\n".utf8),
+            name: "results.csv"
+        )
+        #expect(DamagedState.rowsSent(resultsCSV: path) == 3)
+        #expect(DamagedState.rowsSent(resultsCSV: path + ".missing") == nil)
+    }
+
+    @Test func movingAsideKeepsEveryFileUnderOneDatedName() async throws {
+        let path = try await makeState()
+        let aside = try DamagedState.moveAside(path, now: Date(timeIntervalSince1970: 1_764_700_000))
+        #expect(aside == path + ".damaged-20251202T182640Z")
+        #expect(FileManager.default.fileExists(atPath: aside))
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+}

@@ -40,8 +40,6 @@ struct CSVDamage: Sendable, Equatable {
         /// Text follows the closing quote of a quoted field (`"abc"def`): when the record spans several lines,
         /// a quote left open swallowed the lines up to a later quote.
         case textAfterClosingQuote
-        /// A quote inside a field that does not start with one (`ab"c`).
-        case quoteInUnquotedField
     }
     let problem: Problem
     /// The 0-based field where the damage is.
@@ -63,9 +61,10 @@ struct CSVStructureError: Error {
 /// Streams CSV through libcsv: feed it chunks, it calls back with every complete record.
 ///
 /// libcsv runs in its strict mode, fed one physical line at a time so that every record knows the lines it spans.
-/// A record strict mode refuses (text after a closing quote, a quote inside an unquoted field) is delivered with
-/// its ``CSVRecord/damage`` and the lines it took, and reading goes on with a fresh parser at the next line: a
-/// quote left open swallows lines only up to the next quote, and those lines are named, never lost. A quoted
+/// A record strict mode refuses (text after a closing quote) is delivered with its ``CSVRecord/damage`` and the
+/// lines it took, and reading goes on with a fresh parser at the next line: a quote left open swallows lines only
+/// up to the next quote, and those lines are named, never lost. A quote inside an unquoted field stays text, as
+/// spreadsheets read it. A quoted
 /// field still open at the end of the input is an error: that quote would swallow the rest of the file. Leading
 /// and trailing spaces of unquoted fields are trimmed; tabs are trimmed too unless the tab is the delimiter. A field that grows past `hardFieldLimit` stops the parse (the file is not the CSV it
 /// claims to be); smaller limits are the caller's business, helped by a record keeping only what fits its limits
@@ -155,14 +154,29 @@ final class CSVReader {
         }
         // A line that starts between records starts the next one (blank lines before it are skipped).
         if parser.pointee.pstate == ParserState.rowNotBegun { state.pointee.recordStartLine = state.pointee.line }
-        let parsed = csv_parse(parser, piece.baseAddress, piece.count, Self.fieldCallback, Self.recordCallback, state)
-        try rethrowCallbackError()
-        if parsed != piece.count {
+        guard let base = piece.baseAddress else { return }
+        var offset = 0
+        while offset < piece.count {
+            let parsed = csv_parse(parser, base + offset, piece.count - offset, Self.fieldCallback, Self.recordCallback, state)
+            try rethrowCallbackError()
+            offset += parsed
+            if offset == piece.count { break }
             guard csv_error(parser) == CSV_EPARSE else {
                 throw CSVStructureError(
                     problem: .parser(String(cString: csv_strerror(csv_error(parser)))), record: recordCount + 1,
                     field: state.pointee.fieldsInRecord, line: state.pointee.recordStartLine
                 )
+            }
+            if parser.pointee.pstate == ParserState.fieldBegun && parser.pointee.quoted == 0 {
+                // A quote inside an unquoted cell (`5" screen`, `C"1"`) is text, as spreadsheets read it: that
+                // one byte goes through in lenient mode, and strict mode resumes after it.
+                parser.pointee.status = 0
+                csv_set_opts(parser, UInt8(CSV_STRICT_FINI))
+                _ = csv_parse(parser, base + offset, 1, Self.fieldCallback, Self.recordCallback, state)
+                csv_set_opts(parser, UInt8(CSV_STRICT | CSV_STRICT_FINI))
+                try rethrowCallbackError()
+                offset += 1
+                continue
             }
             try deliverDamaged()
             // The rest of this line belongs to the damaged record; reading starts afresh on the next.
@@ -178,9 +192,7 @@ final class CSVReader {
 
     /// Delivers the record strict mode refused, with the fields read before the damage, and starts a new parser.
     private func deliverDamaged() throws {
-        let problem: CSVDamage.Problem =
-            parser.pointee.pstate == ParserState.fieldBegun && parser.pointee.quoted == 0 ? .quoteInUnquotedField : .textAfterClosingQuote
-        let damage = CSVDamage(problem: problem, field: state.pointee.fieldsInRecord)
+        let damage = CSVDamage(problem: .textAfterClosingQuote, field: state.pointee.fieldsInRecord)
         csv_free(parser)
         Self.start(parser, delimiter: delimiter)
         Self.submitRecord(state, damage: damage)

@@ -19,10 +19,8 @@ enum CellDecoder {
     /// Why a damaged record is rejected, and what to do.
     static func describe(_ damage: CSVDamage, column: String, lines: ClosedRange<Int>) -> String {
         switch damage.problem {
-        case .quoteInUnquotedField:
-            return "a quote (\") inside the unquoted cell in \(column), \(lineText(lines)); put the whole cell in double quotes and double every quote inside it (\"\")"
         case .textAfterClosingQuote where lines.count > 1:
-            return "a quote (\") opened in \(column) on line \(lines.lowerBound) is closed only on line \(lines.upperBound), with text after it: the quote was left open and swallowed \(lineText(lines)). Close that quote on line \(lines.lowerBound), or double the quotes inside the cell (\"\"), and run again: the rows on those lines were not read"
+            return "a quote (\") opened in \(column) on line \(lines.lowerBound) is closed only on line \(lines.upperBound) with text after it, so it swallowed \(lineText(lines)) and their rows were not read: correct the number or text in \(column) on line \(lines.lowerBound) (close its quote, or double the quotes inside it: \"\") and run again"
         case .textAfterClosingQuote:
             return "text follows the closing quote of the quoted cell in \(column), \(lineText(lines)); put the whole cell in double quotes and double every quote inside it (\"\")"
         }
