@@ -10,9 +10,9 @@
 ///
 /// Without quota headers nothing is counted, and the adaptive mode is shared instead: until the first rate-limit
 /// answer every worker sends as its own slow start allows (``Grant/unlimited``); from then on one rate, for all
-/// workers together, paces them (``Grant/paced(_:from:every:)``). It is set from the rate the workers' successes
-/// proved over the last minute, cut once per throttle episode, and raised by every success, as ``AdaptiveRate``
-/// does for one process. Rate-limit pauses are shared in both modes.
+/// workers together, paces them (``Grant/paced(_:from:every:generation:)``). It starts at four fifths of the rate
+/// the workers' successes proved before the first rate limit, is cut by a fifth once per throttle episode, and is
+/// raised by every success, as ``AdaptiveRate`` does for one process. Rate-limit pauses are shared in both modes.
 public struct SharedQuota: Sendable, Equatable {
     /// What a worker may do.
     public enum Grant: Sendable, Equatable {
@@ -137,6 +137,11 @@ public struct SharedQuota: Sendable, Equatable {
     private var recheckInterval: Double { max(0.1, (windowSeconds ?? 3_000) / 50) }
 
     private mutating func pace(want: Int, now: Double) -> Grant {
+        if adaptiveRate == nil, generation > 0 {
+            // The first rate limit's pause has passed: by now every worker has told the successes it had before
+            // it (they travel with each worker's next request for sends), so the rate they proved is known.
+            adaptiveRate = max((provenRate() ?? 1) * adaptation.decrease, adaptation.floor)
+        }
         guard let rate = adaptiveRate else { return .unlimited }
         let every = 1 / rate
         let from = max(now, nextSlot ?? now)
@@ -249,8 +254,9 @@ public struct SharedQuota: Sendable, Equatable {
         if isNewEpisode { throttles += 1 }
         if limit == nil || headerlessUntil.map({ now < $0 }) == true {
             if isNewEpisode {
-                let base = [adaptiveRate, provenRate()].compactMap { $0 }.min() ?? 1
-                adaptiveRate = max(base * adaptation.decrease, adaptation.floor)
+                // The first one ends slow start; the rate is set when its pause has passed (see `pace`). Later
+                // ones cut the rate that was paced.
+                if let rate = adaptiveRate { adaptiveRate = max(rate * adaptation.decrease, adaptation.floor) }
                 generation += 1
             }
             // `nextSlot` stays: other workers still send the slots they hold, so new ones start after those.

@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -18,32 +20,37 @@ extension PostgresCheckpointStore {
 
     /// Replaces this campaign's rows (only this campaign's) with a fresh intake, in one transaction.
     ///
-    /// Rows the repeat filter calls surely new are streamed with `COPY` straight into `batch_runner_work`; rejected
-    /// rows into `batch_runner_extra_rows`; the few that may repeat an earlier value wait in a temporary table and are
-    /// settled at the end, in row order, as the SQLite store settles them.
+    /// The campaign's work items live in a partition of `batch_runner_work` of their own (``workPartition``),
+    /// made afresh: rows the repeat filter calls surely new are streamed into it with `COPY` while it has no index,
+    /// the few that may repeat an earlier value are settled at the end, in row order, as the SQLite store settles
+    /// them, and only then are its indexes built and the partition attached. Rejected rows go to
+    /// `batch_runner_extra_rows`.
     package func replaceIntake(from source: any IntakeSource, duplicateReason: DuplicateReason?) async throws -> IntakeSignature {
         let signature = try await connections.with(transaction: true) { connection in
+            // Intakes of different campaigns attach their partitions one at a time: two at once deadlock on the
+            // default partition, which an attach locks whole.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.partitionLock))", logger: logger)
             try await connection.query(
                 "INSERT INTO batch_runner_campaigns (campaign) VALUES (\(campaign)) ON CONFLICT (campaign) DO NOTHING",
                 logger: logger
             )
             try await connection.query("SELECT 1 FROM batch_runner_campaigns WHERE campaign = \(campaign) FOR UPDATE", logger: logger)
-            for table in ["batch_runner_work", "batch_runner_extra_rows", "batch_runner_files"] {
+            for table in ["batch_runner_work_default", "batch_runner_extra_rows", "batch_runner_files"] {
                 try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE campaign = $1", binds: binds(campaign)), logger: logger)
             }
             try await connection.query(
                 "UPDATE batch_runner_campaigns SET manifest_sha256 = NULL, job = NULL, rows = 0, rejected = 0 WHERE campaign = \(campaign)",
                 logger: logger
             )
+            // The new items load into a table of their own; the old partition stays until the swap at the end.
             try await connection.query(
-                "CREATE TEMP TABLE IF NOT EXISTS intake_suspects (row bigint PRIMARY KEY, key text, value text NOT NULL, payload text) ON COMMIT DROP",
-                logger: logger
+                PostgresQuery(unsafeSQL: "CREATE TABLE \(loadingPartition) (LIKE batch_runner_work INCLUDING DEFAULTS)"), logger: logger
             )
             var tally = IntakeTally()
             var suspects: [IntakeRow] = []
             var extras = CopyText()
             let campaignField = CopyText.field(campaign)
-            try await connection.copyFrom(table: "batch_runner_work", columns: ["campaign", "id", "key", "value", "payload"], logger: logger) { writer in
+            try await connection.copyFrom(table: loadingPartition, columns: ["campaign", "id", "key", "value", "payload"], logger: logger) { writer in
                 var items = CopyText()
                 while let batch = try source.nextBatch() {
                     for item in batch {
@@ -72,6 +79,17 @@ extension PostgresCheckpointStore {
             if !suspects.isEmpty {
                 try await settle(suspects, on: connection, tally: &tally, duplicateReason: duplicateReason)
             }
+            // The swap: dropping the old partition locks the whole table until the commit, a moment from here.
+            for statement in [
+                "ALTER TABLE \(loadingPartition) ADD PRIMARY KEY (campaign, id)",
+                "CREATE INDEX ON \(loadingPartition) (campaign, id) WHERE state = 0",
+                "CREATE INDEX ON \(loadingPartition) (owner) WHERE owner IS NOT NULL",
+                "DROP TABLE IF EXISTS \(workPartition)",
+                "ALTER TABLE \(loadingPartition) RENAME TO \(workPartition)",
+                "ALTER TABLE batch_runner_work ATTACH PARTITION \(workPartition) FOR VALUES IN (\(Self.literal(campaign)))",
+            ] {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
             try await connection.query(
                 """
                 UPDATE batch_runner_campaigns SET manifest_sha256 = \(made.manifestSHA256), job = \(made.job),
@@ -85,10 +103,27 @@ extension PostgresCheckpointStore {
         // Fresh statistics after a bulk load: without them the planner takes a table of a million rows for an
         // empty one, and a claim's plan scans it whole.
         try await connections.with { connection in
-            try await connection.query("ANALYZE batch_runner_work", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(workPartition)"), logger: logger)
             try await connection.query("ANALYZE batch_runner_extra_rows", logger: logger)
         }
         return signature
+    }
+
+    /// The advisory lock that puts the partition changes of all campaigns in one line.
+    static let partitionLock: Int64 = 7_260_411_912_346
+
+    /// The partition of `batch_runner_work` holding this campaign's items: a name made from the campaign's digest,
+    /// so any campaign name makes a valid identifier.
+    var workPartition: String {
+        "batch_runner_work_c" + SHA256.hash(data: Array(campaign.utf8)).hexString.prefix(20)
+    }
+
+    /// Where an intake loads the campaign's new items before they replace the partition.
+    var loadingPartition: String { workPartition + "_loading" }
+
+    /// `text` as an SQL string literal (DDL takes no parameters); standard_conforming_strings is on since 9.1.
+    static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
     }
 
     /// Settles rows that may repeat an earlier value: each becomes a new item, shares the first earlier row's
@@ -96,8 +131,9 @@ extension PostgresCheckpointStore {
     private func settle(_ suspects: [IntakeRow], on connection: PostgresConnection, tally: inout IntakeTally, duplicateReason: DuplicateReason?) async throws {
         let values = Array(Set(suspects.map(\.value)))
         var firsts: [String: Int] = [:]
+        // The partition is not attached yet: it is read and written by its own name.
         let rows = try await connection.query(
-            "SELECT value, min(id) FROM batch_runner_work WHERE campaign = \(campaign) AND value = ANY(\(values)) GROUP BY value",
+            PostgresQuery(unsafeSQL: "SELECT value, min(id) FROM \(loadingPartition) WHERE value = ANY($1) GROUP BY value", binds: binds(values)),
             logger: logger
         )
         for try await (value, first) in rows.decode((String, Int64).self) { firsts[value] = Int(first) }
@@ -122,7 +158,7 @@ extension PostgresCheckpointStore {
             }
         }
         if !newItems.isEmpty {
-            try await connection.copyFrom(table: "batch_runner_work", columns: ["campaign", "id", "key", "value", "payload"], logger: logger) { writer in
+            try await connection.copyFrom(table: loadingPartition, columns: ["campaign", "id", "key", "value", "payload"], logger: logger) { writer in
                 try await writer.write(newItems.take())
             }
         }
@@ -132,20 +168,22 @@ extension PostgresCheckpointStore {
             }
         }
         if !shares.isEmpty {
+            var bindings = PostgresBindings()
+            bindings.append(Array(shares.keys))
+            bindings.append(Array(shares.values))
             try await connection.query(
-                """
-                UPDATE batch_runner_work w SET shared_rows = w.shared_rows + s.n
-                FROM unnest(\(Array(shares.keys)), \(Array(shares.values))) AS s(id, n)
-                WHERE w.campaign = \(campaign) AND w.id = s.id
-                """,
+                PostgresQuery(
+                    unsafeSQL: "UPDATE \(loadingPartition) w SET shared_rows = w.shared_rows + s.n FROM unnest($1::int8[], $2::int8[]) AS s(id, n) WHERE w.id = s.id",
+                    binds: bindings
+                ),
                 logger: logger
             )
         }
     }
 
-    private func binds(_ text: String) -> PostgresBindings {
+    private func binds(_ value: some PostgresNonThrowingEncodable) -> PostgresBindings {
         var bindings = PostgresBindings()
-        bindings.append(text)
+        bindings.append(value)
         return bindings
     }
 }
