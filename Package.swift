@@ -41,6 +41,11 @@ let package = Package(
             pkgConfig: nil,
             providers: [.apt(["libcsv-dev"])]
         ),
+        // stat(2) for the file checks, without `struct stat` in Swift (see its header).
+        .systemLibrary(
+            name: "CFileStatus",
+            path: "Sources/CFileStatus"
+        ),
         .executableTarget(
             name: "BatchRunner",
             dependencies: [
@@ -57,6 +62,7 @@ let package = Package(
             name: "Jobs",
             dependencies: [
                 "CCSV",
+                "CFileStatus",
                 "RateLimiter",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -21,8 +21,7 @@ struct ManifestFile {
             throw ManifestError("Manifest \(path) \(reason); check the `manifest` key or --manifest.")
         }
         // swift-system has no stable fstat or fcntl on Linux yet.
-        var info = stat()
-        guard fstat(descriptor.rawValue, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+        guard FileStatus.of(descriptor: descriptor.rawValue) == .regular else {
             try? descriptor.close()
             throw ManifestError("Manifest \(path) is not a regular file (a folder, a pipe or a device?); point `manifest` at a CSV file.")
         }

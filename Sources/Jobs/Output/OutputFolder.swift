@@ -26,11 +26,10 @@ struct OutputFolder {
         }
         let folder = String(cString: resolved)
         free(resolved)
-        var status = stat()
-        guard stat(folder, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
+        guard FileStatus.of(folder) == .directory else {
             throw FileSystemError(path: path, "The output folder \(path) is not a folder; point `output` at a folder.")
         }
-        if status.st_mode & (S_IWGRP | S_IWOTH) != 0 {
+        if FileStatus.isWritableByOthers(folder) {
             logger.warning(
                 "the output folder can be written by other users, who could plant files or links in it; make it writable by its owner only (chmod go-w)",
                 metadata: ["output": "\(folder)"]
@@ -39,12 +38,12 @@ struct OutputFolder {
         try probeWrite(in: folder, shownAs: path)
         for name in subfolders {
             let subfolder = folder + "/" + name
-            guard lstat(subfolder, &status) == 0 else { continue }  // made when the first file is written
-            let type = status.st_mode & S_IFMT
-            if type == S_IFLNK {
+            let kind = FileStatus.ofLink(subfolder)
+            guard kind != .missing else { continue }  // made when the first file is written
+            if kind == .symbolicLink {
                 throw FileSystemError(path: subfolder, "\(path)/\(name) is a symbolic link. batch-runner writes there and deletes the files it left there itself, so it must be a real folder inside the output folder: remove the link, or point `output` at a folder on the drive it led to.")
             }
-            guard type == S_IFDIR else {
+            guard kind == .directory else {
                 throw FileSystemError(path: subfolder, "\(path)/\(name) is not a folder; batch-runner writes its files there. Move it away and run again.")
             }
             try probeWrite(in: subfolder, shownAs: path + "/" + name)

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The auditor's view of an export, rewritten atomically at every exit from the files the store recorded:
 ///
@@ -58,14 +55,13 @@ struct ExportLedger {
     private func removeUnrecorded(keeping recorded: Set<String>, store: any CheckpointStore) async throws {
         let ledgerFiles: Set = ["reports/SHA256SUMS", "reports/provenance.csv"]
         for folder in folders {
-            var status = stat()
-            guard lstat(outputFolder + "/" + folder, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { continue }
+            guard FileStatus.ofLink(outputFolder + "/" + folder) == .directory else { continue }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: outputFolder + "/" + folder)) ?? []
             for name in names.sorted() where !name.hasPrefix(".") {
                 let relative = folder + "/" + name
                 guard !recorded.contains(relative), !ledgerFiles.contains(relative) else { continue }
                 let path = outputFolder + "/" + relative
-                guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
+                guard FileStatus.ofLink(path) == .regular else { continue }
                 let parts = name.split(separator: "_", maxSplits: 2).map(String.init)
                 guard parts.count == 3, IDScanID.isSafe(parts[0]), IDScanID.isSafe(parts[1]),
                     try await store.containsItem(value: IDScanID.pairValue(transaction: parts[0], result: parts[1]))

@@ -38,12 +38,11 @@ package final class SQLiteCheckpointStore: CheckpointStore {
             }
             let descriptor = open(path, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if descriptor >= 0 {
-                var status = stat()
-                fstat(descriptor, &status)
+                let size = FileStatus.size(descriptor: descriptor)
                 fchmod(descriptor, 0o600)
                 close(descriptor)
                 // A state is never empty once made: an empty file was truncated or replaced, and would start over.
-                if status.st_size == 0, !isFresh {
+                if size == 0, !isFresh {
                     throw StoreError.stateDamaged(state: path, problem: "is empty (0 bytes): it was truncated or replaced, and holds no progress")
                 }
             }

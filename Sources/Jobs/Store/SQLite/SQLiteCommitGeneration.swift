@@ -18,8 +18,7 @@ final class SQLiteCommitGeneration: Sendable {
     /// - Throws: ``StoreError/stateDamaged(state:problem:)`` when the database is behind the file.
     init(statePath: String, queue: DatabaseQueue) throws {
         path = statePath + ".generation"
-        var status = stat()
-        if lstat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG {
+        if ![.missing, .regular].contains(FileStatus.ofLink(path)) {
             throw FileSystemError(path: path, "\(path) is not a regular file (a symbolic link?); batch-runner keeps its commit count there. Remove it and run again.")
         }
         let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)

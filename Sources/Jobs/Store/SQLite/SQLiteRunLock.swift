@@ -36,8 +36,7 @@ package final class SQLiteRunLock: Sendable {
     /// write, chmod and move what it leads to.
     package static func refuseLink(_ statePath: String) throws(FileSystemError) {
         for path in [statePath, statePath + "-wal", statePath + "-shm", statePath + ".lock"] {
-            var status = stat()
-            if lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFLNK {
+            if FileStatus.ofLink(path) == .symbolicLink {
                 throw FileSystemError(path: path, "The state \(path) is a symbolic link; batch-runner does not follow it. Point `state` (or --state) at the real file.")
             }
         }
