@@ -43,6 +43,32 @@ import TestSupport
         #expect(old.limit == 75 && old.granted == 12 && old.adaptiveRate == nil && old.generation == 0)
     }
 
+    @Test func aVersionThreeCampaignPartitionIsReindexedAndKeepsItsCounts() async throws {
+        let (server, database) = try freshDatabase()
+        // A campaign taken in by a version-3 runner: its partition carries the parent's keys, campaign included.
+        let partition = PostgresCheckpointStore.workPartition(of: "schema")
+        let setUp = PostgresSchema.migrations[0...2].joined(separator: ";\n") + """
+            ;
+            CREATE TABLE batch_runner_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL);
+            INSERT INTO batch_runner_schema VALUES (1, 3);
+            INSERT INTO batch_runner_campaigns (campaign, manifest_sha256, job, rows, rejected) VALUES ('schema', 'abc', 'number-verify', 4, 1);
+            CREATE TABLE \(partition) (LIKE batch_runner_work INCLUDING DEFAULTS);
+            INSERT INTO \(partition) (campaign, id, value, state, shared_rows) VALUES
+                ('schema', 1, '31612345671', 1, 0), ('schema', 2, '31612345672', 0, 1), ('schema', 4, '31612345674', 2, 0);
+            ALTER TABLE \(partition) ADD PRIMARY KEY (campaign, id);
+            ALTER TABLE batch_runner_work ATTACH PARTITION \(partition) FOR VALUES IN ('schema');
+            """
+        _ = try server.psql("SET ROLE \(PostgresServer.user);\n" + setUp, database: database)
+        let store = try await open(server, database: database)
+        let indexes = try server.psql("SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM pg_indexes WHERE tablename = '\(partition)'", database: database)
+        #expect(indexes.trimmingCharacters(in: .whitespacesAndNewlines) == ["finished", "owned", "pending", "pkey"].map { partition + "_" + $0 }.joined(separator: " "))
+        // Counted whole (the campaign does not know its items): one pending item for two rows.
+        let counts = try await store.counts()
+        #expect(counts.rows == 4 && counts.rejected == 1 && counts.succeeded == 1 && counts.failed == 1)
+        #expect(counts.pending == 2 && counts.pendingWork == 1)
+        #expect(try await store.claim(limit: 5).map(\.id) == [2])
+    }
+
     @Test func aDatabaseOfANewerRunnerIsRefused() async throws {
         let (server, database) = try freshDatabase()
         _ = try server.psql(

@@ -2,29 +2,43 @@ import NIOCore
 import PostgresNIO
 
 extension PostgresCheckpointStore {
+    /// The campaign's counts. Only finished items are read (through their partial index): the pending ones are
+    /// the intake's items less those, so the counts of a fresh intake of a million rows cost nothing. Campaigns
+    /// taken in before schema 4 do not know their items and are counted whole.
     package func counts() async throws -> StateCounts {
         try await connections.with { connection in
             var counts = StateCounts()
+            var items: Int?
             let totals = try await connection.query(
-                "SELECT rows, rejected FROM batch_runner_campaigns WHERE campaign = \(campaign) AND manifest_sha256 IS NOT NULL",
+                "SELECT rows, rejected, items FROM batch_runner_campaigns WHERE campaign = \(campaign) AND manifest_sha256 IS NOT NULL",
                 logger: logger
             )
-            for try await (rows, rejected) in totals.decode((Int64, Int64).self) {
-                (counts.rows, counts.rejected) = (Int(rows), Int(rejected))
+            for try await (rows, rejected, itemCount) in totals.decode((Int64, Int64, Int64?).self) {
+                (counts.rows, counts.rejected, items) = (Int(rows), Int(rejected), itemCount.map(Int.init))
             }
             let states = try await connection.query(
-                "SELECT state::int8, sum(1 + shared_rows)::int8, count(*) FROM batch_runner_work WHERE campaign = \(campaign) GROUP BY state",
+                items == nil
+                    ? "SELECT state::int8, sum(1 + shared_rows)::int8, count(*) FROM batch_runner_work WHERE campaign = \(campaign) GROUP BY state"
+                    : "SELECT state::int8, sum(1 + shared_rows)::int8, count(*) FROM batch_runner_work WHERE campaign = \(campaign) AND state <> 0 GROUP BY state",
                 logger: logger
             )
-            for try await (state, rows, items) in states.decode((Int64, Int64, Int64).self) {
+            var finished = (rows: 0, items: 0)
+            for try await (state, rows, itemsInState) in states.decode((Int64, Int64, Int64).self) {
                 switch WorkState(rawValue: Int(state)) {
                 case .succeeded: counts.succeeded += Int(rows)
                 case .failed: counts.failed += Int(rows)
                 case .unknown, .sending: counts.unknown += Int(rows)
                 case .pending, nil:
                     counts.pending += Int(rows)
-                    counts.pendingWork += Int(items)
+                    counts.pendingWork += Int(itemsInState)
+                    continue
                 }
+                finished.rows += Int(rows)
+                finished.items += Int(itemsInState)
+            }
+            if let items {
+                counts.pending = counts.accepted - finished.rows
+                counts.pendingWork = items - finished.items
             }
             return counts
         }

@@ -203,13 +203,14 @@ package final class PostgresCheckpointStore: CheckpointStore {
         try await Self.settleDeadSends(connections: connections, campaign: campaign, error: error)
     }
 
-    /// Turns items left `sending` by workers that are gone (ended, or their lease ran out) into `unknown`.
+    /// Turns items left `sending` by workers that are gone (ended, or their lease ran out) into `unknown`. The
+    /// `state <> 0` names the partial index of finished items, so the heartbeat never reads the whole campaign.
     static func settleDeadSends(connections: PostgresConnections, campaign: String, error: String) async throws -> Int {
         try await connections.with { connection in
             let rows = try await connection.query(
                 """
                 UPDATE batch_runner_work w SET state = 3, error = \(error), owner = NULL, updated_at = now()
-                WHERE w.campaign = \(campaign) AND w.state = 4
+                WHERE w.campaign = \(campaign) AND w.state <> 0 AND w.state = 4
                     AND (w.owner IS NULL OR NOT EXISTS (
                         SELECT 1 FROM batch_runner_workers k WHERE k.id = w.owner AND k.lease_until > now() AND k.ended_at IS NULL))
                 RETURNING w.id

@@ -6,7 +6,7 @@ import PostgresNIO
 /// database user needs only the right to create tables in its schema, no superuser.
 enum PostgresSchema {
     /// The version this runner writes; a database at a higher one belongs to a newer runner.
-    static let version = 3
+    static let version = 4
 
     /// Every table is named `batch_runner_*`, so the tool shares a database with others without a clash.
     static let migrations: [String] = [
@@ -129,6 +129,22 @@ enum PostgresSchema {
         CREATE INDEX batch_runner_work_pending ON batch_runner_work (campaign, id) WHERE state = 0;
         CREATE INDEX batch_runner_work_owned ON batch_runner_work (owner) WHERE owner IS NOT NULL;
         ALTER TABLE batch_runner_work ATTACH PARTITION batch_runner_work_default DEFAULT;
+        """,
+        // 4: each partition keys its items by id alone (a campaign's partition would repeat the campaign in every
+        // entry: wider indexes, slower to build after a load), and a partial index of the finished items lets counts,
+        // results and the settling of interrupted sends read only those. The campaign keeps its item count, so the
+        // pending counts follow from the finished ones. The default partition, holding many campaigns, keeps the
+        // campaign in its keys.
+        """
+        ALTER TABLE batch_runner_work DROP CONSTRAINT batch_runner_work_pkey;
+        DROP INDEX batch_runner_work_pending;
+        DROP INDEX batch_runner_work_owned;
+        ALTER TABLE batch_runner_work_default ADD PRIMARY KEY (campaign, id);
+        CREATE INDEX batch_runner_work_default_pending ON batch_runner_work_default (campaign, id) WHERE state = 0;
+        CREATE INDEX batch_runner_work_default_owned ON batch_runner_work_default (owner) WHERE owner IS NOT NULL;
+        CREATE INDEX batch_runner_work_default_finished ON batch_runner_work_default (campaign, id) WHERE state <> 0;
+        DO $$ DECLARE part text; BEGIN FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'batch_runner_work'::regclass AND c.relname <> 'batch_runner_work_default' LOOP EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (id)', part, part || '_pkey'); EXECUTE format('CREATE INDEX %I ON %I (id) WHERE state = 0', part || '_pending', part); EXECUTE format('CREATE INDEX %I ON %I (owner) WHERE owner IS NOT NULL', part || '_owned', part); EXECUTE format('CREATE INDEX %I ON %I (id) WHERE state <> 0', part || '_finished', part); END LOOP; END $$;
+        ALTER TABLE batch_runner_campaigns ADD COLUMN items bigint;
         """,
     ]
 
