@@ -46,9 +46,15 @@ let package = Package(
             name: "CFileStatus",
             path: "Sources/CFileStatus"
         ),
+        // prctl(2) and setrlimit(2) for the process settings made at start (no core dumps).
+        .systemLibrary(
+            name: "CProcessSafety",
+            path: "Sources/CProcessSafety"
+        ),
         .executableTarget(
             name: "BatchRunner",
             dependencies: [
+                "CProcessSafety",
                 "Jobs",
                 "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CProcessSafety
 import Jobs
 
 /// `batch-runner`: verifies customer data in bulk against KPN's APIs, resumably, within their quotas.
@@ -16,4 +17,11 @@ struct BatchRunnerCommand: AsyncParsableCommand {
         version: RunnerVersion.current,
         subcommands: [RunCommand.self, StatusCommand.self, ValidateCommand.self, ExportCommand.self, SandboxCommand.self]
     )
+
+    /// Core dumps are turned off before anything is read: after a crash one would hold the client secret, tokens
+    /// and customers' numbers (README, "Secrets and personal data").
+    static func main() async {
+        _ = batch_runner_disable_core_dumps()
+        await main(nil)
+    }
 }

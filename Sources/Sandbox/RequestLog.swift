@@ -19,6 +19,8 @@ public final class RequestLog: Sendable {
         case slow
         /// Answered 2xx with a body broken on purpose (`answerDamage`).
         case damaged
+        /// The head sent at once, the body one byte every `slowDelay` (`stallRate`).
+        case stalled
     }
 
     /// Totals since the sandbox started.

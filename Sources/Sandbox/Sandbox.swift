@@ -159,8 +159,23 @@ public final class Sandbox: Sendable {
             answer.body = damaged(answer.body)
             outcome = .damaged
         }
-        log.record(endpoint: endpoint, subject: subject, status: answer.status.code, outcome: outcome)
-        return respond(status: answer.status, body: answer.body, contentType: answer.contentType, window: window)
+        let isStalled = configuration.stallRate > 0 && faults.draw() < configuration.stallRate
+        log.record(endpoint: endpoint, subject: subject, status: answer.status.code, outcome: isStalled ? .stalled : outcome)
+        var response = respond(status: answer.status, body: answer.body, contentType: answer.contentType, window: window)
+        if isStalled { response.body = stalled(answer.body) }
+        return response
+    }
+
+    /// `body`, one byte every `slowDelay` after the head went out.
+    private func stalled(_ body: ByteBuffer) -> ResponseBody {
+        let delay = configuration.slowDelay
+        return ResponseBody(contentLength: body.readableBytes) { writer in
+            for byte in body.readableBytesView {
+                try await writer.write(ByteBuffer(bytes: [byte]))
+                try await Task.sleep(for: delay)
+            }
+            try await writer.finish(nil)
+        }
     }
 
     /// A successful answer's body, broken as `answerDamage` says.

@@ -100,6 +100,9 @@ public struct SandboxConfiguration: Sendable {
     /// Share of calls answered only after `slowDelay`.
     public var slowRate = 0.0
     public var slowDelay: Duration = .seconds(5)
+    /// Share of calls whose answer sends its head at once and then its body one byte every `slowDelay`: a
+    /// gateway that stalls mid-answer.
+    public var stallRate = 0.0
     /// Added to every answer.
     public var latency: Duration = .zero
     /// Lifetime of the bearer tokens the sandbox issues.

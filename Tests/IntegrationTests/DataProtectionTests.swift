@@ -95,6 +95,21 @@ extension EndToEnd {
             #expect(looseWorkspace.isEmpty, "\(looseWorkspace)")
         }
 
+        /// A crash leaves no core file to hold secrets: the core size limit is zero before anything is read.
+        @Test func theRunnerNeverDumpsCore() async throws {
+            let sandbox = BatchRunnerProcess(["sandbox", "--port", "0"])
+            try sandbox.start()
+            defer { sandbox.signal(SIGTERM) }
+            // The sandbox prints its port once it listens, long after the settings made at start.
+            let firstLine = sandbox.standardOutput.availableData
+            #expect(!firstLine.isEmpty)
+            let limits = try String(contentsOfFile: "/proc/\(sandbox.process.processIdentifier)/limits", encoding: .utf8)
+            let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
+            #expect(core?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"], "\(core ?? "")")
+            sandbox.signal(SIGTERM)
+            _ = await sandbox.finish()
+        }
+
         @Test func aRedirectToAnotherHostIsNotFollowedWithTheToken() async throws {
             let elsewhere = try await RunningSandbox.start()
             let sandbox = try await RunningSandbox.start { $0.redirectOrigin = elsewhere.origin }

@@ -66,6 +66,27 @@ extension EndToEnd {
             #expect(sandbox.stats.count(.damaged) == 20, "a malformed answer is not retried: the service would send it again")
         }
 
+        /// http.timeout bounds the whole answer: a gateway that sends its head and then one body byte every two
+        /// seconds fails the attempt when the timeout runs out, and the attempt is retried like any transport error.
+        @Test func aBodyThatTricklesInFailsTheAttemptAtTheTimeoutAndIsRetried() async throws {
+            let sandbox = try await RunningSandbox.start {
+                $0.stallRate = 0.25
+                $0.slowDelay = .seconds(2)
+                $0.seed = 7
+            }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, extra: "http: { timeout: 1s }\n")
+            try workspace.writeManifest(Manifests.numbers(count: 24))
+            let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            // Read to its end, a stalled answer of about 60 bytes would take two minutes.
+            #expect(outcome.status == 0, "\(outcome.stderr.suffix(1500))")
+            let rows = try workspace.csv("results.csv").dropFirst()
+            #expect(rows.count == 24 && rows.allSatisfy { $0[3] == "ok" })
+            let stalled = sandbox.stats.count(.stalled)
+            #expect(stalled > 0)
+            #expect(try workspace.summary()["retries"] as? Int == stalled)
+        }
+
         @Test func aHugeAnswerIsCappedAndFailsItsRowWithoutBeingRetried() async throws {
             let sandbox = try await RunningSandbox.start {
                 $0.answerDamage = .huge

@@ -1,3 +1,4 @@
+import Foundation
 import RateLimiter
 import Testing
 
@@ -107,6 +108,18 @@ import Testing
         expectError("kind: number-verify\nmanifest: m.csv\nendpoints: { base: \"https://user:pw@api.example.com\" }\n", containing: ["credentials"])
         let job = try parse("kind: number-verify\nmanifest: m.csv\nendpoints: { base: http://127.0.0.1:8080/nv, token: http://localhost:8080/t }\n")
         #expect(job.endpoints.base == "http://127.0.0.1:8080/nv")
+    }
+
+    /// The loopback rule parses the host: names that merely begin like a loopback address point anywhere.
+    @Test(arguments: [
+        ("127.0.0.1", true), ("127.255.0.9", true), ("localhost", true), ("LOCALHOST", true), ("[::1]", true),
+        ("[0:0:0:0:0:0:0:1]", true), ("127.attacker.example", false), ("127.0.0.1.nip.io", false),
+        ("localhost.attacker.example", false), ("128.0.0.1", false), ("[::2]", false), ("[::ffff:127.0.0.1]", false),
+        ("1.127.0.0", false),
+    ])
+    func httpLoopbackIsAParsedAddress(host: String, allowed: Bool) {
+        #expect(EndpointPolicy.isLoopback(URLComponents(string: "http://\(host):8080/nv")?.host ?? host) == allowed, "\(host)")
+        #expect((EndpointPolicy.problem(with: "http://\(host):8080/nv") == nil) == allowed, "\(host)")
     }
 
     @Test func credentialsAreVariableNamesNeverValues() {

@@ -61,6 +61,9 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Share of calls answered late, after --slow-seconds (0 to 1).")
     var slowRate = 0.0
 
+    @Option(help: "Share of calls whose body, after the head, comes one byte every --slow-seconds (0 to 1).")
+    var stallRate = 0.0
+
     @Option(help: "How late a slow answer is, in seconds.")
     var slowSeconds = 5.0
 
@@ -126,7 +129,7 @@ struct SandboxCommand: AsyncParsableCommand {
         guard (0...1).contains(answerDamageRate) else { throw ValidationError("--answer-damage-rate must be from 0 to 1.") }
         guard jwtLeeway >= 0 else { throw ValidationError("--jwt-leeway must not be negative.") }
         guard reportBytes >= 0 else { throw ValidationError("--report-bytes must not be negative.") }
-        for (name, rate) in [("--fault-rate", faultRate), ("--drop-rate", dropRate), ("--slow-rate", slowRate)] where !(0...1).contains(rate) {
+        for (name, rate) in [("--fault-rate", faultRate), ("--drop-rate", dropRate), ("--slow-rate", slowRate), ("--stall-rate", stallRate)] where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be from 0 to 1.")
         }
     }
@@ -142,6 +145,7 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.faultRate = faultRate
         configuration.dropRate = dropRate
         configuration.slowRate = slowRate
+        configuration.stallRate = stallRate
         configuration.slowDelay = .milliseconds(Int64(slowSeconds * 1000))
         configuration.latency = .milliseconds(latencyMs)
         configuration.tokenLifetimeSeconds = tokenLifetime

@@ -17,8 +17,19 @@ enum EndpointPolicy {
         }
     }
 
+    /// Whether `host` is the loopback interface: an IPv4 literal in 127.0.0.0/8, the IPv6 literal `::1`, or exactly
+    /// `localhost`. The host is parsed, never matched by prefix: `127.attacker.example` and `127.0.0.1.nip.io` are
+    /// names anyone can point anywhere, and a client secret sent to them would travel in clear.
     static func isLoopback(_ host: String) -> Bool {
-        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+        var bare = host.lowercased()
+        if bare.hasPrefix("["), bare.hasSuffix("]") { bare = String(bare.dropFirst().dropLast()) }
+        if bare == "localhost" { return true }
+        var ipv4 = in_addr()
+        if inet_pton(AF_INET, bare, &ipv4) == 1 {
+            return UInt32(bigEndian: ipv4.s_addr) >> 24 == 127
+        }
+        var ipv6 = in6_addr()
+        guard inet_pton(AF_INET6, bare, &ipv6) == 1 else { return false }
+        return withUnsafeBytes(of: &ipv6) { bytes in bytes.dropLast().allSatisfy { $0 == 0 } && bytes.last == 1 }
     }
 }

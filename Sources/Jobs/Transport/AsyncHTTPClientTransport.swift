@@ -102,12 +102,17 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         outgoing.headers.add(name: "User-Agent", value: RunnerVersion.userAgent)
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         let http = proxied?.client ?? direct
+        // http.timeout bounds the whole exchange, head and body: a gateway that sends its head and then trickles
+        // the body must not hold a row (and the run's lock) forever.
+        let deadline = ContinuousClock.now.advanced(by: timeout)
         do {
-            let response = try await http.execute(outgoing, timeout: TimeAmount(timeout), logger: logger)
+            let response = try await http.execute(outgoing, deadline: .now() + TimeAmount(timeout), logger: logger)
             let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
             if let contentLength, contentLength > maxBodyBytes { return .tooLarge(headers: response.headers) }
             do {
-                let buffer = try await response.body.collect(upTo: maxBodyBytes)
+                guard let buffer = try await Self.collect(response.body, upTo: maxBodyBytes, before: deadline) else {
+                    return .noAnswer("the answer did not complete within http.timeout (\(Int(timeout.seconds)) s)", mayHaveArrived: true)
+                }
                 return .answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
             } catch is NIOTooManyBytesError {
                 return .tooLarge(headers: response.headers)
@@ -123,6 +128,20 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
             }
             // AHC and NIO describe transport failures without URLs or headers, so no personal data leaks here.
             return .noAnswer("transport error (\(String(String(describing: error).prefix(120))))", mayHaveArrived: true)
+        }
+    }
+
+    /// The whole body, or nil when `deadline` comes first (the body's stream is then cancelled, which closes the
+    /// connection).
+    private static func collect(_ body: HTTPClientResponse.Body, upTo limit: Int, before deadline: ContinuousClock.Instant) async throws -> ByteBuffer? {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: limit) }
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
         }
     }
 

@@ -42,6 +42,9 @@ struct BatchRunnerProcess {
 
     func start() throws { try process.run() }
 
+    /// The process's standard output, to read while it runs.
+    var standardOutput: FileHandle { stdoutPipe.fileHandleForReading }
+
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Waits for the process to end and collects its output.
