@@ -23,6 +23,7 @@ func failure(_ error: any Error, during phase: ExitTable.Phase = .start, format:
 /// (`label` batch-runner, `level` notice for exit 0, warning for 75, error otherwise) with `exit_code` in its
 /// metadata.
 func printClosingMessage(_ message: String, exitCode: Int32, format: LogFormat = .text) {
+    let message = SecretScrubber.shared.scrub(message)
     let line: String
     switch format {
     case .text:

@@ -8,6 +8,7 @@ extension Sandbox {
     func addGatewayTokenRoutes(to router: Router<SandboxContext>) {
         router.post("/oauth/client_credential/accesstoken") { request, _ in
             let form = try await Self.form(request)
+            if self.configuration.echo == .token { return self.echoing(form, endpoint: "POST /oauth/client_credential/accesstoken") }
             guard form["client_id"] == self.configuration.clientID, form["client_secret"] == self.configuration.clientSecret else {
                 return self.invalidClient(endpoint: "POST /oauth/client_credential/accesstoken")
             }
@@ -23,6 +24,7 @@ extension Sandbox {
         }
         router.post("/communication/kpn/numberverify/token") { request, _ in
             let form = try await Self.form(request)
+            if self.configuration.echo == .token { return self.echoing(form, endpoint: "POST /numberverify/token") }
             guard form["client_id"] == self.configuration.clientID, form["client_secret"] == self.configuration.clientSecret else {
                 return self.invalidClient(endpoint: "POST /numberverify/token")
             }
@@ -32,6 +34,14 @@ extension Sandbox {
             let body: [String: Any] = ["access_token": issued.token, "token_type": "Bearer", "expires_in": issued.lifetime]
             return self.respond(status: .ok, body: try self.json(body), contentType: "application/json", window: nil)
         }
+    }
+
+    /// A 503 quoting the form it was sent (`echo: token`).
+    private func echoing(_ form: [String: String], endpoint: String) -> Response {
+        log.record(endpoint: endpoint, subject: nil, status: 503, outcome: .fault)
+        let sent = form.keys.sorted().map { "\($0)=\(form[$0] ?? "")" }.joined(separator: "&")
+        let body = (try? json(["message": "upstream unavailable; your request was: \(sent)"])) ?? ByteBuffer()
+        return respond(status: .serviceUnavailable, body: body, contentType: "application/json", window: nil)
     }
 
     private func invalidClient(endpoint: String) -> Response {

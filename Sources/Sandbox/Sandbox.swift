@@ -114,6 +114,11 @@ public final class Sandbox: Sendable {
             return refusal
         }
 
+        if configuration.echo == .api {
+            log.record(endpoint: endpoint, subject: subject, status: 400, outcome: .rejected)
+            let sent = request.headers[.authorization] ?? ""
+            return respond(status: .badRequest, body: try json(["message": "bad request; you sent Authorization: \(sent)"]), contentType: "application/json", window: nil)
+        }
         let window: QuotaLedger.Window?
         switch ledger.admit(client: grant.client, now: now) {
         case .limited(let limitedWindow, let retryAfter):
@@ -183,7 +188,7 @@ public final class Sandbox: Sendable {
         switch configuration.answerDamage {
         case .none: body
         case .truncated: body.getSlice(at: body.readerIndex, length: body.readableBytes / 2) ?? body
-        case .wrongTypes: ByteBuffer(string: #"{"operator_lookup":["KPN"],"device_match":7,"id":12,"tasks":"none","image":false}"#)
+        case .wrongTypes: ByteBuffer(string: #"{"operator_lookup":{"operatorName":{"name":"KPN"},"regionCode":["NL"],"mcc":true},"device_match":7,"id":12,"tasks":"none","image":false}"#)
         case .huge: ByteBuffer(repeating: UInt8(ascii: " "), count: configuration.hugeAnswerBytes)
         }
     }

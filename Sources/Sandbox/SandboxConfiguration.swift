@@ -100,6 +100,13 @@ public struct SandboxConfiguration: Sendable {
     /// Share of calls answered only after `slowDelay`.
     public var slowRate = 0.0
     public var slowDelay: Duration = .seconds(5)
+    /// Answers that echo the request back, as a misconfigured gateway or a debugging proxy does: `token` makes
+    /// the token endpoints answer 503 quoting the form they were sent (client secret included), `api` makes every
+    /// API call answer 400 quoting its `Authorization` header (the bearer token).
+    public var echo = Echo.none
+    public enum Echo: String, Sendable, CaseIterable {
+        case none, token, api
+    }
     /// Share of calls whose answer sends its head at once and then its body one byte every `slowDelay`: a
     /// gateway that stalls mid-answer.
     public var stallRate = 0.0

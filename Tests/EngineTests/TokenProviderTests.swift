@@ -85,6 +85,34 @@ import TestSupport
         #expect(transport.sent.count == 3)
     }
 
+    /// Every number a server sends is clamped before arithmetic: these once trapped a Double-to-integer conversion
+    /// and crashed every cron run.
+    @Test(arguments: [
+        (#""inf""#, 366.0 * 86_400), ("1e300", 366.0 * 86_400), (#""nan""#, 3_600.0), ("-1e300", 1.0), (#""-inf""#, 1.0), ("0", 1.0),
+        ("1e-300", 1.0), (#""3599""#, 3_599.0), ("null", 3_600.0), (#""soon""#, 3_600.0),
+    ] as [(String, Double)])
+    func absurdLifetimesAreClamped(expiresIn: String, seconds: Double) throws {
+        let answer = try TokenAnswer(body: Array(#"{"access_token":"t","expires_in":\#(expiresIn)}"#.utf8))
+        #expect(answer.lifetimeSeconds == seconds)
+    }
+
+    @Test func aTokenAnswerOfTheWrongTypesIsRefusedNamingTheField() async throws {
+        for (body, expected) in [
+            (#"{"access_token":"t","expires_in":{"s":1}}"#, ServiceError.tokenAnswerWrongType(AnswerShapeError(field: "expires_in", found: "an object", expected: "text or a number"))),
+            (#"{"access_token":["t"]}"#, .tokenAnswerWrongType(AnswerShapeError(field: "access_token", found: "a list", expected: "text"))),
+            (#"{"access_token":""}"#, .tokenAnswerWithoutToken),
+            (#"[1]"#, .tokenAnswerWithoutToken),
+        ] {
+            let transport = InMemoryTransport { _, _ in .json(200, body) }
+            await #expect(throws: expected) {
+                try await GatewayToken.mint(
+                    url: "http://127.0.0.1:1/token", form: [], transport: transport,
+                    retry: JobConfiguration.Retry(maxAttempts: 2, backoff: Backoff()), statistics: RunStatistics(), clock: EngineClock(ManualClock())
+                )
+            }
+        }
+    }
+
     @Test func refusedClientCredentialsStopTheRunAtOnce() async throws {
         let transport = InMemoryTransport { _, _ in .json(401, #"{"error":"invalid_client"}"#) }
         let statistics = RunStatistics()

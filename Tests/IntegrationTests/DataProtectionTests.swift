@@ -95,6 +95,42 @@ extension EndToEnd {
             #expect(looseWorkspace.isEmpty, "\(looseWorkspace)")
         }
 
+        /// A service that echoes the request back: the client secret it quotes never reaches the closing message,
+        /// summary.json or a log line.
+        @Test func anEchoedClientSecretIsScrubbedFromTheStopMessageAndSummary() async throws {
+            let sandbox = try await RunningSandbox.start {
+                $0.clientSecret = Self.gatewaySecret
+                $0.echo = .token
+            }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin)
+            try workspace.writeManifest(Manifests.numbers(count: 3))
+            let outcome = try await run(workspace, environment: sandbox.credentials)
+            #expect(outcome.status == 75, "\(outcome.stderr.suffix(800))")
+            let closing = outcome.stderr.split(separator: "\n").last { $0.hasPrefix("batch-runner:") } ?? ""
+            #expect(closing.contains("client_secret=[secret]"), "the echo reached the message, scrubbed: \(closing)")
+            #expect((try workspace.summary()["stop_reason"] as? String)?.contains("client_secret=[secret]") == true)
+            #expect(!(try everything(workspace, outcome)).contains(Self.gatewaySecret))
+        }
+
+        /// The same for the bearer token an API call quotes back in its error: rows, logs and outputs get `[secret]`.
+        @Test func anEchoedTokenIsScrubbedFromRowsAndLogs() async throws {
+            let sandbox = try await RunningSandbox.start {
+                $0.clientSecret = Self.gatewaySecret
+                $0.echo = .api
+            }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin)
+            try workspace.writeManifest(Manifests.numbers(count: 3))
+            let outcome = try await run(workspace, environment: sandbox.credentials)
+            #expect(outcome.status == 3, "\(outcome.stderr.suffix(800))")
+            let rows = try workspace.csv("results.csv").dropFirst()
+            #expect(rows.count == 3 && rows.allSatisfy { $0[10].contains("you sent Authorization: Bearer [secret]") }, "\(rows.map { $0[10] })")
+            let all = try everything(workspace, outcome)
+            #expect(!all.contains(Self.gatewaySecret))
+            #expect(all.components(separatedBy: "Bearer ").dropFirst().allSatisfy { $0.hasPrefix("[secret]") }, "no token after Bearer")
+        }
+
         /// A crash leaves no core file to hold secrets: the core size limit is zero before anything is read.
         @Test func theRunnerNeverDumpsCore() async throws {
             let sandbox = BatchRunnerProcess(["sandbox", "--port", "0"])

@@ -63,6 +63,10 @@ extension EndToEnd {
             let rows = try workspace.csv("results.csv").dropFirst()
             #expect(rows.count == 20)
             #expect(rows.allSatisfy { $0[3] == "failed" && $0[10].contains("not the documented insights JSON") })
+            if damage == .wrongTypes {
+                // Valid JSON whose fields have the wrong types: the row names the field, never records blanks as ok.
+                #expect(rows.allSatisfy { $0[10].contains("`operator_lookup.operatorName` is an object where the documented answer has text") })
+            }
             #expect(sandbox.stats.count(.damaged) == 20, "a malformed answer is not retried: the service would send it again")
         }
 

@@ -106,7 +106,7 @@ import Testing
 // MARK: - Result JSON
 
 @Suite struct IDScanResultTests {
-    func parse(_ json: String) -> IDScanResult? { IDScanResult(body: Array(json.utf8)) }
+    func parse(_ json: String) -> IDScanResult? { try? IDScanResult(body: Array(json.utf8)) }
 
     let json = """
         {
@@ -182,6 +182,21 @@ import Testing
     @Test(arguments: ["", "not json", "<html></html>", "[]", "{}", "{\"tasks\": \"x\"}", "{\"tasks\": [1, 2]}", "null"])
     func anAnswerThatIsNotTheResultJSONIsNil(body: String) {
         #expect(parse(body) == nil)
+    }
+
+    /// A field that is there must have its documented type: the row fails naming it, never exports blanks.
+    @Test(arguments: [
+        (#"{"tasks": [1]}"#, "tasks[0]", "a number", "an object"),
+        (#"{"tasks": [{"files": "none"}]}"#, "tasks[0].files", "text", "a list"),
+        (#"{"tasks": [{"files": [{"url": 7}]}]}"#, "tasks[0].files[0].url", "a number", "text"),
+        (#"{"tasks": [{"result": [{"field": "surname", "values": [{"value": {"x": 1}}]}]}]}"#, "tasks[0].result[0].values[0].value", "an object", "text, a number or true/false"),
+        (#"{"tasks": [{}, {"result": [{"field": ["surname"]}]}]}"#, "tasks[1].result[0].field", "a list", "text"),
+        (#"{"tasks": [{"result": [{"field": "surname", "values": [{"source": false, "value": "x"}]}]}]}"#, "tasks[0].result[0].values[0].source", "true or false", "text"),
+    ])
+    func aFieldOfTheWrongTypeNamesItself(json: String, field: String, found: String, expected: String) {
+        #expect(throws: IDScanResult.Problem.wrongType(AnswerShapeError(field: field, found: found, expected: expected))) {
+            try IDScanResult(body: Array(json.utf8))
+        }
     }
 
     @Test func aResultWithoutFieldsOrFilesIsEmpty() throws {
@@ -470,3 +485,27 @@ import Testing
     }
 }
 
+
+// MARK: - Transaction creation answers
+
+@Suite struct TransactionAnswerTests {
+    func answer(_ json: String) -> TransactionAnswer? { TransactionAnswer(body: Array(json.utf8)) }
+
+    @Test func readsTheIdURLAndExpiry() {
+        let created = answer(#"{"id":"t1","url":"https://scan.example/t1","expires":"2026-12-03T00:00:00Z"}"#)
+        #expect(created?.id == "t1" && created?.url == "https://scan.example/t1" && created?.expires == "2026-12-03T00:00:00Z")
+        #expect(created?.wrongType == nil)
+    }
+
+    /// The transaction exists once an id came back: wrong types elsewhere leave fields blank and say so.
+    @Test func aFieldOfTheWrongTypeIsLeftBlankNamingIt() {
+        let created = answer(#"{"id":"t1","url":{"href":"x"},"expires":5}"#)
+        #expect(created?.id == "t1" && created?.url == "" && created?.expires == "")
+        #expect(created?.wrongType == AnswerShapeError(field: "url", found: "an object", expected: "text"))
+    }
+
+    @Test(arguments: [#"{"id":7}"#, #"{"id":""}"#, #"{"id":["t1"]}"#, "[]", "not json", #"{"url":"x"}"#])
+    func withoutAnIdAsTextThereIsNoAnswer(body: String) {
+        #expect(answer(body) == nil)
+    }
+}

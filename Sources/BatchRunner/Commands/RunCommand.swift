@@ -102,6 +102,7 @@ struct RunCommand: AsyncParsableCommand {
             credentials = sandbox ? nil : try Credentials.resolve(job.credentials)
             // The embedded sandbox is in this process, on loopback and plain HTTP: no proxy or CA applies.
             network = sandbox ? NetworkSettings() : try NetworkSettings.resolve(job.http, environment: ProcessInfo.processInfo.environment)
+            SecretScrubber.shared.register(network)
         } catch {
             throw failure(error, format: logging.logFormat)
         }

@@ -61,6 +61,9 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Share of calls answered late, after --slow-seconds (0 to 1).")
     var slowRate = 0.0
 
+    @Option(help: "Answers that echo the request back: none, token (the token endpoints answer 503 quoting the form, secret included) or api (every call answers 400 quoting its Authorization header).")
+    var echo = "none"
+
     @Option(help: "Share of calls whose body, after the head, comes one byte every --slow-seconds (0 to 1).")
     var stallRate = 0.0
 
@@ -126,6 +129,9 @@ struct SandboxCommand: AsyncParsableCommand {
         guard SandboxConfiguration.AnswerDamage(rawValue: answerDamage) != nil else {
             throw ValidationError("--answer-damage must be one of none, truncated, wrong-types, huge.")
         }
+        guard SandboxConfiguration.Echo(rawValue: echo) != nil else {
+            throw ValidationError("--echo must be one of none, token, api.")
+        }
         guard (0...1).contains(answerDamageRate) else { throw ValidationError("--answer-damage-rate must be from 0 to 1.") }
         guard jwtLeeway >= 0 else { throw ValidationError("--jwt-leeway must not be negative.") }
         guard reportBytes >= 0 else { throw ValidationError("--report-bytes must not be negative.") }
@@ -146,6 +152,7 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.dropRate = dropRate
         configuration.slowRate = slowRate
         configuration.stallRate = stallRate
+        configuration.echo = .init(rawValue: echo)!
         configuration.slowDelay = .milliseconds(Int64(slowSeconds * 1000))
         configuration.latency = .milliseconds(latencyMs)
         configuration.tokenLifetimeSeconds = tokenLifetime

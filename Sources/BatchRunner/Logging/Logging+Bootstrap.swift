@@ -1,6 +1,8 @@
+import Jobs
 import Logging
 
-/// Sends logs to stderr at `level`, in `format`; called once, by the command that runs.
+/// Sends logs to stderr at `level`, in `format`, with every known secret scrubbed (``ScrubbingLogHandler``);
+/// called once, by the command that runs.
 ///
 /// - Parameters:
 ///   - level: The least severe level written.
@@ -13,14 +15,14 @@ func bootstrapLogging(level: Logger.Level, format: LogFormat = .text) -> Logger 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            return ScrubbingLogHandler(wrapped: handler, scrubber: .shared)
         }
     case .json:
         let output = StandardErrorLines()
         LoggingSystem.bootstrap { label in
             var handler = JSONLogHandler.standardError(label: label, output: output)
             handler.logLevel = level
-            return handler
+            return ScrubbingLogHandler(wrapped: handler, scrubber: .shared)
         }
     }
     var logger = Logger(label: "batch-runner")

@@ -37,6 +37,7 @@ public struct JobRunner: Sendable {
 
     /// Runs the job to its end, or until it must stop. Never throws: every ending is an exit code.
     public func run() async -> RunResult {
+        SecretScrubber.shared.register(credentials)
         var configuration = configuration
         let job: any BatchJob
         do {

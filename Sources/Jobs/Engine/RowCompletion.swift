@@ -34,6 +34,10 @@ extension BatchJob {
         case .unknown(let reason):
             (completion.state, completion.error) = (.unknown, reason)
         }
+        // Answers are the services' text: a secret one echoes back is never stored or written.
+        let scrubber = SecretScrubber.shared
+        completion.error = scrubber.scrub(completion.error)
+        completion.result = completion.result?.map { scrubber.scrub($0) }
         return completion
     }
 }

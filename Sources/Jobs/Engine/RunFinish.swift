@@ -36,7 +36,7 @@ struct RunFinish {
                 succeeded: counts.succeeded, failed: counts.failed, pending: counts.pending, unknown: counts.unknown,
                 requests: tally.requests, throttled: tally.throttled, retries: tally.retries,
                 durationSeconds: (start.duration(to: environment.clock.now).seconds * 1000).rounded() / 1000,
-                exitCode: exitCode, stopReason: stop?.message, apiVersion: tally.apiVersion, sunset: tally.sunset,
+                exitCode: exitCode, stopReason: SecretScrubber.shared.scrub(stop?.message), apiVersion: tally.apiVersion, sunset: tally.sunset,
                 startedAt: startedAt, finishedAt: environment.wallClock.iso8601, manifestSHA256: manifestSHA256
             )
             try await OutputExporter(store: store, job: job, outputFolder: configuration.output, formulas: configuration.csvFormulas).writeAll(summary: summary)

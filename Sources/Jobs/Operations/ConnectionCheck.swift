@@ -51,6 +51,8 @@ package struct ConnectionCheck: Sendable, Codable {
 
     /// Checks every endpoint of `configuration` on the `network` path.
     package static func run(_ configuration: JobConfiguration, credentials: ClientCredentials, network: NetworkSettings) async -> ConnectionCheck {
+        SecretScrubber.shared.register(credentials)
+        SecretScrubber.shared.register(network)
         var endpoints: [Endpoint] = []
         let roles = [("api", configuration.endpoints.base)] + (configuration.endpoints.token.map { [("token", $0)] } ?? [])
         for (role, url) in roles {

@@ -102,6 +102,8 @@ package enum ExitTable {
             return JobError(.serviceRefused, "The token endpoint answered with more than http.max_body_mb; check the endpoints.token URL.")
         case .tokenAnswerWithoutToken:
             return JobError(.serviceRefused, "The token endpoint answered without an access_token; check the endpoints.token URL.")
+        case .tokenAnswerWrongType(let shape):
+            return JobError(.serviceRefused, "The token endpoint's answer is not the documented JSON (\(shape.description)); check the endpoints.token URL.")
         case .tokenEndpointFailing(let problem):
             return JobError(.stoppedResumable, "The token endpoint kept failing (\(problem)); progress is saved, run again later.")
         case .connection(let failure):

@@ -59,7 +59,9 @@ package enum GatewayAnswer {
             message = (inner["message"] as? String) ?? (inner["Error"] as? String)
                 ?? ((inner["fault"] as? [String: Any])?["faultstring"] as? String)
         }
-        let reason = message.map { ": " + String($0.prefix(200)) } ?? ""
+        // A service that echoes the request would show the secret it was sent: scrubbed before it is cut, so no
+        // part of one survives the cut.
+        let reason = message.map { ": " + String(SecretScrubber.shared.scrub($0).prefix(200)) } ?? ""
         return "HTTP \(status)\(reason)"
     }
 }

@@ -74,12 +74,9 @@ package enum GatewayToken {
     }
 
     private static func decode(_ body: [UInt8]) throws -> TokenProvider.Token {
-        guard let answer = JSONValue(parsing: body), let token = answer["access_token"]?.string, !token.isEmpty else {
-            throw ServiceError.tokenAnswerWithoutToken
-        }
-        // A number (Number Verify) or a string (the gateway's own endpoint); an hour when absent or unreadable.
-        let lifetime = answer["expires_in"]?.text.flatMap { Double($0) }.flatMap { $0.isFinite ? $0 : nil } ?? 3600
-        return TokenProvider.Token(value: token, lifetime: .seconds(min(max(lifetime, 1), 366 * 86_400)))
+        let answer = try TokenAnswer(body: body)
+        SecretScrubber.shared.register(token: answer.token)
+        return TokenProvider.Token(value: answer.token, lifetime: .seconds(answer.lifetimeSeconds))
     }
 
     static func formEncode(_ value: String) -> String {

@@ -14,6 +14,8 @@ package enum ServiceError: Error, Sendable, Equatable {
     case tokenAnswerTooLarge
     /// The token endpoint answered without an `access_token`.
     case tokenAnswerWithoutToken
+    /// The token endpoint's answer has a field of the wrong JSON type.
+    case tokenAnswerWrongType(AnswerShapeError)
     /// The token endpoint kept failing transiently.
     case tokenEndpointFailing(problem: String)
     /// The API cannot be reached or trusted: a certificate, a proxy, or no route before the run's first answer.

@@ -88,13 +88,12 @@ package struct IDScanCreateJob: BatchJob {
         guard answer.isSuccess else {
             return .failed("ID Scan refused to create the transaction (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
-            let transaction = object["id"] as? String, !transaction.isEmpty
-        else {
+        guard let created = TransactionAnswer(body: answer.body) else {
             return .unknown("ID Scan answered HTTP \(answer.status) without a transaction id, so a transaction may exist; check the ID Scan portal before running with --retry-unknown")
         }
         return .succeeded(
-            Result(transactionID: transaction, url: object["url"] as? String ?? "", expires: object["expires"] as? String ?? "")
+            Result(transactionID: created.id, url: created.url, expires: created.expires),
+            note: created.wrongType.map { "the answer is not the documented JSON (\($0.description)); that field is left blank" }
         )
     }
 

@@ -101,8 +101,13 @@ private struct ReportExport {
         if !job.options.resultFields.isEmpty || job.options.images {
             let answer = try await get(resultPath, label: "GET /transactions/{id}/results/{id}")
             guard answer.isSuccess else { return .failed("ID Scan did not give the result (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))") }
-            guard let parsed = IDScanResult(body: answer.body) else {
+            let parsed: IDScanResult
+            do {
+                parsed = try IDScanResult(body: answer.body)
+            } catch .notTheDocumentedJSON {
                 return .failed("ID Scan answered HTTP \(answer.status) with a body that is not the documented result JSON")
+            } catch .wrongType(let shape) {
+                return .failed("ID Scan answered HTTP \(answer.status) with a body that is not the documented result JSON: \(shape.description)")
             }
             for name in job.options.resultFields { fields[name] = parsed.values[name] ?? "" }
             if job.options.images, let problem = try await fetchImages(parsed.files) { return .failed(problem) }

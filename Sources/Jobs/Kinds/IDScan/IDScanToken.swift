@@ -45,6 +45,7 @@ extension IDScanToken {
         let signer = IDScanToken(keyID: credentials.id, secret: credentials.secret)
         return TokenProvider(clock: clock) {
             let token = signer.make(issuedAt: Int(serverClock.epochSeconds.rounded(.down)))
+            SecretScrubber.shared.register(token: token)
             return TokenProvider.Token(value: token, lifetime: .seconds(signer.lifetime))
         }
     }

@@ -68,12 +68,19 @@ package struct NumberVerifyJob: BatchJob {
                     : "Number Verify rejected the lookup (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))"
             )
         }
-        guard let insight = InsightAnswer(body: answer.body) else {
-            return .failed("Number Verify answered HTTP \(answer.status) with a body that is not the documented insights JSON")
+        let insight: InsightAnswer
+        do {
+            insight = try InsightAnswer(body: answer.body)
+        } catch {
+            return .failed(Self.describe(error, status: answer.status, of: "insights"))
         }
         var deviceMatch = ""
         if configuration.numberVerify.pollsDeviceMatch, let polling = insight.polling {
-            deviceMatch = try await poll(polling, context: context)
+            do {
+                deviceMatch = try await poll(polling, context: context)
+            } catch let error as InsightAnswer.Problem {
+                return .failed(Self.describe(error, status: 200, of: "polling"))
+            }
         }
         return .succeeded(
             Result(operatorName: insight.operatorName, regionCode: insight.regionCode, mcc: insight.mcc, mnc: insight.mnc, deviceMatch: deviceMatch)
@@ -81,6 +88,15 @@ package struct NumberVerifyJob: BatchJob {
     }
 
     /// Polls the device match until it is known or `poll_timeout` passes (`pending`).
+    /// The message a row fails with when an answer is not the documented JSON.
+    private static func describe(_ problem: InsightAnswer.Problem, status: Int, of answer: String) -> String {
+        switch problem {
+        case .notTheDocumentedJSON: "Number Verify answered HTTP \(status) with a body that is not the documented \(answer) JSON"
+        case .wrongType(let shape): "Number Verify answered HTTP \(status) with a body that is not the documented \(answer) JSON: \(shape.description)"
+        }
+    }
+
+    /// - Throws: ``InsightAnswer/Problem`` when a polling answer is not the documented JSON (the row fails).
     private func poll(_ polling: InsightAnswer.Polling, context: RowContext) async throws -> String {
         let clock = context.clock
         let deadline = clock.now.advanced(by: configuration.numberVerify.pollTimeout)
@@ -93,7 +109,7 @@ package struct NumberVerifyJob: BatchJob {
         }
         while true {
             let answer = try await context.send(request, countsAttempts: false)
-            if answer.isSuccess, let match = PollingAnswer.deviceMatch(in: answer.body) { return match }
+            if answer.isSuccess, let match = try PollingAnswer.deviceMatch(in: answer.body) { return match }
             let next = clock.now.advanced(by: configuration.numberVerify.pollInterval)
             if next >= deadline { return "pending" }
             try await clock.sleep(until: next)
