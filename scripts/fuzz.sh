@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-targets=(quota msisdn manifest)
+targets=(quota msisdn manifest token insights polling pim idscan)
 work=${FUZZ_WORK:-$root/Fuzz/.work}
 # ASan and libFuzzer handle crashes; the Swift backtracer would otherwise symbolicate for half a minute first.
 export SWIFT_BACKTRACE=enable=no
@@ -30,8 +30,8 @@ build() {
 
 check_target() {
     case "$1" in
-        quota | msisdn | manifest) ;;
-        *) echo "unknown target '$1' (quota, msisdn, manifest)" >&2; exit 64 ;;
+        quota | msisdn | manifest | token | insights | polling | pim | idscan) ;;
+        *) echo "unknown target '$1' (quota, msisdn, manifest, token, insights, polling, pim, idscan)" >&2; exit 64 ;;
     esac
 }
 

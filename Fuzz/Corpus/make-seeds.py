@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the committed seed corpus: Fuzz/Corpus/{quota,msisdn,manifest}/<name>.
+"""Writes the committed seed corpus: Fuzz/Corpus/{quota,msisdn,manifest,token,insights,polling,pim,idscan}/<name>.
 
 Run from anywhere: `python3 Fuzz/Corpus/make-seeds.py`. It rewrites the seeds it knows and leaves other files
 (minimised crashes in regressions/, inputs merged in by hand) alone. Seeds are small and meaningful: every
@@ -131,3 +131,54 @@ manifest = {
 }
 for name, (options, data) in manifest.items():
     write("manifest", name, bytes([options]) + data)
+
+# --- answers: the services' JSON (token, insights, polling, pim, idscan: the first byte picks the parser) ---------
+token = {
+    "gateway": '{"access_token":"abc123","token_type":"Bearer","expires_in":"3599","status":"approved"}',
+    "numberverify": '{"access_token":"abc123","token_type":"Bearer","expires_in":3600}',
+    "inf": '{"access_token":"t","expires_in":"inf"}',
+    "huge": '{"access_token":"t","expires_in":1e300}',
+    "nan": '{"access_token":"t","expires_in":"nan"}',
+    "negative": '{"access_token":"t","expires_in":-5}',
+    "wrong-types": '{"access_token":["t"],"expires_in":{"s":1}}',
+    "no-token": '{"token_type":"Bearer"}',
+}
+for name, text in token.items():
+    write("token", name, text)
+insights = {
+    "seed": '{"operator_lookup":{"operatorName":"KPN","regionCode":"NL","mcc":"204","mnc":"08"},"device_match":{"session_uri":"https://server/v1/dm/session/ab","polling_uri":"https://server/v1/dm/polling/ab"}}',
+    "spec": '{"operator_lookup":{"operatorName":"T-Mobile","regionCode":null,"mcc":204,"mnc":16},"device_match":{"session_id":"0a1f","polling_id":"0a1f"}}',
+    "wrong-types": '{"operator_lookup":{"operatorName":{"name":"KPN"},"regionCode":["NL"],"mcc":true},"device_match":7}',
+    "escapes": '{"operator_lookup":{"operatorName":"K\\u00e9\\ud83d\\ude00\\n","regionCode":"\\u0000"}}',
+    "deep": '{"operator_lookup":{"x":' + "[" * 70 + "]" * 70 + "}}",
+}
+for name, text in insights.items():
+    write("insights", name, text)
+polling = {
+    "top": '{"msisdn":"31612345678","device_match":"available","errors":[]}',
+    "errors": '{"msisdn":"31612345678","device_match":null,"errors":[{"device_match":"UNAVAILABLE"}]}',
+    "bool": '{"device_match":true}',
+    "wrong-types": '{"device_match":1,"errors":"x"}',
+}
+for name, text in polling.items():
+    write("polling", name, text)
+SVG = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
+import base64
+svg64 = base64.b64encode(SVG.encode()).decode()
+pim = {
+    "bare": svg64,
+    "json-string": '"%s"' % svg64,
+    "json-object": '{"image":"%s","format":"svg"}' % svg64,
+    "not-svg": base64.b64encode(b"<html></html>").decode(),
+    "wrapped": svg64[:20] + "\r\n" + svg64[20:],
+}
+for name, text in pim.items():
+    write("pim", name, text)
+idscan = {
+    "result": b"\x00" + b'{"id":"r1","tasks":[{"type":"document_scan","result":[{"field":"surname","values":[{"source":"MRZ","value":"Jansen"},{"source":"visual","value":42}]}],"files":[{"category":"document","type":"front","url":"https://api.cm.com/id-scan/v1/files/f1"}]}]}',
+    "result-wrong": b"\x00" + b'{"tasks":[{"files":[{"url":7}],"result":[{"field":["x"]}]}]}',
+    "created": b"\x01" + b'{"id":"0f8fad5b-d9cb-469f-a165-70867728950e","url":"https://scan.example/t","expires":"2026-12-03T00:00:00Z"}',
+    "created-wrong": b"\x01" + b'{"id":"t1","url":{"href":"x"},"expires":5}',
+}
+for name, data in idscan.items():
+    write("idscan", name, data)

@@ -1,0 +1,1 @@
+../../../Sources/Jobs/Kinds/IDScan/TransactionAnswer.swift

@@ -1,0 +1,1 @@
+../../../Sources/Jobs/Support/FileStatus.swift

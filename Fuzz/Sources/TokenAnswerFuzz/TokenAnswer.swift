@@ -1,0 +1,1 @@
+../../../Sources/Jobs/Transport/TokenAnswer.swift
