@@ -1,29 +1,58 @@
 /// Send-rate control for servers that publish no quota headers and only answer 429.
 ///
+/// It learns the gateway from its throttle episodes: an episode is a run of rate-limit answers ended by the first
+/// success after them (the *opening*: the window turned, or the spike arrest's spacing passed).
+///
 /// - Slow start: before the first rate-limit answer there is no rate, only a cap on requests in flight that
 ///   starts at one and grows by one with every success (so a spike-arresting gateway meets one early 429, not a
 ///   burst of `concurrency`), until the cap no longer matters.
-/// - On every rate-limit answer the rate becomes `decrease` times the sustainable rate seen so far: the successes
-///   of the last `horizon` (a minute) over that time, or the current rate if that is lower.
-/// - Every success raises the rate gently, so that climbing back to the rate that was throttled takes about
-///   `successesPerThrottle` successes: a server that throttles at a steady rate sees about one rate-limit answer
-///   per that many requests (under 2% with the default of 60).
+/// - At every opening the rate becomes what the period since the previous opening proved: its successes over its
+///   length. For a fixed window that period is the window (plus the probing's lag), for a spike arrest the
+///   spacing; either way the gateway admitted that rate, so the rate never falls below what the last period proved.
+///   When the period is longer than the window learned before, its last such window counts instead of its average
+///   if that proves more (a rate that climbed through a long period). The period itself is the learned window, which bounds how far apart probes in an episode may be. After a
+///   short episode (the first probe at the paced spacing got through: a rate limit, not a spent window) the rate
+///   keeps `shortEpisodeKeeps` of the rate that met the throttle, when that is more.
+/// - Inside an episode probes double their spacing from one request at the learned rate, at most a sixteenth of the
+///   learned window, so finding the turn costs a few 429s and a sixteenth of a window at worst.
+/// - Between episodes the rate climbs by `climbPerPeriod` over the first period's worth of successes, and twice as
+///   much over each further one (up to 64 times), so a rate learned with a lagging probe recovers within a few
+///   periods, and a gateway that loosens its limit is found again.
 struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    /// Shared mode (``SharedQuota``): a rate-limit answer sets the rate to this fraction of the proven rate.
     var decrease = 0.8
+    /// Shared mode: successes to climb back to a throttled rate.
     var successesPerThrottle = 60.0
+    /// Shared mode: how far back successes prove a rate.
     var horizon = Duration.seconds(60)
     /// No rate falls below this many requests per second.
     var floor = 0.05
-    /// Requests per second once throttled; nil before the first rate-limit answer.
+    /// How much the rate rises over a learned period's worth of successes without a throttle.
+    var climbPerPeriod = 0.01
+    /// Probes inside an episode are at most this fraction of the learned window apart.
+    var probeFraction = 1.0 / 16
+    /// Requests per second once an episode has ended; nil before.
     private(set) var ratePerSecond: Double?
     /// Slow start's cap on requests in flight; nil once it has grown past any concurrency, or after a throttle.
     private(set) var inFlightCap: Int? = 1
+    /// The spacing of the last two openings (or from the first send to the first opening).
+    private(set) var learnedWindow: Duration?
     private var nextSend: Instant?
     private var firstSend: Instant?
-    /// Success instants within the horizon, oldest first (at most `successCapacity`).
+    private var lastOpening: Instant?
+    private var successesSinceOpening = 0
+    /// Recent success instants, oldest first (a ring of at most `successCapacity`).
     private var successes: [Instant] = []
     private var successStart = 0
-    private static var successCapacity: Int { 1_024 }
+    private static var successCapacity: Int { 4_096 }
+    private var lastPeriodSuccesses = 1
+    /// Rate-limit answers in the current episode; 0 outside one.
+    private(set) var episodeThrottles = 0
+    /// When the current episode began, and the rate that paced the sends then.
+    private var episodeStart: (instant: Instant, rate: Double?, retryAfter: Duration?)?
+    /// After a short episode (the first probe at the paced spacing got through) the rate keeps this fraction of the
+    /// rate the throttle met: the gateway limits a rate (a spike arrest), not a window's count.
+    var shortEpisodeKeeps = 0.95
 
     var isActive: Bool { ratePerSecond != nil }
 
@@ -50,28 +79,60 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
             successes[successStart] = now
             successStart = (successStart + 1) % Self.successCapacity
         }
+        if episodeThrottles > 0 {
+            open(at: now)
+            return
+        }
+        successesSinceOpening += 1
         if let ratePerSecond {
-            self.ratePerSecond = ratePerSecond * (1 + (1 - decrease) / successesPerThrottle)
+            // Each clean period doubles the climb: a rate learned far too low recovers in a few periods.
+            let cleanPeriods = min((successesSinceOpening - 1) / lastPeriodSuccesses, 6)
+            let climb = climbPerPeriod * Double(1 << cleanPeriods) / Double(lastPeriodSuccesses)
+            self.ratePerSecond = ratePerSecond * (1 + climb)
         } else if let inFlightCap {
             self.inFlightCap = inFlightCap >= 256 ? nil : inFlightCap + 1
         }
     }
 
-    mutating func recordThrottle(at now: Instant) {
+    /// A rate-limit answer: answers how long to pause before the next probe, or nil while nothing is learned yet
+    /// (the caller's backoff decides).
+    mutating func recordThrottle(at now: Instant, retryAfter: Duration? = nil) -> Duration? {
         inFlightCap = nil
-        let candidates = [ratePerSecond, sustainableRate(at: now)].compactMap { $0 }
-        let base = candidates.min() ?? 1
-        ratePerSecond = max(base * decrease, floor)
+        if episodeThrottles == 0 { episodeStart = (now, ratePerSecond, retryAfter) }
+        episodeThrottles += 1
         nextSend = nil
+        guard let ratePerSecond else { return nil }
+        let spacing = 1 / ratePerSecond
+        let cap = max(spacing, (learnedWindow?.seconds ?? .infinity) * probeFraction)
+        let doubled = spacing * Double(1 << min(episodeThrottles - 1, 30))
+        return .seconds(min(doubled, cap))
     }
 
-    /// Successes per second over the horizon (or since the first send, when that is shorter; at least a second).
-    private func sustainableRate(at now: Instant) -> Double? {
-        guard let firstSend else { return nil }
-        let since = now.advanced(by: .zero - horizon)
-        let recent = successes.reduce(0) { $0 + ($1 > since ? 1 : 0) }
-        guard recent > 0 else { return nil }
-        let span = max(min(firstSend.duration(to: now), horizon).seconds, 1)
-        return Double(recent) / span
+    /// The first success after an episode: the period since the last opening proved its successes per second.
+    private mutating func open(at now: Instant) {
+        episodeThrottles = 0
+        // The first period, from the first send, counts as a second at least: a burst proves no more than that.
+        let period = lastOpening.map { $0.duration(to: now) } ?? max((firstSend ?? now).duration(to: now), .seconds(1))
+        if successesSinceOpening > 0, period > .zero {
+            var proven = Double(successesSinceOpening) / period.seconds
+            // A long period that climbed from a low rate proves more than its average: its last learned window.
+            if let learnedWindow, learnedWindow < period {
+                let since = now.advanced(by: .zero - learnedWindow)
+                let recent = successes.reduce(0) { $0 + ($1 > since ? 1 : 0) }
+                proven = max(proven, Double(recent) / learnedWindow.seconds)
+            }
+            if let (began, rate, retryAfter) = episodeStart, let rate,
+                began.duration(to: now).seconds <= (retryAfter?.seconds ?? 0) + 2.5 / rate
+            {
+                proven = max(proven, rate * shortEpisodeKeeps)
+            }
+            ratePerSecond = max(proven, floor)
+            learnedWindow = period
+            lastPeriodSuccesses = successesSinceOpening
+        }
+        episodeStart = nil
+        lastOpening = now
+        successesSinceOpening = 1
+        if let ratePerSecond { nextSend = now.advanced(by: .seconds(1 / ratePerSecond)) }
     }
 }

@@ -139,17 +139,20 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         inFlight = max(inFlight - 1, 0)
         consecutiveThrottles += 1
         if observation.hasQuota { apply(observation, at: now) }
+        var learnedPause: Duration?
         if let limit {
             // Spent until the reset, unless the server said when to try again.
             if observation.retryAfter == nil { used = max(used, limit) }
         } else {
-            adaptive.recordThrottle(at: now)
+            learnedPause = adaptive.recordThrottle(at: now, retryAfter: observation.retryAfter)
         }
         let until: Instant
         if let retryAfter = observation.retryAfter {
             until = now.advanced(by: retryAfter)
         } else if let reset = resetEstimate {
             until = reset
+        } else if let learnedPause, configuration.pacesAdaptively {
+            until = now.advanced(by: learnedPause)
         } else {
             until = now.advanced(
                 by: configuration.backoff.delay(afterFailures: consecutiveThrottles, unitRandom: unitRandom)

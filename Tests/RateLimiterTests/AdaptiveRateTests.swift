@@ -3,15 +3,18 @@ import Testing
 
 @testable import RateLimiter
 
+/// The episode learner on the manual clock: each test drives sends, successes and throttles at chosen instants.
 @Suite struct AdaptiveRateTests {
-    /// Forty sends and successes 0.25 s apart (4 per second), then a throttle at 10 s.
-    private func throttledAtFourPerSecond() -> AdaptiveRate<Instant> {
+    /// Forty successes 0.25 s apart (t = 0 … 9.75), a throttle at 10 s, and the first success after it at `opening`.
+    private func learnedFromOneEpisode(opening: Double = 12) -> AdaptiveRate<Instant> {
         var rate = AdaptiveRate<Instant>()
         for index in 0..<40 {
             rate.recordSend(at: at(Double(index) * 0.25))
             rate.recordSuccess(at: at(Double(index) * 0.25))
         }
-        rate.recordThrottle(at: at(10))
+        _ = rate.recordThrottle(at: at(10))
+        rate.recordSend(at: at(opening))
+        rate.recordSuccess(at: at(opening))
         return rate
     }
 
@@ -30,78 +33,106 @@ import Testing
         var rate = AdaptiveRate<Instant>()
         #expect(rate.allowsAnother(inFlight: 0))
         #expect(!rate.allowsAnother(inFlight: 1))
+        rate.recordSend(at: at(0))
         rate.recordSuccess(at: at(0))
         #expect(rate.allowsAnother(inFlight: 1))
         #expect(!rate.allowsAnother(inFlight: 2))
-        for _ in 0..<300 { rate.recordSuccess(at: at(0)) }
-        #expect(rate.inFlightCap == nil)
-        #expect(rate.allowsAnother(inFlight: 10_000))
     }
 
-    @Test func aThrottleEndsSlowStart() {
+    @Test func theFirstThrottleEndsSlowStartAndLeavesThePauseToTheCallerUntilARateIsKnown() {
         var rate = AdaptiveRate<Instant>()
         rate.recordSend(at: at(0))
-        rate.recordThrottle(at: at(0))
-        #expect(rate.inFlightCap == nil)
-        #expect(rate.isActive)
+        #expect(rate.recordThrottle(at: at(0)) == nil)
+        #expect(rate.allowsAnother(inFlight: 100))
+        #expect(!rate.isActive)
     }
 
-    @Test func throttleSetsARateBelowTheSustainableRate() throws {
-        let rate = throttledAtFourPerSecond()
-        #expect(rate.isActive)
+    @Test func theOpeningAfterAnEpisodeSetsTheRateThePeriodProvedAndLearnsTheWindow() throws {
+        let rate = learnedFromOneEpisode(opening: 12)
+        // 40 successes from the first send (0 s) to the opening (12 s): 40 / 12 per second, the window 12 s.
         let perSecond = try #require(rate.ratePerSecond)
-        #expect(abs(perSecond - 4 * 0.8) < 1e-9)
+        #expect(abs(perSecond - 40.0 / 12) < 1e-9)
+        #expect(rate.learnedWindow == .seconds(12))
+        // Sends are spaced at that rate from the opening on.
+        let next = try #require(rate.sendTime(at: at(12)))
+        #expect(abs(at(12).duration(to: next).seconds - 12.0 / 40) < 1e-9)
     }
 
-    @Test func theSustainableRateCountsOnlyTheLastMinute() throws {
-        var rate = AdaptiveRate<Instant>()
-        // 600 successes in the first minute, then ten minutes of nothing but 30 successes.
-        for index in 0..<600 {
-            rate.recordSend(at: at(Double(index) * 0.1))
-            rate.recordSuccess(at: at(Double(index) * 0.1))
-        }
-        for index in 0..<30 { rate.recordSuccess(at: at(600 + Double(index))) }
-        rate.recordThrottle(at: at(630))
-        #expect(abs(try #require(rate.ratePerSecond) - 30.0 / 60 * 0.8) < 1e-9)
+    @Test func theNextPeriodIsMeasuredFromOpeningToOpening() throws {
+        var rate = learnedFromOneEpisode(opening: 12)
+        // 29 more successes (30 counting the opening) in a window of 12 s, a throttle, an opening at 24 s.
+        for index in 1..<30 { rate.recordSuccess(at: at(12 + Double(index) * 0.3)) }
+        _ = rate.recordThrottle(at: at(21))
+        rate.recordSuccess(at: at(24))
+        #expect(abs(try #require(rate.ratePerSecond) - 30.0 / 12) < 1e-9)
+        #expect(rate.learnedWindow == .seconds(12))
     }
 
-    @Test func activeRateSpacesSends() throws {
-        var rate = throttledAtFourPerSecond()
+    @Test func probesInsideAnEpisodeDoubleTheirSpacingUpToASixteenthOfTheWindow() throws {
+        var rate = learnedFromOneEpisode(opening: 12)
+        for _ in 1..<20 { rate.recordSuccess(at: at(13)) }
         let spacing = 1 / (try #require(rate.ratePerSecond))
-        rate.recordSend(at: at(20))
-        let next = try #require(rate.sendTime(at: at(20)))
-        #expect(abs(at(20).duration(to: next).seconds - spacing) < 1e-9)
-        #expect(rate.sendTime(at: next) == nil)
+        let pauses = (0..<6).map { rate.recordThrottle(at: at(14 + Double($0))) }
+        let cap = 12.0 / 16
+        let expected = (0..<6).map { min(spacing * Double(1 << $0), cap) }
+        for (pause, expected) in zip(pauses, expected) {
+            #expect(abs(try #require(pause).seconds - expected) < 1e-9)
+        }
+        #expect(pauses.last == .seconds(cap))
     }
 
-    @Test func everyThrottleDecreasesTheRate() throws {
-        var rate = throttledAtFourPerSecond()
-        var previous = try #require(rate.ratePerSecond)
-        for round in 1...5 {
-            rate.recordThrottle(at: at(10 + Double(round)))
-            let current = try #require(rate.ratePerSecond)
-            #expect(current <= previous * 0.8 + 1e-9)
-            previous = current
+    @Test func aShortEpisodeKeepsMostOfTheRateTheThrottleMet() throws {
+        var rate = learnedFromOneEpisode(opening: 12)
+        // Climb through a long clean period, then a throttle whose first probe gets through: a spike arrest.
+        var now = 12.0
+        for _ in 0..<400 {
+            now += 0.2
+            rate.recordSuccess(at: at(now))
         }
+        let met = try #require(rate.ratePerSecond)
+        let throttlePause = rate.recordThrottle(at: at(now))
+        let pause = try #require(throttlePause)
+        rate.recordSuccess(at: at(now).advanced(by: pause))
+        #expect(abs(try #require(rate.ratePerSecond) - met * 0.95) < 1e-9)
+    }
+
+    @Test func aLongEpisodeAfterALongClimbCountsTheLastLearnedWindowNotTheAverage() throws {
+        var rate = learnedFromOneEpisode(opening: 12)  // learned window 12 s
+        // 60 s of successes: one a second for 48 s, then 48 in the last 12 s (4 a second).
+        var now = 12.0
+        for _ in 0..<48 {
+            now += 1
+            rate.recordSuccess(at: at(now))
+        }
+        for _ in 0..<48 {
+            now += 0.25
+            rate.recordSuccess(at: at(now))
+        }
+        _ = rate.recordThrottle(at: at(now))
+        rate.recordSuccess(at: at(now + 3))  // a long episode: the window turned
+        // The period's average is 97 / 75 s; its last 12 s (to the opening) hold 37 successes.
+        let perSecond = try #require(rate.ratePerSecond)
+        #expect(abs(perSecond - 37.0 / 12) < 1e-9)
+        #expect(perSecond > 97.0 / 75)
+    }
+
+    @Test func cleanPeriodsClimbFasterEachTime() throws {
+        var rate = learnedFromOneEpisode(opening: 12)  // 40 successes in the last period
+        let start = try #require(rate.ratePerSecond)
+        for _ in 1..<40 { rate.recordSuccess(at: at(13)) }
+        let afterOne = try #require(rate.ratePerSecond) / start
+        for _ in 0..<40 { rate.recordSuccess(at: at(14)) }
+        let afterTwo = try #require(rate.ratePerSecond) / start
+        #expect(afterOne > 1.0095 && afterOne < 1.0105)  // 1% over the first period
+        #expect(afterTwo / afterOne > 1.0195 && afterTwo / afterOne < 1.0205)  // 2% over the second
     }
 
     @Test func rateNeverFallsBelowTheFloor() throws {
         var rate = AdaptiveRate<Instant>()
-        for round in 0..<100 { rate.recordThrottle(at: at(Double(round))) }
-        #expect(try #require(rate.ratePerSecond) == 0.05)
-    }
-
-    @Test func successesIncreaseTheRateSlowly() throws {
-        var rate = throttledAtFourPerSecond()
-        let throttled = try #require(rate.ratePerSecond)
-        rate.recordSuccess(at: at(11))
-        let once = try #require(rate.ratePerSecond)
-        #expect(once > throttled)
-        #expect(once < throttled * 1.01)
-        // Climbing back to the rate that was throttled takes about `successesPerThrottle` successes.
-        for _ in 1..<50 { rate.recordSuccess(at: at(11)) }
-        #expect(try #require(rate.ratePerSecond) < 4)
-        for _ in 50..<90 { rate.recordSuccess(at: at(11)) }
-        #expect(try #require(rate.ratePerSecond) > 4)
+        rate.recordSend(at: at(0))
+        rate.recordSuccess(at: at(0))
+        _ = rate.recordThrottle(at: at(1))
+        rate.recordSuccess(at: at(100_000))
+        #expect(try #require(rate.ratePerSecond) == rate.floor)
     }
 }

@@ -323,7 +323,7 @@ import Testing
         return now
     }
 
-    @Test func adaptiveModeHasNoLimitUntilTheFirstRateLimitThenAdjustsTheRate() throws {
+    @Test func adaptiveModeHasNoLimitUntilTheFirstRateLimitThenPacesAtTheProvenRate() throws {
         var state = State(configuration: .init())
         // Four per second, each answered at once: nothing holds them back. The tenth is throttled.
         for index in 0..<10 {
@@ -332,29 +332,17 @@ import Testing
             if index < 9 { state.recordAnswer(QuotaObservation(), at: now) }
         }
         state.recordRateLimit(QuotaObservation(), at: at(2.25), unitRandom: 0)
-        #expect(state.decide(at: at(2.25)) == .send)  // the probe after a zero pause
-        state.recordAnswer(QuotaObservation(), at: at(2.25))
-        let first = try #require(sleepSeconds(state.decide(at: at(2.25)), from: at(2.25)))
-        #expect(abs(first - 1 / (4 * 0.8)) < 1e-6)
+        #expect(state.decide(at: at(2.25)) == .send)  // the probe after a zero pause (no rate learned yet)
+        state.recordAnswer(QuotaObservation(), at: at(3))
+        // Nine successes from 0 s to the opening at 3 s: three a second.
+        let spacing = try #require(sleepSeconds(state.decide(at: at(3)), from: at(3)))
+        #expect(abs(spacing - 1.0 / 3) < 1e-6)
 
-        // Another throttle: slower.
-        var now = at(2.25).advanced(by: .seconds(first))
-        #expect(state.decide(at: now) == .send)
-        state.recordRateLimit(QuotaObservation(), at: now, unitRandom: 0)
-        now = sendWhenAllowed(&state, from: now)
-        state.recordAnswer(QuotaObservation(), at: now)
-        let second = try #require(sleepSeconds(state.decide(at: now), from: now))
-        #expect(second > first * 1.2)
-
-        // Successes: slowly faster again.
-        for _ in 0..<20 {
-            now = now.advanced(by: .seconds(60))
-            #expect(state.decide(at: now) == .send)
-            state.recordAnswer(QuotaObservation(), at: now)
-        }
-        let third = try #require(sleepSeconds(state.decide(at: now), from: now))
-        #expect(third < second)
-        #expect(third > second * 0.9)
+        // A throttle now pauses for one spacing (the learned probe), not the backoff.
+        let now = sendWhenAllowed(&state, from: at(3))
+        state.recordRateLimit(QuotaObservation(), at: now, unitRandom: 0.99)
+        let pause = try #require(sleepSeconds(state.decide(at: now), from: now))
+        #expect(abs(pause - spacing) < 1e-6)
     }
 
     @Test func quotaHeadersTakeOverFromAdaptiveMode() {
