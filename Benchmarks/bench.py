@@ -6,7 +6,7 @@
     python3 Benchmarks/bench.py throughput --tls [--proxy]               # the same over HTTPS (through tinyproxy)
     python3 Benchmarks/bench.py memory [--rows 1000000 4000000]
     python3 Benchmarks/bench.py resume [--rows 1000000]
-    python3 Benchmarks/bench.py quota [--variant headers|no-headers|spike-arrest|skew-ahead|skew-behind]
+    python3 Benchmarks/bench.py quota [--variant headers|skew-ahead|skew-behind|no-headers[-10s|-5m|-1h][-retry-after]|spike-arrest[-retry-after]]
     python3 Benchmarks/bench.py export [--rows 10000] [--runs 5]         # against the bare client loop
     python3 Benchmarks/bench.py postgres --variant throughput|intake|workers|quota|takeover   # the PostgreSQL store
 
@@ -390,19 +390,31 @@ idscan: { report: simple }
            runner_all=[round(x, 1) for x in runner], bare_client_all=[round(x, 1) for x in baseline])
 
 
+def _fixed(limit, seconds, *extra):
+    return ["--quota-limit", str(limit), "--quota-interval", str(seconds), "--quota-time-unit", "second",
+            "--no-quota-headers", *extra]
+
+
 QUOTA_VARIANTS = {
-    # name: (sandbox options, runner options, rows, limit per minute)
-    "headers": (["--quota-limit", "600"], [], 2000, 600),
-    "skew-ahead": (["--quota-limit", "600"], ["--clock-offset=300"], 2000, 600),
-    "skew-behind": (["--quota-limit", "600"], ["--clock-offset=-300"], 2000, 600),
-    "no-headers": (["--quota-limit", "75", "--no-quota-headers"], [], 400, 75),
-    "spike-arrest": (["--quota-limit", "0", "--spike-arrest", "75"], [], 400, 75),
+    # name: (sandbox options, runner options, rows, limit per window, window seconds)
+    "headers": (["--quota-limit", "600"], [], 2000, 600, 60),
+    "skew-ahead": (["--quota-limit", "600"], ["--clock-offset=300"], 2000, 600, 60),
+    "skew-behind": (["--quota-limit", "600"], ["--clock-offset=-300"], 2000, 600, 60),
+    # Without quota headers (issue 18): eight windows or more of each shape, with and without Retry-After.
+    "no-headers": (["--quota-limit", "75", "--no-quota-headers"], [], 600, 75, 60),
+    "no-headers-retry-after": (["--quota-limit", "75", "--no-quota-headers", "--retry-after"], [], 600, 75, 60),
+    "no-headers-10s": (_fixed(20, 10), [], 200, 20, 10),
+    "no-headers-10s-retry-after": (_fixed(20, 10, "--retry-after"), [], 200, 20, 10),
+    "no-headers-5m": (_fixed(600, 300), [], 4800, 600, 300),
+    "no-headers-1h": (_fixed(1000, 3600), [], 8000, 1000, 3600),
+    "spike-arrest": (["--quota-limit", "0", "--spike-arrest", "75"], [], 600, 75, 60),
+    "spike-arrest-retry-after": (["--quota-limit", "0", "--spike-arrest", "75", "--retry-after"], [], 600, 75, 60),
 }
 
 
 def quota(arguments):
     """Quota adherence: 429s, calls per full window against the limit, wall time against the ideal."""
-    sandbox_options, runner_options, rows, limit = QUOTA_VARIANTS[arguments.variant]
+    sandbox_options, runner_options, rows, limit, window = QUOTA_VARIANTS[arguments.variant]
     rows = arguments.rows or rows
     folder = tempfile.mkdtemp(prefix="bench-quota-")
     log = os.path.join(folder, "requests.jsonl")
@@ -423,13 +435,13 @@ def quota(arguments):
     for entry in calls:
         if entry["outcome"] != "ok":
             continue
-        if start is None or entry["time"] >= start + 60:
+        if start is None or entry["time"] >= start + window:
             start = entry["time"]
             windows.append(0)
         windows[-1] += 1
     full = windows[:-1]
-    ideal = rows / limit * 60
-    report("quota-" + arguments.variant, rows=rows, limit_per_minute=limit, requests=len(calls),
+    ideal = rows / limit * window
+    report("quota-" + arguments.variant, rows=rows, limit=limit, window_seconds=window, requests=len(calls),
            rate_limited=limited, rate_limited_share=round(limited / max(len(calls), 1), 4),
            calls_per_full_window=full, min_full_window_share=round(min(full) / limit, 3) if full else None,
            wall_seconds=round(elapsed, 1), ideal_seconds=round(ideal, 1), wall_over_ideal=round(elapsed / ideal, 3),

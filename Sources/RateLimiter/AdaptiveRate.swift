@@ -108,6 +108,14 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
         return .seconds(min(doubled, cap))
     }
 
+    /// Seeds the rate and window a previous run learned: pacing starts at once, without slow start.
+    mutating func restore(ratePerSecond: Double, window: Duration?) {
+        guard ratePerSecond.isFinite, ratePerSecond > 0 else { return }
+        self.ratePerSecond = max(ratePerSecond, floor)
+        if let window, window > .zero { learnedWindow = window }
+        inFlightCap = nil
+    }
+
     /// The first success after an episode: the period since the last opening proved its successes per second.
     private mutating func open(at now: Instant) {
         episodeThrottles = 0

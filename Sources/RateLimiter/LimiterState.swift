@@ -166,6 +166,16 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         inFlight = max(inFlight - 1, 0)
     }
 
+    /// Without quota headers: the rate the adaptive mode learned (requests per second), and its learned window.
+    var learnedRate: (perSecond: Double, window: Duration?)? {
+        adaptive.ratePerSecond.map { ($0, adaptive.learnedWindow) }
+    }
+
+    /// Seeds the adaptive mode from the rate a previous run learned.
+    mutating func restoreLearnedRate(perSecond: Double, window: Duration?) {
+        adaptive.restore(ratePerSecond: perSecond, window: window)
+    }
+
     /// Seeds the state from a previous run's last observation.
     mutating func restore(limit: Int, used: Int, resetIn: Duration?, window: Duration?, at now: Instant) {
         self.limit = limit

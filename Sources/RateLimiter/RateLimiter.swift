@@ -91,6 +91,11 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
         update { $0.restore(limit: limit, used: used, resetIn: resetIn, window: window, at: now) }
     }
 
+    /// Seeds the pacing of a gateway without quota headers from the rate a previous run learned from its 429s.
+    public func restoreLearnedRate(perSecond: Double, window: Duration?) {
+        update { $0.restoreLearnedRate(perSecond: perSecond, window: window) }
+    }
+
     /// Tells the limiter how many rows the run still has to do (for `smooth`).
     public func setBacklog(_ rows: Int) {
         guarded.withLock { $0.state.backlog = rows }
@@ -107,7 +112,9 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
                 window: state.window,
                 resetIn: state.resetAt.map { max(.zero, now.duration(to: $0)) },
                 pausedFor: state.pausedUntil.map { max(.zero, now.duration(to: $0)) },
-                inFlight: state.inFlight
+                inFlight: state.inFlight,
+                learnedRate: state.learnedRate?.perSecond,
+                learnedWindow: state.learnedRate?.window
             )
         }
     }
@@ -170,4 +177,8 @@ public struct QuotaSnapshot: Sendable, Equatable {
     public var pausedFor: Duration?
     /// Requests in flight.
     public var inFlight: Int
+    /// Without quota headers: the send rate learned from the gateway's 429s (requests per second), when learned.
+    public var learnedRate: Double? = nil
+    /// Without quota headers: the window learned from the spacing of throttle episodes.
+    public var learnedWindow: Duration? = nil
 }

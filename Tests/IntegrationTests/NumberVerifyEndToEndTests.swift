@@ -178,6 +178,25 @@ extension EndToEnd {
             #expect(sandbox.stats.requests == requests)
         }
 
+        @Test func theRateLearnedWithoutQuotaHeadersIsSavedAndRestoredByTheNextRun() async throws {
+            let sandbox = try await RunningSandbox.start {
+                $0.quota = SandboxConfiguration.Quota(limit: 20, interval: 1, unit: .second)
+                $0.sendsQuotaHeaders = false
+            }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 4)
+            try workspace.writeManifest(Manifests.numbers(count: 120))
+            let first = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--limit", "60"], environment: sandbox.credentials)
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(sandbox.stats.count(.rateLimited) >= 1, "the first run met the gateway's limit and learned from it")
+            #expect(!first.stderr.contains("learned rate restored"))
+
+            let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(second.stderr.contains("learned rate restored"), "\(second.stderr)")
+            #expect(try workspace.csv("results.csv").dropFirst().count == 120)
+        }
+
         @Test func anOverlappingRunExitsAtOnce() async throws {
             let sandbox = try await RunningSandbox.start { $0.latency = .milliseconds(50) }
             let workspace = try Workspace()

@@ -147,6 +147,20 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         #expect(try await store.quota(for: "other") == nil)
     }
 
+    @Test(arguments: StoreKind.allCases) func savesTheRateLearnedFromAGatewayWithoutQuotaHeaders(_ kind: StoreKind) async throws {
+        let store = try await makeStore(kind, rows: rows)
+        let learned = StoredQuota(
+            limiter: "host|abc", limit: nil, used: 0, windowSeconds: nil, resetEpochSeconds: nil, serverClockOffset: 0,
+            learnedRate: 1.25, learnedWindowSeconds: 60
+        )
+        try await store.complete([], quota: learned)
+        #expect(try await store.quota(for: "host|abc") == learned)
+        // Quota headers appeared: the published quota replaces the learned rate.
+        let published = StoredQuota(limiter: "host|abc", limit: 75, used: 3, windowSeconds: 60, resetEpochSeconds: 1_800_000_000, serverClockOffset: 0)
+        try await store.complete([], quota: published)
+        #expect(try await store.quota(for: "host|abc") == published)
+    }
+
     @Test(arguments: StoreKind.allCases) func resultFieldsRoundTripWhateverTheyHold(_ kind: StoreKind) async throws {
         let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: nil, value: "v")])
         let item = try #require(try await store.claim(limit: 1).first)

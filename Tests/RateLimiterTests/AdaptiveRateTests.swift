@@ -127,6 +127,19 @@ import Testing
         #expect(afterTwo / afterOne > 1.0195 && afterTwo / afterOne < 1.0205)  // 2% over the second
     }
 
+    @Test func aRestoredRatePacesFromTheFirstSendWithoutSlowStart() throws {
+        var rate = AdaptiveRate<Instant>()
+        rate.restore(ratePerSecond: 2, window: .seconds(60))
+        #expect(rate.allowsAnother(inFlight: 50))
+        #expect(rate.learnedWindow == .seconds(60))
+        rate.recordSend(at: at(0))
+        #expect(rate.sendTime(at: at(0)) == at(0.5))
+        // A rate that is not a rate is ignored.
+        var fresh = AdaptiveRate<Instant>()
+        for nonsense in [0, -1, .infinity, .nan] { fresh.restore(ratePerSecond: nonsense, window: nil) }
+        #expect(!fresh.isActive)
+    }
+
     @Test func rateNeverFallsBelowTheFloor() throws {
         var rate = AdaptiveRate<Instant>()
         rate.recordSend(at: at(0))

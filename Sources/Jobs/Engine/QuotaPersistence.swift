@@ -19,21 +19,31 @@ struct QuotaPersistence: Sendable {
         self.wallClock = wallClock
     }
 
-    /// Restores the last saved quota into `limiter` while its window has not reset; answers what was restored and
-    /// the seconds to its reset.
-    func restore(into limiter: RateLimiter<EngineClock>, from store: any CheckpointStore) async throws -> (quota: StoredQuota, resetIn: Double)? {
-        guard let stored = try await store.quota(for: key), let resetIn = stored.resetIn(atLocal: wallClock.epochSeconds),
-            resetIn > 0
-        else { return nil }
-        limiter.restore(limit: stored.limit, used: stored.used, resetIn: .seconds(resetIn), window: stored.windowSeconds.map { .seconds($0) })
+    /// Restores the last saved quota into `limiter` while its window has not reset, and the rate learned from a
+    /// gateway without quota headers (whatever its age: the gateway's limit belongs to the credential); answers
+    /// what was restored and, for a quota, the seconds to its reset.
+    func restore(into limiter: RateLimiter<EngineClock>, from store: any CheckpointStore) async throws -> (quota: StoredQuota, resetIn: Double?)? {
+        guard let stored = try await store.quota(for: key) else { return nil }
+        if let rate = stored.learnedRate {
+            limiter.restoreLearnedRate(perSecond: rate, window: stored.learnedWindowSeconds.map { .seconds($0) })
+            return (stored, nil)
+        }
+        guard let limit = stored.limit, let resetIn = stored.resetIn(atLocal: wallClock.epochSeconds), resetIn > 0 else { return nil }
+        limiter.restore(limit: limit, used: stored.used, resetIn: .seconds(resetIn), window: stored.windowSeconds.map { .seconds($0) })
         return (stored, resetIn)
     }
 
-    /// The limiter's quota as it stands, to save; nil while no answer told the limit.
+    /// The limiter's quota as it stands, to save; nil while no answer told the limit and no rate was learned.
     func snapshot(of limiter: RateLimiter<EngineClock>) -> StoredQuota? {
         let snapshot = limiter.snapshot
-        guard let limit = snapshot.limit else { return nil }
         let offset = serverClock.offsetSeconds
+        if snapshot.limit == nil, let rate = snapshot.learnedRate {
+            return StoredQuota(
+                limiter: key, limit: nil, used: 0, windowSeconds: nil, resetEpochSeconds: nil, serverClockOffset: offset,
+                learnedRate: rate, learnedWindowSeconds: snapshot.learnedWindow?.seconds
+            )
+        }
+        guard let limit = snapshot.limit else { return nil }
         return StoredQuota(
             limiter: key,
             limit: limit,

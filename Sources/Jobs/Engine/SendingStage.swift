@@ -19,10 +19,17 @@ struct SendingStage {
         let serverClock = ServerClock(wallClock: environment.wallClock)
         let quota = QuotaPersistence(base: configuration.endpoints.base, clientID: credentials.id, serverClock: serverClock, wallClock: environment.wallClock)
         if let (stored, resetIn) = try await quota.restore(into: limiter, from: store) {
-            logger.info(
-                "quota state restored",
-                metadata: ["quota.limit": "\(stored.limit)", "quota.used": "\(stored.used)", "quota.reset_in_s": "\(Int(resetIn))"]
-            )
+            if let limit = stored.limit, let resetIn {
+                logger.info(
+                    "quota state restored",
+                    metadata: ["quota.limit": "\(limit)", "quota.used": "\(stored.used)", "quota.reset_in_s": "\(Int(resetIn))"]
+                )
+            } else if let rate = stored.learnedRate {
+                logger.info(
+                    "learned rate restored (no quota headers)",
+                    metadata: ["rate_per_s": "\((rate * 1000).rounded() / 1000)", "window_s": "\(stored.learnedWindowSeconds.map { Int($0.rounded()) } ?? 0)"]
+                )
+            }
         }
         limiter.setBacklog(pendingWork)
         monitor.attach(limiter)

@@ -108,11 +108,13 @@ public struct JobStatus: Sendable, Codable {
         (status.rows, status.accepted, status.rejected) = (counts.rows, counts.accepted, counts.rejected)
         (status.succeeded, status.failed, status.unknown, status.pending) = (counts.succeeded, counts.failed, counts.unknown, counts.pending)
         let now = wallClock.epochSeconds
+        // A gateway without quota headers has no quota to show, only the rate learned from its 429s.
         for stored in try await store.allQuotas() {
+            guard let limit = stored.limit else { continue }
             let resetIn = stored.resetIn(atLocal: now)
             status.quota.append(
                 Quota(
-                    limiter: stored.limiter, limit: stored.limit, used: stored.used, windowSeconds: stored.windowSeconds,
+                    limiter: stored.limiter, limit: limit, used: stored.used, windowSeconds: stored.windowSeconds,
                     resetsAt: resetIn.map { Date(timeIntervalSince1970: now + $0).formatted(.iso8601) },
                     resetsInSeconds: resetIn.map { max(0, Int($0.rounded(.up))) }
                 )

@@ -166,11 +166,13 @@ package struct StateCounts: Sendable, Equatable {
     package init() {}
 }
 
-/// A limiter's last known quota, in server time, so the next run can judge it against its own clock.
+/// A limiter's last known quota, in server time, so the next run can judge it against its own clock; or, for a
+/// gateway without quota headers, the rate and window the limiter learned from its 429s.
 package struct StoredQuota: Sendable, Equatable {
     /// Which limiter (API host and credential; never the secret itself).
     package var limiter: String
-    package var limit: Int
+    /// The published limit; nil for a gateway that publishes none.
+    package var limit: Int?
     package var used: Int
     /// The window's length in seconds, when known.
     package var windowSeconds: Double?
@@ -178,14 +180,22 @@ package struct StoredQuota: Sendable, Equatable {
     package var resetEpochSeconds: Double?
     /// Server clock minus local clock when this was saved, in seconds.
     package var serverClockOffset: Double
+    /// Without quota headers: the send rate the limiter learned (requests per second), and the window it learned.
+    package var learnedRate: Double?
+    package var learnedWindowSeconds: Double?
 
-    package init(limiter: String, limit: Int, used: Int, windowSeconds: Double?, resetEpochSeconds: Double?, serverClockOffset: Double) {
+    package init(
+        limiter: String, limit: Int?, used: Int, windowSeconds: Double?, resetEpochSeconds: Double?, serverClockOffset: Double,
+        learnedRate: Double? = nil, learnedWindowSeconds: Double? = nil
+    ) {
         self.limiter = limiter
         self.limit = limit
         self.used = used
         self.windowSeconds = windowSeconds
         self.resetEpochSeconds = resetEpochSeconds
         self.serverClockOffset = serverClockOffset
+        self.learnedRate = learnedRate
+        self.learnedWindowSeconds = learnedWindowSeconds
     }
 
     /// Seconds from local time `localEpochSeconds` to the reset (negative once it passed), when the reset is known.

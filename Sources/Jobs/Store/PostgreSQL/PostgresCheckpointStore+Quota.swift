@@ -9,12 +9,22 @@ extension PostgresCheckpointStore {
     package func allQuotas() async throws -> [StoredQuota] {
         try await connections.with { connection in
             let rows = try await connection.query(
-                "SELECT limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset FROM batch_runner_quota ORDER BY limiter",
+                """
+                SELECT limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset, learned_rate, learned_window
+                FROM batch_runner_quota ORDER BY limiter
+                """,
                 logger: logger
             )
             var quotas: [StoredQuota] = []
-            for try await (limiter, limit, used, window, reset, offset) in rows.decode((String, Int32, Int32, Double?, Double?, Double).self) {
-                quotas.append(StoredQuota(limiter: limiter, limit: Int(limit), used: Int(used), windowSeconds: window, resetEpochSeconds: reset, serverClockOffset: offset))
+            for try await (limiter, limit, used, window, reset, offset, rate, learnedWindow) in rows.decode(
+                (String, Int32?, Int32, Double?, Double?, Double, Double?, Double?).self
+            ) {
+                quotas.append(
+                    StoredQuota(
+                        limiter: limiter, limit: limit.map(Int.init), used: Int(used), windowSeconds: window, resetEpochSeconds: reset,
+                        serverClockOffset: offset, learnedRate: rate, learnedWindowSeconds: learnedWindow
+                    )
+                )
             }
             return quotas
         }
@@ -31,11 +41,16 @@ extension PostgresCheckpointStore {
     static func save(_ quota: StoredQuota, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             """
-            INSERT INTO batch_runner_quota (limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset)
-            VALUES (\(quota.limiter), \(Int32(clamping: quota.limit)), \(Int32(clamping: quota.used)), \(quota.windowSeconds), \(quota.resetEpochSeconds), \(quota.serverClockOffset))
+            INSERT INTO batch_runner_quota
+                (limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset, learned_rate, learned_window)
+            VALUES (
+                \(quota.limiter), \(quota.limit.map { Int32(clamping: $0) }), \(Int32(clamping: quota.used)), \(quota.windowSeconds),
+                \(quota.resetEpochSeconds), \(quota.serverClockOffset), \(quota.learnedRate), \(quota.learnedWindowSeconds)
+            )
             ON CONFLICT (limiter) DO UPDATE SET quota_limit = EXCLUDED.quota_limit, used = EXCLUDED.used,
                 window_seconds = EXCLUDED.window_seconds, reset_epoch = EXCLUDED.reset_epoch,
-                server_clock_offset = EXCLUDED.server_clock_offset
+                server_clock_offset = EXCLUDED.server_clock_offset, learned_rate = EXCLUDED.learned_rate,
+                learned_window = EXCLUDED.learned_window
             """,
             logger: logger
         )

@@ -6,7 +6,7 @@ import PostgresNIO
 /// database user needs only the right to create tables in its schema, no superuser.
 enum PostgresSchema {
     /// The version this runner writes; a database at a higher one belongs to a newer runner.
-    static let version = 4
+    static let version = 5
 
     /// Every table is named `batch_runner_*`, so the tool shares a database with others without a clash.
     static let migrations: [String] = [
@@ -145,6 +145,12 @@ enum PostgresSchema {
         CREATE INDEX batch_runner_work_default_finished ON batch_runner_work_default (campaign, id) WHERE state <> 0;
         DO $$ DECLARE part text; BEGIN FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'batch_runner_work'::regclass AND c.relname <> 'batch_runner_work_default' LOOP EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (id)', part, part || '_pkey'); EXECUTE format('CREATE INDEX %I ON %I (id) WHERE state = 0', part || '_pending', part); EXECUTE format('CREATE INDEX %I ON %I (owner) WHERE owner IS NOT NULL', part || '_owned', part); EXECUTE format('CREATE INDEX %I ON %I (id) WHERE state <> 0', part || '_finished', part); END LOOP; END $$;
         ALTER TABLE batch_runner_campaigns ADD COLUMN items bigint;
+        """,
+        // 5: a gateway without quota headers saves the rate the limiter learned, not a limit.
+        """
+        ALTER TABLE batch_runner_quota ALTER COLUMN quota_limit DROP NOT NULL,
+            ADD COLUMN learned_rate double precision,
+            ADD COLUMN learned_window double precision;
         """,
     ]
 

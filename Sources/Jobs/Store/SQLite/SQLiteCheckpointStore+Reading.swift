@@ -94,9 +94,15 @@ extension SQLiteCheckpointStore {
         try await queue.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset FROM quota ORDER BY limiter"
+                sql: """
+                    SELECT limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset, learned_rate, learned_window
+                    FROM quota ORDER BY limiter
+                    """
             ).map {
-                StoredQuota(limiter: $0[0], limit: $0[1], used: $0[2], windowSeconds: $0[3], resetEpochSeconds: $0[4], serverClockOffset: $0[5])
+                StoredQuota(
+                    limiter: $0[0], limit: $0[1], used: $0[2], windowSeconds: $0[3], resetEpochSeconds: $0[4], serverClockOffset: $0[5],
+                    learnedRate: $0[6], learnedWindowSeconds: $0[7]
+                )
             }
         }
     }
@@ -107,7 +113,7 @@ extension SQLiteCheckpointStore {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT quota_limit, used, window_seconds, reset_epoch, server_clock_offset
+                        SELECT quota_limit, used, window_seconds, reset_epoch, server_clock_offset, learned_rate, learned_window
                         FROM quota WHERE limiter = ?
                         """,
                     arguments: [limiter]
@@ -119,7 +125,9 @@ extension SQLiteCheckpointStore {
                 used: row[1],
                 windowSeconds: row[2],
                 resetEpochSeconds: row[3],
-                serverClockOffset: row[4]
+                serverClockOffset: row[4],
+                learnedRate: row[5],
+                learnedWindowSeconds: row[6]
             )
         }
     }
@@ -131,12 +139,13 @@ extension SQLiteCheckpointStore {
     static func save(_ quota: StoredQuota, in db: Database) throws {
             try db.execute(
                 sql: """
-                    INSERT OR REPLACE INTO quota (limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT OR REPLACE INTO quota
+                        (limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset, learned_rate, learned_window)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     quota.limiter, quota.limit, quota.used, quota.windowSeconds, quota.resetEpochSeconds,
-                    quota.serverClockOffset,
+                    quota.serverClockOffset, quota.learnedRate, quota.learnedWindowSeconds,
                 ]
             )
     }

@@ -118,6 +118,27 @@ extension SQLiteCheckpointStore {
                     """
             )
         }
+        migrator.registerMigration("v4-learned-rate") { db in
+            // A gateway without quota headers has no limit to save, only the rate the limiter learned from its 429s.
+            try db.execute(
+                sql: """
+                    CREATE TABLE quota_v4 (
+                        limiter TEXT PRIMARY KEY,
+                        quota_limit INTEGER,
+                        used INTEGER NOT NULL,
+                        window_seconds REAL,
+                        reset_epoch REAL,
+                        server_clock_offset REAL NOT NULL,
+                        learned_rate REAL,
+                        learned_window REAL
+                    );
+                    INSERT INTO quota_v4 (limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset)
+                        SELECT limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset FROM quota;
+                    DROP TABLE quota;
+                    ALTER TABLE quota_v4 RENAME TO quota;
+                    """
+            )
+        }
         return migrator
     }
 
