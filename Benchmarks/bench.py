@@ -403,8 +403,8 @@ QUOTA_VARIANTS = {
     # Without quota headers (issue 18): eight windows or more of each shape, with and without Retry-After.
     "no-headers": (["--quota-limit", "75", "--no-quota-headers"], [], 600, 75, 60),
     "no-headers-retry-after": (["--quota-limit", "75", "--no-quota-headers", "--retry-after"], [], 600, 75, 60),
-    "no-headers-10s": (_fixed(20, 10), [], 200, 20, 10),
-    "no-headers-10s-retry-after": (_fixed(20, 10, "--retry-after"), [], 200, 20, 10),
+    "no-headers-10s": (_fixed(20, 10), [], 600, 20, 10),
+    "no-headers-10s-retry-after": (_fixed(20, 10, "--retry-after"), [], 600, 20, 10),
     "no-headers-5m": (_fixed(600, 300), [], 4800, 600, 300),
     "no-headers-1h": (_fixed(1000, 3600), [], 8000, 1000, 3600),
     "spike-arrest": (["--quota-limit", "0", "--spike-arrest", "75"], [], 600, 75, 60),

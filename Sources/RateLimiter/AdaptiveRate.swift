@@ -10,14 +10,18 @@
 ///   length. For a fixed window that period is the window (plus the probing's lag), for a spike arrest the
 ///   spacing; either way the gateway admitted that rate, so the rate never falls below what the last period proved.
 ///   When the period is longer than the window learned before, its last such window counts instead of its average
-///   if that proves more (a rate that climbed through a long period). The period itself is the learned window, which bounds how far apart probes in an episode may be. After a
-///   short episode (the first probe at the paced spacing got through: a rate limit, not a spent window) the rate
-///   keeps `shortEpisodeKeeps` of the rate that met the throttle, when that is more.
-/// - Inside an episode probes double their spacing from one request at the learned rate, at most a sixteenth of the
-///   learned window, so finding the turn costs a few 429s and a sixteenth of a window at worst.
-/// - Between episodes the rate climbs by `climbPerPeriod` over the first period's worth of successes, and twice as
-///   much over each further one (up to 64 times), so a rate learned with a lagging probe recovers within a few
-///   periods, and a gateway that loosens its limit is found again.
+///   if that proves more (a rate that climbed through a long period). The period itself is the learned window,
+///   which bounds how far apart probes in an episode may be. After a short episode (the first probe at the paced
+///   spacing got through: a rate limit, not a spent window) the rate keeps `shortEpisodeKeeps` of the rate that
+///   met the throttle, when that is more. Only a request sent during the episode can open it: a late answer to one
+///   sent before proves nothing about the window.
+/// - Inside an episode probes double their spacing from one request at the learned rate (in the first episode,
+///   from the spacing of the successes so far, a second at least), at most a sixteenth of the learned window
+///   (before one is learned, `probeCapBeforeWindow`), so finding the turn costs a few 429s and a sixteenth of a
+///   window at worst. Only turned-away probes double the spacing, not the 429s of requests already in flight.
+/// - Between episodes the rate climbs by `climbPerPeriod` over the first period's worth of successes (at least
+///   `climbSuccessesAtLeast`), and twice as much over each further one (up to 64 times), so a rate learned with
+///   a lagging probe recovers within a few periods, and a gateway that loosens its limit is found again.
 struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     /// Shared mode (``SharedQuota``): a rate-limit answer sets the rate to this fraction of the proven rate.
     var decrease = 0.8
@@ -31,6 +35,9 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
     var climbPerPeriod = 0.01
     /// Probes inside an episode are at most this fraction of the learned window apart.
     var probeFraction = 1.0 / 16
+    /// Before any window is learned, probes are at most this far apart (a window of an hour costs a probe a
+    /// minute, and the opening is found within a minute of the turn).
+    var probeCapBeforeWindow = Duration.seconds(60)
     /// Requests per second once an episode has ended; nil before.
     private(set) var ratePerSecond: Double?
     /// Slow start's cap on requests in flight; nil once it has grown past any concurrency, or after a throttle.
@@ -48,6 +55,11 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
     private var lastPeriodSuccesses = 1
     /// Rate-limit answers in the current episode; 0 outside one.
     private(set) var episodeThrottles = 0
+    /// Requests sent since the current episode began: only their success is an opening (a success of a request
+    /// sent before the throttle, answered late, proves nothing about the window).
+    private var episodeProbes = 0
+    /// The climb is spread over at least this many successes, however short the last period was.
+    var climbSuccessesAtLeast = 50
     /// When the current episode began, and the rate that paced the sends then.
     private var episodeStart: (instant: Instant, rate: Double?, retryAfter: Duration?)?
     /// After a short episode (the first probe at the paced spacing got through) the rate keeps this fraction of the
@@ -67,6 +79,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
 
     mutating func recordSend(at now: Instant) {
         if firstSend == nil { firstSend = now }
+        if episodeThrottles > 0 { episodeProbes += 1 }
         guard let ratePerSecond else { return }
         let earliest = nextSend.map { max($0, now) } ?? now
         nextSend = earliest.advanced(by: .seconds(1 / ratePerSecond))
@@ -79,32 +92,52 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
             successes[successStart] = now
             successStart = (successStart + 1) % Self.successCapacity
         }
-        if episodeThrottles > 0 {
+        if episodeThrottles > 0, episodeProbes > 0 {
             open(at: now)
             return
         }
         successesSinceOpening += 1
+        // Late answers of requests sent before the episode began: counted, but neither an opening nor a climb.
+        guard episodeThrottles == 0 else { return }
         if let ratePerSecond {
             // Each clean period doubles the climb: a rate learned far too low recovers in a few periods.
-            let cleanPeriods = min((successesSinceOpening - 1) / lastPeriodSuccesses, 6)
-            let climb = climbPerPeriod * Double(1 << cleanPeriods) / Double(lastPeriodSuccesses)
+            let unit = max(lastPeriodSuccesses, climbSuccessesAtLeast)
+            let cleanPeriods = min((successesSinceOpening - 1) / unit, 6)
+            let climb = climbPerPeriod * Double(1 << cleanPeriods) / Double(unit)
             self.ratePerSecond = ratePerSecond * (1 + climb)
         } else if let inFlightCap {
             self.inFlightCap = inFlightCap >= 256 ? nil : inFlightCap + 1
         }
     }
 
-    /// A rate-limit answer: answers how long to pause before the next probe, or nil while nothing is learned yet
-    /// (the caller's backoff decides).
+    /// A rate-limit answer: answers how long to pause before the next probe, or nil while not even one success
+    /// has been seen (the caller's backoff decides).
+    ///
+    /// The pause doubles with every probe of this episode that was turned away, not with every 429: the requests
+    /// that were already in flight when the window ran out come back throttled too, and prove nothing new.
     mutating func recordThrottle(at now: Instant, retryAfter: Duration? = nil) -> Duration? {
         inFlightCap = nil
-        if episodeThrottles == 0 { episodeStart = (now, ratePerSecond, retryAfter) }
+        if episodeThrottles == 0 {
+            episodeStart = (now, ratePerSecond, retryAfter)
+            episodeProbes = 0
+        }
         episodeThrottles += 1
         nextSend = nil
-        guard let ratePerSecond else { return nil }
-        let spacing = 1 / ratePerSecond
-        let cap = max(spacing, (learnedWindow?.seconds ?? .infinity) * probeFraction)
-        let doubled = spacing * Double(1 << min(episodeThrottles - 1, 30))
+        let spacing: Double
+        let cap: Double
+        if let ratePerSecond {
+            spacing = 1 / ratePerSecond
+            cap = max(spacing, (learnedWindow?.seconds ?? probeCapBeforeWindow.seconds / probeFraction) * probeFraction)
+        } else if let firstSend, successesSinceOpening > 0 {
+            // The first episode: probe from the spacing the successes so far had, a second at least (a burst
+            // that spent a window in a moment says nothing of the window's length).
+            let throttled = episodeStart?.instant ?? now
+            spacing = max(firstSend.duration(to: throttled).seconds / Double(successesSinceOpening), 1)
+            cap = max(spacing, probeCapBeforeWindow.seconds)
+        } else {
+            return nil
+        }
+        let doubled = spacing * Double(1 << min(episodeProbes, 30))
         return .seconds(min(doubled, cap))
     }
 
@@ -119,10 +152,12 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// The first success after an episode: the period since the last opening proved its successes per second.
     private mutating func open(at now: Instant) {
         episodeThrottles = 0
+        episodeProbes = 0
         // The first period, from the first send, counts as a second at least: a burst proves no more than that.
         let period = lastOpening.map { $0.duration(to: now) } ?? max((firstSend ?? now).duration(to: now), .seconds(1))
-        if successesSinceOpening > 0, period > .zero {
-            var proven = Double(successesSinceOpening) / period.seconds
+        if period > .zero {
+            // The opening itself proves one per period when nothing got through before it.
+            var proven = Double(max(successesSinceOpening, 1)) / period.seconds
             // A long period that climbed from a low rate proves more than its average: its last learned window.
             if let learnedWindow, learnedWindow < period {
                 let since = now.advanced(by: .zero - learnedWindow)
@@ -136,7 +171,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
             }
             ratePerSecond = max(proven, floor)
             learnedWindow = period
-            lastPeriodSuccesses = successesSinceOpening
+            lastPeriodSuccesses = max(successesSinceOpening, 1)
         }
         episodeStart = nil
         lastOpening = now

@@ -21,9 +21,15 @@ public final class Sandbox: Sendable {
     let faults: FaultInjector
     let pollingSessions = PollingSessions()
     let idscanTransactions = IDScanTransactions()
+    let wallClock: @Sendable () -> Double
 
-    public init(configuration: SandboxConfiguration) {
+    /// - Parameters:
+    ///   - configuration: What the sandbox emulates.
+    ///   - wallClock: The server's clock, seconds since 1970 (the system's when nil); tests pass a fixed one so
+    ///     that token lifetimes and expiry dates do not depend on how fast the machine runs.
+    public init(configuration: SandboxConfiguration, wallClock: (@Sendable () -> Double)? = nil) {
         self.configuration = configuration
+        self.wallClock = wallClock ?? { Date().timeIntervalSince1970 }
         self.log = RequestLog(path: configuration.requestLogPath)
         self.tokens = TokenIssuer(lifetimeSeconds: configuration.tokenLifetimeSeconds)
         self.ledger = QuotaLedger(quota: configuration.quota, spikeArrestPerMinute: configuration.spikeArrestPerMinute)
@@ -81,7 +87,7 @@ public final class Sandbox: Sendable {
     // MARK: The gateway's pipeline
 
     /// The server's clock, seconds since 1970.
-    var now: Double { Date().timeIntervalSince1970 }
+    var now: Double { wallClock() }
 
     /// How ``gateway(_:context:endpoint:subject:authentication:handler:)`` checks the caller.
     enum Authentication {

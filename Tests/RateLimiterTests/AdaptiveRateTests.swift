@@ -39,12 +39,65 @@ import Testing
         #expect(!rate.allowsAnother(inFlight: 2))
     }
 
-    @Test func theFirstThrottleEndsSlowStartAndLeavesThePauseToTheCallerUntilARateIsKnown() {
+    @Test func theFirstThrottleEndsSlowStartAndLeavesThePauseToTheCallerUntilASuccessIsSeen() {
         var rate = AdaptiveRate<Instant>()
         rate.recordSend(at: at(0))
         #expect(rate.recordThrottle(at: at(0)) == nil)
         #expect(rate.allowsAnother(inFlight: 100))
         #expect(!rate.isActive)
+    }
+
+    @Test func theFirstEpisodeProbesFromTheSuccessesSpacingASecondAtLeastUpToAMinute() throws {
+        // 10 successes in 40 s: probes 4 s apart, doubling with each probe turned away, at most 60 s.
+        var slow = AdaptiveRate<Instant>()
+        for index in 0..<10 {
+            slow.recordSend(at: at(Double(index) * 4))
+            slow.recordSuccess(at: at(Double(index) * 4))
+        }
+        var pauses: [Double] = []
+        for probe in 0..<6 {
+            let pause = slow.recordThrottle(at: at(40 + Double(probe)))
+            pauses.append(try #require(pause).seconds)
+            slow.recordSend(at: at(40 + Double(probe)))
+        }
+        #expect(pauses == [4, 8, 16, 32, 60, 60])
+        // A burst of 20 in a moment: a second, not a twentieth of one.
+        var burst = AdaptiveRate<Instant>()
+        for _ in 0..<20 {
+            burst.recordSend(at: at(0))
+            burst.recordSuccess(at: at(0.1))
+        }
+        #expect(burst.recordThrottle(at: at(0.2)) == .seconds(1))
+    }
+
+    @Test func throttlesOfRequestsAlreadyInFlightDoNotDoubleThePause() throws {
+        var rate = learnedFromOneEpisode(opening: 12)
+        let spacing = 1 / (try #require(rate.ratePerSecond))
+        // Eight requests in flight when the window ran out come back 429: the same pause for each.
+        for _ in 0..<8 { rate.recordSend(at: at(13)) }
+        let inFlight = (0..<8).map { _ in rate.recordThrottle(at: at(14)) }
+        #expect(Set(inFlight).count == 1)
+        #expect(abs(try #require(inFlight.first ?? nil).seconds - spacing) < 1e-9)
+        // The first probe turned away doubles it.
+        rate.recordSend(at: at(15))
+        let doubled = rate.recordThrottle(at: at(15))
+        #expect(abs(try #require(doubled).seconds - 2 * spacing) < 1e-9)
+    }
+
+    @Test func aLateSuccessOfARequestSentBeforeTheEpisodeDoesNotEndIt() throws {
+        var rate = learnedFromOneEpisode(opening: 12)
+        let learned = try #require(rate.ratePerSecond)
+        rate.recordSend(at: at(13))
+        rate.recordSend(at: at(13.1))
+        _ = rate.recordThrottle(at: at(13.2))  // the second request
+        rate.recordSuccess(at: at(13.3))  // the first one, answered late
+        #expect(rate.episodeThrottles == 1)
+        #expect(rate.ratePerSecond == learned)
+        // A probe sent in the episode that gets through is the opening.
+        rate.recordSend(at: at(20))
+        rate.recordSuccess(at: at(20))
+        #expect(rate.episodeThrottles == 0)
+        #expect(rate.learnedWindow == .seconds(8))
     }
 
     @Test func theOpeningAfterAnEpisodeSetsTheRateThePeriodProvedAndLearnsTheWindow() throws {
@@ -63,6 +116,7 @@ import Testing
         // 29 more successes (30 counting the opening) in a window of 12 s, a throttle, an opening at 24 s.
         for index in 1..<30 { rate.recordSuccess(at: at(12 + Double(index) * 0.3)) }
         _ = rate.recordThrottle(at: at(21))
+        rate.recordSend(at: at(24))
         rate.recordSuccess(at: at(24))
         #expect(abs(try #require(rate.ratePerSecond) - 30.0 / 12) < 1e-9)
         #expect(rate.learnedWindow == .seconds(12))
@@ -72,7 +126,10 @@ import Testing
         var rate = learnedFromOneEpisode(opening: 12)
         for _ in 1..<20 { rate.recordSuccess(at: at(13)) }
         let spacing = 1 / (try #require(rate.ratePerSecond))
-        let pauses = (0..<6).map { rate.recordThrottle(at: at(14 + Double($0))) }
+        let pauses = (0..<6).map { probe in
+            defer { rate.recordSend(at: at(14 + Double(probe))) }
+            return rate.recordThrottle(at: at(14 + Double(probe)))
+        }
         let cap = 12.0 / 16
         let expected = (0..<6).map { min(spacing * Double(1 << $0), cap) }
         for (pause, expected) in zip(pauses, expected) {
@@ -92,6 +149,7 @@ import Testing
         let met = try #require(rate.ratePerSecond)
         let throttlePause = rate.recordThrottle(at: at(now))
         let pause = try #require(throttlePause)
+        rate.recordSend(at: at(now).advanced(by: pause))
         rate.recordSuccess(at: at(now).advanced(by: pause))
         #expect(abs(try #require(rate.ratePerSecond) - met * 0.95) < 1e-9)
     }
@@ -109,6 +167,7 @@ import Testing
             rate.recordSuccess(at: at(now))
         }
         _ = rate.recordThrottle(at: at(now))
+        rate.recordSend(at: at(now + 3))
         rate.recordSuccess(at: at(now + 3))  // a long episode: the window turned
         // The period's average is 97 / 75 s; its last 12 s (to the opening) hold 37 successes.
         let perSecond = try #require(rate.ratePerSecond)
@@ -117,11 +176,12 @@ import Testing
     }
 
     @Test func cleanPeriodsClimbFasterEachTime() throws {
-        var rate = learnedFromOneEpisode(opening: 12)  // 40 successes in the last period
+        // 40 successes in the last period: the climb is spread over `climbSuccessesAtLeast` (50) instead.
+        var rate = learnedFromOneEpisode(opening: 12)
         let start = try #require(rate.ratePerSecond)
-        for _ in 1..<40 { rate.recordSuccess(at: at(13)) }
+        for _ in 1..<50 { rate.recordSuccess(at: at(13)) }
         let afterOne = try #require(rate.ratePerSecond) / start
-        for _ in 0..<40 { rate.recordSuccess(at: at(14)) }
+        for _ in 0..<50 { rate.recordSuccess(at: at(14)) }
         let afterTwo = try #require(rate.ratePerSecond) / start
         #expect(afterOne > 1.0095 && afterOne < 1.0105)  // 1% over the first period
         #expect(afterTwo / afterOne > 1.0195 && afterTwo / afterOne < 1.0205)  // 2% over the second
@@ -145,6 +205,7 @@ import Testing
         rate.recordSend(at: at(0))
         rate.recordSuccess(at: at(0))
         _ = rate.recordThrottle(at: at(1))
+        rate.recordSend(at: at(100_000))
         rate.recordSuccess(at: at(100_000))
         #expect(try #require(rate.ratePerSecond) == rate.floor)
     }

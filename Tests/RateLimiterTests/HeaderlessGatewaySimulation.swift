@@ -79,8 +79,10 @@ struct HeaderlessRun {
     var gateway: HeaderlessGateway
     var rows: Int
     var concurrency = 8
-    /// From send to answer; the gateway decides half way.
+    /// From send to answer; the gateway decides as the request leaves (so it sees requests in their order).
     var latency = 0.08
+    /// Each answer's latency varies by up to this fraction either way, so answers overtake one another.
+    var latencyJitter = 0.5
     var configuration = RateLimiterConfiguration()
 
     mutating func run() -> Outcome {
@@ -106,8 +108,9 @@ struct HeaderlessRun {
                 case .send:
                     left -= 1
                     outcome.requests += 1
-                    let (admitted, retryAfter) = gateway.admit(at: now + latency / 2)
-                    schedule(now + latency, .answer(worker: worker, admitted: admitted, retryAfter: retryAfter))
+                    let thisLatency = latency * (1 + latencyJitter * (2 * random.unit() - 1))
+                    let (admitted, retryAfter) = gateway.admit(at: now)
+                    schedule(now + thisLatency, .answer(worker: worker, admitted: admitted, retryAfter: retryAfter))
                 case .sleep(let until):
                     // Never the same instant again: a Double round trip could otherwise wake the worker before `until`.
                     schedule(max(seconds(until), now + 1e-6), .wake(worker: worker))

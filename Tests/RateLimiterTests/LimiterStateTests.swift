@@ -145,9 +145,11 @@ import Testing
         #expect(state.decide(at: at(61)) == .park)
     }
 
+    /// Without a learned rate to probe from (here: a shared quota paces, not this limiter) the backoff decides.
     @Test(arguments: [0.0, 0.3, 0.5, 0.999])
-    func rateLimitWithoutResetOrRetryAfterBacksOffWithinTheCeiling(unitRandom: Double) throws {
-        let configuration = RateLimiterConfiguration(backoff: Backoff(base: .seconds(1), cap: .seconds(3)))
+    func rateLimitWithoutResetOrRetryAfterOrALearnedRateBacksOffWithinTheCeiling(unitRandom: Double) throws {
+        var configuration = RateLimiterConfiguration(backoff: Backoff(base: .seconds(1), cap: .seconds(3)))
+        configuration.pacesAdaptively = false
         let backoff = configuration.backoff
         var state = State(configuration: configuration)
         var now = at(10)
@@ -332,14 +334,16 @@ import Testing
             if index < 9 { state.recordAnswer(QuotaObservation(), at: now) }
         }
         state.recordRateLimit(QuotaObservation(), at: at(2.25), unitRandom: 0)
-        #expect(state.decide(at: at(2.25)) == .send)  // the probe after a zero pause (no rate learned yet)
-        state.recordAnswer(QuotaObservation(), at: at(3))
-        // Nine successes from 0 s to the opening at 3 s: three a second.
-        let spacing = try #require(sleepSeconds(state.decide(at: at(3)), from: at(3)))
-        #expect(abs(spacing - 1.0 / 3) < 1e-6)
+        // Nine successes in 2.25 s: the first probe waits their spacing, but a second at least.
+        #expect(state.decide(at: at(2.25)) == .sleep(until: at(3.25)))
+        #expect(state.decide(at: at(3.25)) == .send)
+        state.recordAnswer(QuotaObservation(), at: at(3.6))
+        // Nine successes from 0 s to the opening at 3.6 s: two and a half a second.
+        let spacing = try #require(sleepSeconds(state.decide(at: at(3.6)), from: at(3.6)))
+        #expect(abs(spacing - 3.6 / 9) < 1e-6)
 
         // A throttle now pauses for one spacing (the learned probe), not the backoff.
-        let now = sendWhenAllowed(&state, from: at(3))
+        let now = sendWhenAllowed(&state, from: at(3.6))
         state.recordRateLimit(QuotaObservation(), at: now, unitRandom: 0.99)
         let pause = try #require(sleepSeconds(state.decide(at: now), from: now))
         #expect(abs(pause - spacing) < 1e-6)

@@ -134,8 +134,7 @@ import Testing
     func rateLimitWithoutResetOrRetryAfterPausesWithinTheBackoffCeiling(unitRandom: Double) async throws {
         let backoff = Backoff(base: .seconds(2), cap: .seconds(60))
         let limiter = makeLimiter(.init(backoff: backoff), unitRandom: unitRandom)
-        try await limiter.acquire()
-        limiter.recordAnswer(QuotaObservation())
+        // The first request is throttled: no success yet to learn a spacing from, so the backoff decides.
         try await limiter.acquire()
         limiter.recordRateLimit(QuotaObservation())
         let pause = try #require(limiter.snapshot.pausedFor)
