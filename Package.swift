@@ -168,6 +168,7 @@ let package = Package(
                 "Sandbox",
                 "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -3,11 +3,13 @@
 #   scripts/install-dependencies.sh            the system libraries it builds against
 #   scripts/install-dependencies.sh --tests    those, and the real servers the test suite starts (tinyproxy,
 #                                              PostgreSQL: each test run makes a throwaway cluster on a free port)
+#   scripts/install-dependencies.sh --package  those, and what scripts/package.sh and check-package.sh use
 set -euo pipefail
 packages=(libcsv-dev libsqlite3-dev)
-if [ "${1:-}" = "--tests" ]; then
-    packages+=(tinyproxy postgresql)
-fi
+case "${1:-}" in
+    --tests) packages+=(tinyproxy postgresql) ;;
+    --package) packages+=(dpkg-dev binutils lintian debootstrap) ;;
+esac
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
