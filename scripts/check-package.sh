@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 fail() { echo "check-package: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "needs root (chroot, mount); run it with sudo"
 
-deb="${1:-$(ls -t dist/batch-runner_*_amd64.deb 2>/dev/null | head -n 1)}"
+deb="${1:-$(ls -t dist/batch-runner_*_amd64.deb 2>/dev/null | head -n 1 || true)}"
 [ -n "$deb" ] && [ -f "$deb" ] || fail "no package; build it first: bash scripts/package.sh"
 version="$(dpkg-deb --field "$deb" Version)"
 
@@ -39,7 +39,12 @@ fi
 root="$(mktemp -d)"
 cleanup() {
     umount "$root/proc" 2>/dev/null || true
-    rm -rf "$root"
+    # Never walk into a /proc still mounted there.
+    if mountpoint -q "$root/proc"; then
+        echo "check-package: $root/proc is still mounted; left $root in place" >&2
+    else
+        rm -rf --one-file-system "$root"
+    fi
 }
 trap cleanup EXIT
 tar -C "$root" -xf "$base"

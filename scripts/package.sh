@@ -36,8 +36,9 @@ bash scripts/install-dependencies.sh --package
 # the binary it built. In its debug configuration it reuses the everyday debug build (after scripts/test.sh, as in
 # CI, nothing to compile); in release it would compile everything again with flags of its own (-g, no static
 # runtime), doubling the longest step. The pages depend only on the command definitions, which are the same.
-swift package generate-manual --configuration debug --multi-page --section 1 >/dev/null
 manuals=.build/plugins/GenerateManual/outputs/BatchRunner
+rm -rf "$manuals"  # no page of a command that no longer exists
+swift package generate-manual --configuration debug --multi-page --section 1 >/dev/null
 [ -f "$manuals/batch-runner.1" ] || { echo "package: generate-manual wrote no batch-runner.1 in $manuals" >&2; exit 70; }
 
 # The package's build has a folder of its own: its flags differ from the everyday release build's.
@@ -117,11 +118,12 @@ shlibs="$(cd "$work/source" && dpkg-shlibdeps -O "$root/usr/bin/batch-runner" 2>
 depends="$shlibs, adduser"
 
 install -d "$root/DEBIAN"
-install -m 0755 packaging/deb/postinst packaging/deb/postrm "$root/DEBIAN/"
+install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm "$root/DEBIAN/"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) \
     >"$root/DEBIAN/md5sums"
+maintainer="$(printf '%s' "${MAINTAINER:-batch-runner maintainers <batch-runner@kpn.com>}" | sed 's/[&/\]/\\&/g')"
 sed -e "s/@VERSION@/$version/" \
-    -e "s/@MAINTAINER@/${MAINTAINER:-batch-runner maintainers <batch-runner@kpn.com>}/" \
+    -e "s/@MAINTAINER@/$maintainer/" \
     -e "s/@INSTALLED_SIZE@/$(du -sk --exclude=DEBIAN "$root" | cut -f1)/" \
     -e "s/@DEPENDS@/$depends/" packaging/deb/control.in >"$root/DEBIAN/control"
 

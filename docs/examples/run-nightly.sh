@@ -96,6 +96,12 @@ report() {  # report NAME STATUS REASON
 if [ "${1:-}" = --report ]; then
     unit="${2:?--report needs the unit name}"
     status="${MONITOR_EXIT_STATUS:-$(systemctl show --property=ExecMainStatus --value "$unit" 2>/dev/null)}"
+    # A unit that failed before its command ran (a missing EnvironmentFile=, a start limit) has no exit status,
+    # or 0: its result says it failed.
+    result="${MONITOR_SERVICE_RESULT:-}"
+    if [ -n "$result" ] && [ "$result" != success ] && { [ -z "$status" ] || [ "$status" = 0 ]; }; then
+        status="$result"
+    fi
     if [ -n "${MONITOR_INVOCATION_ID:-}" ]; then
         reason="$(journalctl --no-pager --output=cat --lines=1 _SYSTEMD_INVOCATION_ID="$MONITOR_INVOCATION_ID" 2>/dev/null)"
     else
@@ -134,7 +140,9 @@ fi
 command=("$BATCH_RUNNER" run "$job" "$@")
 if [ -n "$MAX_RUNTIME" ]; then
     # --preserve-status: the run's own 75 after SIGTERM, not timeout's 124.
-    command=(timeout --preserve-status --signal=TERM --kill-after=2m "$MAX_RUNTIME" "${command[@]}")
+    # --foreground: the TERM goes to batch-runner alone, once (not also to its process group: a second TERM
+    # means "exit at once").
+    command=(timeout --foreground --preserve-status --signal=TERM --kill-after=2m "$MAX_RUNTIME" "${command[@]}")
 fi
 
 # stdout goes where this script's goes; stderr too, and a copy is kept for the closing message.
