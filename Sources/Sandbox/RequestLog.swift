@@ -6,7 +6,11 @@ import Synchronization
 public final class RequestLog: Sendable {
     /// One answered (or dropped) request.
     public struct Entry: Codable, Sendable {
+        /// When the answer went (or the connection was dropped), epoch seconds.
         public var time: Double
+        /// When the request arrived, epoch seconds: with `time`, the interval it was in flight at the service
+        /// (tests check that no row is in flight at two workers at once).
+        public var received: Double?
         public var endpoint: String
         public var subject: String?
         public var status: Int
@@ -55,7 +59,7 @@ public final class RequestLog: Sendable {
         }
     }
 
-    func record(endpoint: String, subject: String?, status: Int, outcome: Outcome) {
+    func record(endpoint: String, subject: String?, status: Int, outcome: Outcome, received: Double? = nil) {
         stats.withLock { stats in
             stats.requests += 1
             stats.byOutcome[outcome.rawValue, default: 0] += 1
@@ -63,7 +67,7 @@ public final class RequestLog: Sendable {
             if outcome == .ok || outcome == .rejected, let subject { stats.served[subject, default: 0] += 1 }
         }
         if let file {
-            let entry = Entry(time: Date().timeIntervalSince1970, endpoint: endpoint, subject: subject, status: status, outcome: outcome)
+            let entry = Entry(time: Date().timeIntervalSince1970, received: received, endpoint: endpoint, subject: subject, status: status, outcome: outcome)
             if var line = try? JSONEncoder().encode(entry) {
                 line.append(0x0A)
                 try? file.write(contentsOf: line)

@@ -106,8 +106,9 @@ public final class Sandbox: Sendable {
         authentication: Authentication = .gatewayToken,
         handler: (TokenIssuer.Grant) async throws -> (status: HTTPResponse.Status, body: ByteBuffer, contentType: String)
     ) async throws -> Response {
+        let received = Date().timeIntervalSince1970
         if let origin = configuration.redirectOrigin {
-            log.record(endpoint: endpoint, subject: subject, status: 302, outcome: .rejected)
+            log.record(endpoint: endpoint, subject: subject, status: 302, outcome: .rejected, received: received)
             return Response(status: .found, headers: [.location: origin + request.uri.description])
         }
         let now = self.now
@@ -116,19 +117,19 @@ public final class Sandbox: Sendable {
         case .granted(let granted):
             grant = granted
         case .refused(let refusal):
-            log.record(endpoint: endpoint, subject: subject, status: 401, outcome: .unauthorized)
+            log.record(endpoint: endpoint, subject: subject, status: 401, outcome: .unauthorized, received: received)
             return refusal
         }
 
         if configuration.echo == .api {
-            log.record(endpoint: endpoint, subject: subject, status: 400, outcome: .rejected)
+            log.record(endpoint: endpoint, subject: subject, status: 400, outcome: .rejected, received: received)
             let sent = request.headers[.authorization] ?? ""
             return respond(status: .badRequest, body: try json(["message": "bad request; you sent Authorization: \(sent)"]), contentType: "application/json", window: nil)
         }
         let window: QuotaLedger.Window?
         switch ledger.admit(client: grant.client, now: now) {
         case .limited(let limitedWindow, let retryAfter):
-            log.record(endpoint: endpoint, subject: subject, status: configuration.rateLimitStatus, outcome: .rateLimited)
+            log.record(endpoint: endpoint, subject: subject, status: configuration.rateLimitStatus, outcome: .rateLimited, received: received)
             var response = fault(
                 status: .init(code: configuration.rateLimitStatus),
                 text: "Rate limit quota violation. Quota limit  exceeded. Identifier : _default",
@@ -146,7 +147,7 @@ public final class Sandbox: Sendable {
         let draw = faults.draw()
         var threshold = configuration.dropRate
         if draw < threshold {
-            log.record(endpoint: endpoint, subject: subject, status: 0, outcome: .dropped)
+            log.record(endpoint: endpoint, subject: subject, status: 0, outcome: .dropped, received: received)
             try await context.channel.close()
             throw SandboxDroppedConnection()
         }
@@ -154,7 +155,7 @@ public final class Sandbox: Sendable {
         if draw < threshold {
             let statuses: [HTTPResponse.Status] = [.internalServerError, .badGateway, .serviceUnavailable]
             let status = statuses[Int(faults.draw() * 3) % 3]
-            log.record(endpoint: endpoint, subject: subject, status: status.code, outcome: .fault)
+            log.record(endpoint: endpoint, subject: subject, status: status.code, outcome: .fault, received: received)
             let body = #"{"error_code": \#(status.code), "message": "\#(status.reasonPhrase)"}"#
             return respond(status: status, body: ByteBuffer(string: body), contentType: "application/json", window: window)
         }
@@ -171,7 +172,7 @@ public final class Sandbox: Sendable {
             outcome = .damaged
         }
         let isStalled = configuration.stallRate > 0 && faults.draw() < configuration.stallRate
-        log.record(endpoint: endpoint, subject: subject, status: answer.status.code, outcome: isStalled ? .stalled : outcome)
+        log.record(endpoint: endpoint, subject: subject, status: answer.status.code, outcome: isStalled ? .stalled : outcome, received: received)
         var response = respond(status: answer.status, body: answer.body, contentType: answer.contentType, window: window)
         if isStalled { response.body = stalled(answer.body) }
         return response

@@ -30,6 +30,14 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         )
     }
 
+    /// Ends `store`'s run and answers the store the next run works: the same one (a run's end leaves it open), or
+    /// for PostgreSQL a new worker of the same campaign (an ended worker claims nothing more).
+    static func nextRun(after store: any CheckpointStore) async throws -> any CheckpointStore {
+        await store.endRun()
+        guard let worker = store as? PostgresCheckpointStore else { return store }
+        return try await openPostgres(campaign: worker.campaign)
+    }
+
     func make(rows: [IntakeRow], duplicateReason: DuplicateReason? = nil) async throws -> any CheckpointStore {
         let store = try await make()
         try await store.replaceIntake(rows: rows, duplicateReason: duplicateReason)
@@ -103,8 +111,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         #expect((first + second + third).map(\.value) == many.map(\.value))
         #expect(try await store.claim(limit: 512).isEmpty)
         // A new run (or a requeue) hands out what is still pending again.
-        await store.endRun()
-        #expect(try await store.claim(limit: 2000).count == 1_200)
+        let next = try await StoreKind.nextRun(after: store)
+        #expect(try await next.claim(limit: 2000).count == 1_200)
     }
 
     @Test(arguments: StoreKind.allCases) func requeuesFailedWork(_ kind: StoreKind) async throws {

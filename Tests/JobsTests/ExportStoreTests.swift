@@ -92,16 +92,16 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
     // MARK: sends
 
     @Test(arguments: StoreKind.allCases) func aSendLeftInFlightSettlesAsUnknown(_ kind: StoreKind) async throws {
-        let store = try await makeStore(kind, rows: [
+        let firstRun = try await makeStore(kind, rows: [
             IntakeRow(row: 1, key: "a", value: "a"), IntakeRow(row: 2, key: "b", value: "b"), IntakeRow(row: 3, key: "c", value: "c"),
         ])
-        let items = try await store.claim(limit: 100)
-        try await store.markSending(items[0].id)
-        try await store.markSending(items[2].id)
+        let items = try await firstRun.claim(limit: 100)
+        try await firstRun.markSending(items[0].id)
+        try await firstRun.markSending(items[2].id)
 
         // While sending, the item is no longer pending, and not handed out again.
-        #expect(try await store.counts().pendingWork == 1)
-        await store.endRun()
+        #expect(try await firstRun.counts().pendingWork == 1)
+        let store = try await StoreKind.nextRun(after: firstRun)
         #expect(try await store.claim(limit: 100).map(\.value) == ["b"])
 
         #expect(try await store.settleInterruptedSends(error: "the run stopped mid-send") == 2)
@@ -162,6 +162,27 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
         await #expect(throws: StoreError.claimLost(location: slow.connections.location.description)) { try await slow.markSending(item.id) }
     }
 
+    /// A worker whose lease ran out claims nothing more (checked in the claim's own statement), and its late answer
+    /// for an item another worker took over and finished changes neither the row nor its stored file.
+    @Test func aWorkerWhoseLeaseRanOutClaimsNothingAndItsLateAnswerChangesNothing() async throws {
+        let campaign = "test-" + UUID().uuidString
+        let slow = try await StoreKind.openPostgres(campaign: campaign, lease: .seconds(3))
+        try await slow.replaceIntake(rows: [IntakeRow(row: 1, key: nil, value: "t1/r1"), IntakeRow(row: 2, key: nil, value: "t2/r2")], duplicateReason: nil)
+        let item = try #require(try await slow.claim(limit: 1).first)
+        try await slow.expireLeaseForTesting()
+        await #expect(throws: StoreError.claimLost(location: slow.connections.location.description)) { try await slow.claim(limit: 1) }
+
+        let other = try await StoreKind.openPostgres(campaign: campaign)
+        let takenOver = try #require(try await other.claim(limit: 1).first)
+        #expect(takenOver.id == item.id)
+        let theirs = savedFile("reports/t1_r1_simple.pdf", kind: "simple", sha256: "theirs")
+        try await other.complete([WorkCompletion(id: takenOver.id, state: .succeeded, attempts: 1, result: nil, error: nil, files: [theirs])], quota: nil)
+        let late = savedFile("reports/t1_r1_simple.pdf", kind: "simple", sha256: "late")
+        try await slow.complete([WorkCompletion(id: item.id, state: .failed, attempts: 3, result: nil, error: "late", files: [late])], quota: nil)
+        #expect(try await savedFiles(other).map(\.0) == [theirs])
+        #expect(try await finished(other).map(\.state) == [.succeeded])
+    }
+
     @Test(arguments: StoreKind.allCases) func aSendingItemIsReportedUnknownBeforeItSettles(_ kind: StoreKind) async throws {
         let store = try await makeStore(kind, rows: [IntakeRow(row: 1, key: "a", value: "a")])
         let item = try #require(try await store.claim(limit: 1).first)
@@ -204,9 +225,12 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
             ],
             quota: nil
         )
+        // Sent again (as `--retry-failed` or a requeue does) and completed with other files.
+        #expect(try await store.requeue([.succeeded]) == 2)
+        let again = try await store.claim(limit: 1)
         let replacement = savedFile("reports/t1_r1_simple.pdf", kind: "simple", sha256: "new")
         try await store.complete(
-            [WorkCompletion(id: items[0].id, state: .succeeded, attempts: 2, result: nil, error: nil, files: [replacement])],
+            [WorkCompletion(id: again[0].id, state: .succeeded, attempts: 2, result: nil, error: nil, files: [replacement])],
             quota: nil
         )
         let files = try await savedFiles(store)

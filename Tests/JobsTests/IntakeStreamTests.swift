@@ -40,7 +40,7 @@ import Testing
         #expect(throws: ManifestProblem.self) { try stream.signature() }
     }
 
-    @Test func aStoreThatGivesUpStopsTheProducer() throws {
+    @Test func aStoreThatGivesUpStopsTheProducer() async throws {
         let emitted = Atomic<Int>(0)
         let signature = self.signature
         let stream = IntakeStream.start { emit in
@@ -51,7 +51,7 @@ import Testing
             return signature
         }
         _ = try stream.nextBatch()
-        stream.cancel()
+        await stream.cancel()
         // The producer stops at the first batch it cannot hand over, far before the end.
         #expect(emitted.load(ordering: .relaxed) <= IntakeStream.batchSize * (IntakeStream.batchesInFlight + 2))
     }

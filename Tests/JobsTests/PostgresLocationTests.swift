@@ -65,9 +65,26 @@ import Testing
         }
     }
 
+    /// Database errors by SQLSTATE class: lost or timed out 75, refused 69, disk full 74 with the disk advice,
+    /// anything else 70 with its SQLSTATE and message; the message names the place and the operation.
+    @Test func databaseErrorsMapByTheirClass() {
+        let location = "127.0.0.1:5432/batch"
+        let timedOut = ExitTable.jobError(for: StoreError.stateTimedOut(location: location, operation: "commit finished rows", timeout: .seconds(5)))
+        #expect(timedOut.code.exitCode == 75)
+        #expect(timedOut.message.contains(location) && timedOut.message.contains("commit finished rows") && timedOut.message.contains("state_timeout (5s)"))
+        let lost = ExitTable.jobError(for: StoreError.connectionLost(location: location, operation: "claim rows"))
+        #expect(lost.code.exitCode == 75 && lost.message.contains("claim rows"))
+        #expect(ExitTable.jobError(for: StoreError.databaseRefused(location: location, message: "password authentication failed")).code.exitCode == 69)
+        let full = ExitTable.jobError(for: StoreError.databaseFull(location: location, message: "could not extend file"))
+        #expect(full.code.exitCode == 74 && full.message.contains("disk is full"))
+        let other = ExitTable.jobError(for: StoreError.databaseFailed(location: location, sqlState: "XX000", message: "internal error"))
+        #expect(other.code.exitCode == 70 && other.message.contains("XX000") && other.message.contains("internal error"))
+        #expect(!other.message.contains("disk"), "no disk advice for an error that is not about the disk")
+    }
+
     @Test func unusableDatabasesEndWith69AndALostOneWith75() {
         #expect(ExitTable.jobError(for: StoreError.databaseUnavailable(location: "postgresql://u@db:5432/x", reason: "refused")).code.exitCode == 69)
-        #expect(ExitTable.jobError(for: StoreError.connectionLost(location: "postgresql://u@db:5432/x")).code.exitCode == 75)
+        #expect(ExitTable.jobError(for: StoreError.connectionLost(location: "postgresql://u@db:5432/x", operation: "claim rows")).code.exitCode == 75)
         #expect(ExitTable.jobError(for: StoreError.campaignBusy(campaign: "c", workers: 2)).code.exitCode == 75)
         #expect(ExitTable.jobError(for: StoreError.invalidLocation("x")).code.exitCode == 78)
     }

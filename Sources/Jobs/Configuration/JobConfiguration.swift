@@ -32,6 +32,9 @@ public struct JobConfiguration: Sendable {
     /// How long a PostgreSQL worker's claims outlive its last heartbeat (`lease`, default 30 s; heartbeat every
     /// third of it).
     public var lease: Duration
+    /// How long a PostgreSQL state may take to answer one operation (`state_timeout`, default 30 s): past it the
+    /// connection counts as lost and the worker stops with 75, naming the operation.
+    public var stateTimeout: Duration
     /// Manifest column names by role (`msisdn`, `key`, ...). Roles not named default to the role's own name.
     public var columns: [String: String]
     /// The manifest's field separator; nil to detect it from the header.
@@ -65,6 +68,7 @@ public struct JobConfiguration: Sendable {
         self.statePasswordVariable = "PGPASSWORD"
         self.campaign = nil
         self.lease = .seconds(30)
+        self.stateTimeout = .seconds(30)
         self.columns = [:]
         self.delimiter = nil
         self.concurrency = 8

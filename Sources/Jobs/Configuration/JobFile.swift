@@ -68,6 +68,10 @@ public enum JobFile {
         if let lease, lease < .seconds(3) || lease > .seconds(3600) {
             throw root.error("lease", "must be between 3s and 1h (workers renew it every third of it)")
         }
+        let stateTimeout = try root.duration("state_timeout")
+        if let stateTimeout, stateTimeout < .seconds(1) || stateTimeout > .seconds(3600) {
+            throw root.error("state_timeout", "must be between 1s and 1h (how long one operation of a PostgreSQL state may take)")
+        }
 
         var columns: [String: String] = [:]
         if var object = try root.object("columns") {
@@ -174,6 +178,7 @@ public enum JobFile {
         job.statePasswordVariable = statePasswordVariable ?? job.statePasswordVariable
         job.campaign = campaign
         job.lease = lease ?? job.lease
+        job.stateTimeout = stateTimeout ?? job.stateTimeout
         job.columns = columns
         job.delimiter = delimiter
         job.concurrency = concurrency ?? job.concurrency

@@ -50,18 +50,38 @@ public struct JobRunner: Sendable {
         }
         let finish = RunFinish(configuration: configuration, environment: environment, logger: logger)
         let store: any CheckpointStore
-        let manifestSHA256: String
         do {
             store = try await openStore(configuration)
         } catch {
             return RunResult(failure: ExitTable.jobError(for: error, during: .start))
         }
+        let result = await withTaskGroup(of: Void.self, returning: RunResult.self) { group in
+            // The store's background work (a worker's heartbeat) is a child of the run: its error ends the run.
+            group.addTask { [control] in
+                do {
+                    try await store.maintain()
+                } catch is CancellationError {
+                } catch {
+                    control.requestStop(ExitTable.jobError(for: error))
+                }
+            }
+            defer { group.cancelAll() }
+            return await work(store: store, job: job, finish: finish, configuration: configuration)
+        }
+        await store.endRun()
+        await store.close()
+        return result
+    }
+
+    /// Everything between opening the store and ending the run: the intake, the sending, the outputs.
+    private func work(store: any CheckpointStore, job: any BatchJob, finish: RunFinish, configuration: JobConfiguration) async -> RunResult {
+        let manifestSHA256: String
         do {
-            manifestSHA256 = try await ManifestIntake(configuration: configuration, job: job)
-                .prepare(store: store, restart: options.restart, logger: logger)
+            manifestSHA256 = try await untilStopped {
+                try await ManifestIntake(configuration: configuration, job: job).prepare(store: store, restart: options.restart, logger: logger)
+            }
         } catch {
-            await store.endRun()
-            return RunResult(failure: ExitTable.jobError(for: error, during: .start))
+            return RunResult(failure: ExitTable.jobError(for: control.stopReason ?? error, during: .start))
         }
 
         let statistics = RunStatistics()
@@ -74,7 +94,7 @@ public struct JobRunner: Sendable {
             AtomicFile.removeStaleTemporaryFiles(in: folder)
         }
         do {
-            let counts = try await prepareWork(store)
+            let counts = try await untilStopped { try await prepareWork(store) }
             monitor.start(from: counts)
             if counts.rows == 0 {
                 logger.info("the manifest has no data rows; nothing to do")
@@ -82,7 +102,7 @@ public struct JobRunner: Sendable {
                 logger.info("every row is already finished; no request is sent, the outputs are rewritten")
             } else if options.limit == 0 {
                 logger.info("--limit 0: no row is sent")
-            } else {
+            } else if !control.isStopping {
                 guard let credentials else { throw JobFileError("No credentials were given for this job.") }
                 let sending = SendingStage(configuration: configuration, credentials: credentials, options: options, control: control, environment: environment, logger: logger)
                 try await sending.run(store: store, job: job, statistics: statistics, monitor: monitor, pendingWork: counts.pendingWork)
@@ -90,11 +110,26 @@ public struct JobRunner: Sendable {
         } catch {
             control.requestStop(ExitTable.jobError(for: error))
         }
-        control.writingOutputs(true)
-        let result = await finish.write(store: store, job: job, stop: control.stopReason, statistics: statistics, monitor: monitor, manifestSHA256: manifestSHA256)
-        control.writingOutputs(false)
-        await store.endRun()
-        return result
+        return await finish.write(store: store, job: job, stop: control.stopReason, statistics: statistics, monitor: monitor, manifestSHA256: manifestSHA256)
+    }
+
+    /// Runs `body` until it ends or the run is asked to stop, which cancels it (before the sending, nothing needs a
+    /// grace: an intake is one transaction).
+    private func untilStopped<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let control = self.control
+        return try await withThrowingTaskGroup(of: T?.self, returning: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                await control.waitForStop()
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+                throw control.stopReason ?? CancellationError()
+            }
+            throw CancellationError()
+        }
     }
 
     /// Opens the state for this run; with `--restart`, a damaged SQLite state is moved aside and a new one made.

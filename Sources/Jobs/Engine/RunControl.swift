@@ -9,7 +9,6 @@ package final class RunControl: Sendable {
         var reason: JobError?
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextID: UInt64 = 0
-        var isWritingOutputs = false
     }
 
     private let state = Mutex(State())
@@ -20,15 +19,6 @@ package final class RunControl: Sendable {
     package var stopReason: JobError? { state.withLock { $0.reason } }
 
     package var isStopping: Bool { stopReason != nil }
-
-    /// Whether the outputs (results.csv, rejects.csv, summary.json, the ledger) are being written: a second
-    /// signal then waits for them, so they never come from different moments.
-    package var isWritingOutputs: Bool { state.withLock { $0.isWritingOutputs } }
-
-    /// Marks the outputs being written (or done).
-    package func writingOutputs(_ writing: Bool) {
-        state.withLock { $0.isWritingOutputs = writing }
-    }
 
     /// Asks the run to stop taking rows; later calls keep the first reason.
     package func requestStop(_ reason: JobError) {

@@ -48,14 +48,17 @@ struct SendingStage {
                 probeTimeout: configuration.http.timeout
             )
         }
+        var sendPermit: (@Sendable () async throws -> Void)?
+        if let lease = store.workerLease { sendPermit = { try await lease.permit() } }
         let client = APIClient(
-            transport: transport, limiter: limiter, sharedQuota: sharedQuota, tokens: tokens, retry: configuration.retry,
+            transport: transport, limiter: limiter, sharedQuota: sharedQuota, tokens: tokens,
+            sendPermit: sendPermit, retry: configuration.retry,
             maxBodyBytes: configuration.http.maxBodyBytes, statistics: statistics, serverClock: serverClock,
             wallClock: environment.wallClock, clock: environment.clock, jitter: environment.jitter, logger: logger
         )
         let queue = WorkQueue(
             store: store, limit: options.limit, clock: environment.clock, isStopping: { [control] in control.isStopping },
-            onIdle: { await sharedQuota?.giveBack() }
+            onIdle: { try await sharedQuota?.giveBack() }
         )
         let committer = GroupCommitter(store: store) { quota.snapshot(of: limiter) }
         let backlog = BacklogCounter(pendingWork)

@@ -7,6 +7,10 @@ import Synchronization
 /// answer (which pauses every worker) at once.
 ///
 /// Sends granted for a window that has ended are dropped, never spent in the next one.
+///
+/// No task of its own: the worker that finds no send in hand asks the ledger itself while the others wait for it
+/// (a wait that ends on cancellation), and what answers tell the ledger is written by the worker that got them,
+/// whose error ends the run like any store error.
 package final class SharedQuotaGate: Sendable {
     private struct State {
         var sends = 0
@@ -26,7 +30,10 @@ package final class SharedQuotaGate: Sendable {
         var pendingReport: SharedQuota.Report?
         /// Answers without quota headers not yet told to the ledger.
         var pendingHeaderless = 0
-        var refill: Task<Void, any Error>?
+        /// A worker asks the ledger for sends now; the others wait for it.
+        var isRefilling = false
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+        var nextWaiter: UInt64 = 0
 
         /// Takes what was told and not yet sent to the ledger.
         mutating func takePending() -> (SharedQuota.Report?, Int) {
@@ -42,7 +49,8 @@ package final class SharedQuotaGate: Sendable {
     private enum Step {
         case go
         case goAt(Double)
-        case wait(Task<Void, any Error>)
+        case refill
+        case wait
     }
 
     private let ledger: any SharedQuotaLedger
@@ -94,25 +102,70 @@ package final class SharedQuotaGate: Sendable {
                     state.slotAt += state.slotSpacing
                     return at <= now ? .go : .goAt(at)
                 }
-                if let refill = state.refill { return .wait(refill) }
-                let refill = Task { try await self.refill() }
-                state.refill = refill
-                return .wait(refill)
+                if state.isRefilling { return .wait }
+                state.isRefilling = true
+                return .refill
             }
             switch step {
             case .go: return
             case .goAt(let at):
                 try await clock.sleep(for: .seconds(max(0, at - serverClock.epochSeconds)))
                 return
-            case .wait(let refill):
+            case .wait:
                 // A run that stops cancels its workers: the wait for the shared quota (up to a window) ends too.
-                try await withTaskCancellationHandler { try await refill.value } onCancel: { refill.cancel() }
+                try await waitForRefill()
+            case .refill:
+                do {
+                    try await refill()
+                    finishRefill(failure: nil)
+                } catch {
+                    // A cancelled refill is this worker's alone: the others look again, and one of them asks.
+                    finishRefill(failure: error is CancellationError ? nil : error)
+                    throw error
+                }
             }
         }
     }
 
+    private func finishRefill(failure: (any Error)?) {
+        let waiters = state.withLock { state in
+            state.isRefilling = false
+            defer { state.waiters.removeAll() }
+            return state.waiters.map(\.continuation)
+        }
+        for waiter in waiters {
+            if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
+        }
+    }
+
+    /// Waits until the refill in progress ends (then the caller looks again).
+    private func waitForRefill() async throws {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    guard state.isRefilling, !Task.isCancelled else { return true }
+                    state.waiters.append((id, continuation))
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).continuation
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
     /// An answer with or without quota headers arrived.
-    func record(_ observation: QuotaObservation) {
+    ///
+    /// - Throws: The store's error, when the answer had to be told at once.
+    func record(_ observation: QuotaObservation) async throws {
         let report = Self.report(observation, serverClock: serverClock)
         let needsPush = state.withLock { state -> Bool in
             if let report {
@@ -124,11 +177,13 @@ package final class SharedQuotaGate: Sendable {
             // A probe's answer is what the other workers wait for: it goes at once.
             return state.sendsReset == nil && state.unlimitedUntil == nil && state.slotsEnd == nil
         }
-        if needsPush { push() }
+        if needsPush { try await push() }
     }
 
     /// A rate-limit answer arrived: every worker pauses.
-    func recordRateLimit(_ observation: QuotaObservation) {
+    ///
+    /// - Throws: The store's error.
+    func recordRateLimit(_ observation: QuotaObservation) async throws {
         let report = Self.report(observation, serverClock: serverClock)
         let now = serverClock.epochSeconds
         let until = observation.retryAfter.map { now + $0.seconds }
@@ -140,44 +195,39 @@ package final class SharedQuotaGate: Sendable {
             let (pending, headerless) = state.takePending()
             return (pending, headerless, generation)
         }
-        Task { [ledger, limiter] in
-            try? await ledger.update(limiter) { quota in
-                quota.tell(report ?? pending, headerless: report == nil ? headerless : 0, now: now, margin: margin)
-                quota.recordRateLimit(until: until, now: now, margin: margin, backoff: backoff, unitRandom: unitRandom, generation: generation)
-            }
+        try await ledger.update(limiter) { quota in
+            quota.tell(report ?? pending, headerless: report == nil ? headerless : 0, now: now, margin: margin)
+            quota.recordRateLimit(until: until, now: now, margin: margin, backoff: backoff, unitRandom: unitRandom, generation: generation)
         }
     }
 
     /// Gives the sends in hand back to the ledger (this worker has nothing left to send for now), so the other
     /// workers can still use them in this window.
-    func giveBack() async {
+    func giveBack() async throws {
         let (sends, reset, slots, slotsEnd) = state.withLock { state in
             defer { (state.sends, state.slots, state.slotsEnd) = (0, 0, nil) }
             return (state.sends, state.sendsReset, state.slots, state.slotsEnd)
         }
         let (tolerance, now) = (margin * 2, serverClock.epochSeconds)
         if sends > 0, let reset {
-            try? await ledger.update(limiter) { $0.giveBack(sends, reset: reset, tolerance: tolerance) }
+            try await ledger.update(limiter) { $0.giveBack(sends, reset: reset, tolerance: tolerance) }
         }
         if slots > 0, let slotsEnd {
-            try? await ledger.update(limiter) { $0.giveBackSlots(slots, endingAt: slotsEnd, now: now) }
+            try await ledger.update(limiter) { $0.giveBackSlots(slots, endingAt: slotsEnd, now: now) }
         }
     }
 
     /// Sends what the answers told without asking for sends.
-    private func push() {
+    private func push() async throws {
         let (report, headerless) = state.withLock { $0.takePending() }
         guard report != nil || headerless > 0 else { return }
         let (margin, now) = (self.margin, serverClock.epochSeconds)
-        Task { [ledger, limiter] in
-            try? await ledger.update(limiter) { $0.tell(report, headerless: headerless, now: now, margin: margin) }
-        }
+        try await ledger.update(limiter) { $0.tell(report, headerless: headerless, now: now, margin: margin) }
     }
 
     /// Asks the ledger until it grants sends (or says no quota is published), sleeping between answers that say
     /// to wait.
     private func refill() async throws {
-        defer { state.withLock { $0.refill = nil } }
         while true {
             try Task.checkCancellation()
             let (report, headerless) = state.withLock { $0.takePending() }

@@ -7,7 +7,7 @@ struct WorkerPool: Sendable {
     let control: RunControl
 
     /// - Parameters:
-    ///   - next: The next item, or nil when none is left.
+    ///   - next: The next item, or nil when none is left. An error stops the run like one of `work`'s.
     ///   - work: Does one item to its commit. An error other than cancellation stops the run, as ``ExitTable``
     ///   maps it (the first reason wins); the other workers' rows get the grace.
     func run<Item: Sendable>(
@@ -21,8 +21,9 @@ struct WorkerPool: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { workers in
                     for _ in 0..<concurrency {
                         workers.addTask {
-                            while !control.isStopping, let item = try await next() {
+                            while !control.isStopping {
                                 do {
+                                    guard let item = try await next() else { return }
                                     try await work(item)
                                 } catch is CancellationError {
                                     throw CancellationError()

@@ -15,6 +15,8 @@ package final class IntakeStream: IntakeSource, Sendable {
     private let outcome = Mutex<Result<IntakeSignature, any Error>?>(nil)
     /// Signalled when the producer is done with the queue; the thread itself may linger a moment after.
     private let finished = DispatchSemaphore(value: 0)
+    /// Whether the producer is done, and the async callers of ``cancel()`` waiting for it.
+    private let completion = Mutex<(isDone: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Starts reading on a thread of its own: `produce` emits every row in order and answers the signature.
     ///
@@ -44,6 +46,12 @@ package final class IntakeStream: IntakeSource, Sendable {
             stream.outcome.withLock { $0 = result }
             queue.close()
             stream.finished.signal()
+            let waiters = stream.completion.withLock { completion in
+                completion.isDone = true
+                defer { completion.waiters.removeAll() }
+                return completion.waiters
+            }
+            for waiter in waiters { waiter.resume() }
         }
         producer.stackSize = 8 << 20
         producer.start()
@@ -63,11 +71,16 @@ package final class IntakeStream: IntakeSource, Sendable {
         return try outcome.withLock { $0! }.get()
     }
 
-    /// The store gave up: the producer stops at its next batch. Returns once it did.
-    package func cancel() {
+    /// The store gave up: the producer stops at its next batch. Returns once it did, without blocking a thread.
+    package func cancel() async {
         queue.cancel()
-        finished.wait()
-        finished.signal()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let isDone = completion.withLock { completion in
+                if !completion.isDone { completion.waiters.append(continuation) }
+                return completion.isDone
+            }
+            if isDone { continuation.resume() }
+        }
     }
 }
 

@@ -78,7 +78,7 @@ struct ManifestIntake {
         do {
             return try await store.replaceIntake(from: stream, duplicateReason: job.duplicateReason)
         } catch {
-            stream.cancel()
+            await stream.cancel()
             throw error
         }
     }

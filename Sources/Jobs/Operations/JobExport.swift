@@ -28,9 +28,11 @@ public enum JobExport {
         do {
             let outcome = try await write(store: store, configuration: configuration, to: folder, wallClock: wallClock)
             await store.endRun()
+            await store.close()
             return outcome
         } catch {
             await store.endRun()
+            await store.close()
             throw error
         }
     }

@@ -87,8 +87,10 @@ public struct JobStatus: Sendable, Codable {
         do {
             try await read(store, into: &status, configuration: configuration, wallClock: wallClock)
             await store.endRun()
+            await store.close()
         } catch {
             await store.endRun()
+            await store.close()
             throw error
         }
         return status

@@ -69,15 +69,26 @@ package struct AtomicFile {
         try write(path: path) { $0.append(bytes) }
     }
 
-    /// Removes the temporary files a killed writer left in `folder` (`.<name>.tmp-<pid>-<random>`); answers how many.
+    /// Removes the temporary files a killed writer left in `folder`: only this program's own names
+    /// (`.<name>.tmp-<pid>-<random>`) whose process is gone, so a live worker sharing the folder keeps its own.
+    /// Answers how many.
     @discardableResult
     package static func removeStaleTemporaryFiles(in folder: String) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         var removed = 0
-        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+        for name in names {
+            guard let pid = writerProcess(ofTemporaryName: name), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
             if unlink(folder + "/" + name) == 0 { removed += 1 }
         }
         return removed
+    }
+
+    /// The process that made `name`, when it is one of this program's temporary names (`.<name>.tmp-<pid>-<digits>`).
+    static func writerProcess(ofTemporaryName name: String) -> pid_t? {
+        guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards) else { return nil }
+        let parts = name[marker.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0, !parts[1].isEmpty, parts[1].allSatisfy(\.isNumber) else { return nil }
+        return pid
     }
 
     package mutating func append(_ bytes: some Collection<UInt8>) {

@@ -12,6 +12,15 @@ package protocol CheckpointStore: Sendable {
     /// Gives up the right to work the state; claimed items not completed stay pending.
     func endRun() async
 
+    /// The store's background work during a run (a PostgreSQL worker's heartbeat), as a child task of the run
+    /// until it is cancelled; stores without any return at once.
+    ///
+    /// - Throws: What must end the run (``StoreError/claimLost(location:)``: the lease ran out).
+    func maintain() async throws
+
+    /// Closes the store's connections; nothing is read or written after.
+    func close() async
+
     /// Whether some run works the state now (for `status`).
     func isRunActive() async throws -> Bool
 
@@ -100,6 +109,14 @@ package protocol CheckpointStore: Sendable {
     /// The workers that work the campaign, or did recently (for `status`).
     func workers() async throws -> [WorkerRecord]
 
+    /// Other workers of the campaign whose lease runs now: while there are any, files in a shared output folder
+    /// that no finished row recorded may be theirs, in flight.
+    func liveWorkersElsewhere() async throws -> Int
+
+    /// This worker's lease on what it claimed, when other workers may take its items over once it runs out: the
+    /// engine sends only while it runs.
+    var workerLease: WorkerLease? { get }
+
     /// A saved file's bytes, when the store keeps them (`export`); nil when they live only in the output folder.
     func savedFileContents(_ path: String) async throws -> [UInt8]?
 
@@ -113,6 +130,10 @@ extension CheckpointStore {
     package func withIntakeLock<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await body() }
     package func unfinishedItemsElsewhere() async throws -> Int { 0 }
     package func workers() async throws -> [WorkerRecord] { [] }
+    package func liveWorkersElsewhere() async throws -> Int { 0 }
+    package var workerLease: WorkerLease? { nil }
+    package func maintain() async throws {}
+    package func close() async {}
     package func savedFileContents(_ path: String) async throws -> [UInt8]? { nil }
     package var sharedQuota: (any SharedQuotaLedger)? { nil }
 }

@@ -37,7 +37,8 @@ package enum CheckpointStores {
                 ? try TrustSettings.load(caFile: configuration.http.caFile, environment: environment) : TrustSettings()
             return try await PostgresCheckpointStore.open(
                 location, password: environment[configuration.statePasswordVariable], trust: trust,
-                campaign: configuration.campaignName, lease: configuration.lease, outputFolder: configuration.output,
+                campaign: configuration.campaignName, lease: configuration.lease, stateTimeout: configuration.stateTimeout,
+                outputFolder: configuration.output,
                 access: access, logger: logger
             )
         }

@@ -12,11 +12,21 @@ package enum StoreError: Error, Sendable, Equatable {
     case invalidLocation(String)
     /// The database server cannot be reached, refuses the login, or has no such database: where (masked) and why.
     case databaseUnavailable(location: String, reason: String)
-    /// The database connection was lost during the run; what is committed stays.
-    case connectionLost(location: String)
-    /// The database server answered an operation with an error (its message, which never holds row data).
-    case databaseFailed(location: String, message: String)
-    /// This worker's lease ran out and another worker took over its item: it must not send it.
+    /// The database connection was lost during the run, in `operation` (what the worker was doing: "commit
+    /// finished rows"); what is committed stays.
+    case connectionLost(location: String, operation: String)
+    /// The database did not answer `operation` within `state_timeout` (a frozen host, a lock held elsewhere): the
+    /// connection counts as lost.
+    case stateTimedOut(location: String, operation: String, timeout: Duration)
+    /// The database refused the worker's login or rights (SQLSTATE class 28, or 42501) during the run.
+    case databaseRefused(location: String, message: String)
+    /// The database's disk is full (SQLSTATE 53100).
+    case databaseFull(location: String, message: String)
+    /// The database server answered an operation with another error: its SQLSTATE and message (which never
+    /// holds row data).
+    case databaseFailed(location: String, sqlState: String, message: String)
+    /// This worker's lease ran out (it could not be renewed in time) and other workers may have taken over its
+    /// items: it must not send them.
     case claimLost(location: String)
     /// `--restart` on a campaign that live workers hold.
     case campaignBusy(campaign: String, workers: Int)
@@ -34,6 +44,16 @@ package enum StoreError: Error, Sendable, Equatable {
         case .invalidLocation(let problem): problem
         case .unsupportedLocation(let scheme): "a \(scheme):// URL is not supported; use a file path (SQLite) or a postgresql:// URL"
         default: "cannot be used"
+        }
+    }
+}
+
+extension StoreError {
+    /// The database went away or stopped answering (not a refusal): a heartbeat connects again.
+    package var isConnectionTrouble: Bool {
+        switch self {
+        case .connectionLost, .stateTimedOut, .databaseUnavailable: true
+        default: false
         }
     }
 }

@@ -68,10 +68,16 @@ package enum ExitTable {
             JobError(.configuration, "state: \(error.locationProblem).")
         case .databaseUnavailable(let location, let reason):
             JobError(.serviceRefused, "Cannot use the state database \(location): \(reason). Nothing was sent; rows stay pending.")
-        case .connectionLost(let location):
-            JobError(.stoppedResumable, "The connection to the state database \(location) was lost; what was committed is kept. Run again once the database is back to resume.")
-        case .databaseFailed(let location, let message):
-            JobError(.ioError, "The state database \(location) failed: \(message). What was committed is kept; check the server (disk space, permissions of the database user), then run again.")
+        case .connectionLost(let location, let operation):
+            JobError(.stoppedResumable, "The connection to the state database \(location) was lost (while the worker was to \(operation)); what was committed is kept. Run again once the database is back to resume.")
+        case .stateTimedOut(let location, let operation, let timeout):
+            JobError(.stoppedResumable, "The state database \(location) did not answer within state_timeout (\(DurationText.describe(timeout))) when the worker was to \(operation): a stalled server or a lock held by another session. What was committed is kept; run again once the database answers (raise state_timeout if it is merely slow).")
+        case .databaseRefused(let location, let message):
+            JobError(.serviceRefused, "The state database \(location) refused this worker (\(message)); check the user's login and rights, then run again. What was committed is kept.")
+        case .databaseFull(let location, let message):
+            JobError(.ioError, "The state database \(location) cannot write (\(message)): its disk is full. Free space on the database server, then run again; what was committed is kept.")
+        case .databaseFailed(let location, let sqlState, let message):
+            JobError(.internalError, "The state database \(location) failed with SQLSTATE \(sqlState): \(message). What was committed is kept; run again, and report this if it recurs.")
         case .claimLost(let location):
             JobError(.stoppedResumable, "This worker's lease in \(location) ran out (the host paused, or the database answered too slowly) and other workers took over its rows; it stops without sending them. Run again to rejoin; raise `lease` if this recurs.")
         case .campaignBusy(let campaign, let workers):

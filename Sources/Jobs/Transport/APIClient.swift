@@ -72,6 +72,8 @@ package final class APIClient: Sendable {
     /// The quota shared with other workers (a shared store), taken before the local limiter.
     private let sharedQuota: SharedQuotaGate?
     private let tokens: TokenProvider?
+    /// Waits until the worker may send (its lease runs), or throws when it may not any more.
+    private let sendPermit: (@Sendable () async throws -> Void)?
     private let retry: JobConfiguration.Retry
     private let maxBodyBytes: Int
     private let statistics: RunStatistics
@@ -86,12 +88,15 @@ package final class APIClient: Sendable {
 
     /// - Parameters:
     ///   - clock: What backoff sleeps on (the limiter's clock).
+    ///   - sendPermit: Called just before each send: waits while the worker's lease is short, throws once it ran
+    ///     out (``WorkerLease/permit()``).
     ///   - jitter: A number in 0..<1 per backoff (random; fixed in tests).
     package init(
         transport: any HTTPTransport,
         limiter: RateLimiter<EngineClock>,
         sharedQuota: SharedQuotaGate? = nil,
         tokens: TokenProvider?,
+        sendPermit: (@Sendable () async throws -> Void)? = nil,
         retry: JobConfiguration.Retry,
         maxBodyBytes: Int,
         statistics: RunStatistics,
@@ -105,6 +110,7 @@ package final class APIClient: Sendable {
         self.limiter = limiter
         self.sharedQuota = sharedQuota
         self.tokens = tokens
+        self.sendPermit = sendPermit
         self.retry = retry
         self.maxBodyBytes = maxBodyBytes
         self.statistics = statistics
@@ -158,6 +164,13 @@ package final class APIClient: Sendable {
                     throw error
                 }
             }
+            // Last before the request leaves: a worker whose lease ran out while it waited sends nothing.
+            do {
+                try await sendPermit?()
+            } catch {
+                limiter.recordNoAnswer()
+                throw error
+            }
             let requestedAt = wallClock.iso8601
             statistics.recordRequest()
             let outcome = await transport.execute(request, token: token)
@@ -166,11 +179,11 @@ package final class APIClient: Sendable {
             case .answer(let status, let headers, let body):
                 let observation = observe(headers)
                 let answerClass = GatewayAnswer.classify(status: status, body: body)
-                if answerClass != .rateLimited { sharedQuota?.record(observation) }
+                if answerClass != .rateLimited { try await sharedQuota?.record(observation) }
                 switch answerClass {
                 case .rateLimited:
                     limiter.recordRateLimit(observation)
-                    sharedQuota?.recordRateLimit(observation)
+                    try await sharedQuota?.recordRateLimit(observation)
                     statistics.recordThrottle()
                     statistics.recordRetry()
                     logger.debug("rate limited; every worker pauses", metadata: ["http.request": "\(request.label)", "http.status": "\(status)"])

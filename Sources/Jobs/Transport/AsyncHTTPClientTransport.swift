@@ -19,7 +19,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     private let viaHTTPProxy: AbsoluteFormProxyClient?
     private let network: NetworkSettings
     private let routes = Mutex([Substring: Route]())
-    private let diagnoses = Mutex([ConnectionFailure: Task<ConnectionFailure, Never>]())
+    private let diagnoses = Mutex([ConnectionFailure: ConnectionFailure]())
     package let timeout: Duration
     package let maxBodyBytes: Int
     private let logger: Logger
@@ -146,25 +146,21 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     }
 
     /// `failure` made precise: AsyncHTTPClient tells neither why a certificate was refused nor what a proxy
-    /// answered, so a probe connection looks: once per failure, however many workers meet it (the run stops on
-    /// it anyway).
+    /// answered, so a probe connection looks (bounded by `http.timeout`, in the caller's task), and its finding
+    /// is kept for every later meeting of the same failure (workers that meet it at the same moment each probe;
+    /// the run stops on it anyway).
     private func diagnosed(_ failure: ConnectionFailure, url: String) async -> ConnectionFailure {
         if case .unreachable = failure { return failure }
-        let (network, timeout) = (self.network, self.timeout)
-        let diagnosis = diagnoses.withLock { diagnoses in
-            if let running = diagnoses[failure] { return running }
-            let diagnosis = Task {
-                let report = await ConnectionProbe.probe(url, network: network, timeout: timeout)
-                switch (failure, report.failure) {
-                case (.untrustedCertificate, .untrustedCertificate(let host, let reason)?): return ConnectionFailure.untrustedCertificate(host: host, reason: reason)
-                case (.proxyRefused, .proxyRefused(let proxy, let answer)?): return ConnectionFailure.proxyRefused(proxy: proxy, answer: answer)
-                default: return failure
-                }
-            }
-            diagnoses[failure] = diagnosis
-            return diagnosis
+        if let known = diagnoses.withLock({ $0[failure] }) { return known }
+        let report = await ConnectionProbe.probe(url, network: network, timeout: timeout)
+        let diagnosis: ConnectionFailure
+        switch (failure, report.failure) {
+        case (.untrustedCertificate, .untrustedCertificate(let host, let reason)?): diagnosis = .untrustedCertificate(host: host, reason: reason)
+        case (.proxyRefused, .proxyRefused(let proxy, let answer)?): diagnosis = .proxyRefused(proxy: proxy, answer: answer)
+        default: diagnosis = failure
         }
-        return await diagnosis.value
+        diagnoses.withLock { $0[failure] = diagnosis }
+        return diagnosis
     }
 
     /// The route of `url`'s origin (`https://host:port`), decided on its first request.

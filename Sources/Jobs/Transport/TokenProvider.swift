@@ -17,9 +17,14 @@ package final class TokenProvider: Sendable {
         }
     }
 
+    private typealias Waiter = CheckedContinuation<String, any Error>
+
     private struct State {
         var current: (token: Token, renewAt: EngineClock.Instant)?
-        var minting: Task<Token, any Error>?
+        /// A caller mints a token now; the others wait for it.
+        var isMinting = false
+        var waiters: [(id: UInt64, continuation: Waiter)] = []
+        var nextWaiter: UInt64 = 0
         /// Why minting failed in a way that stops the run: later callers get it at once instead of minting again
         /// (each attempt at an unreachable or refusing endpoint would cost a connection timeout).
         var stop: ServiceError?
@@ -27,7 +32,8 @@ package final class TokenProvider: Sendable {
 
     private enum Step {
         case ready(String)
-        case wait(Task<Token, any Error>)
+        case mint
+        case wait
     }
 
     private let mint: @Sendable () async throws -> Token
@@ -40,35 +46,87 @@ package final class TokenProvider: Sendable {
         self.mint = mint
     }
 
-    /// A token that is valid now.
+    /// A token that is valid now. No task of its own: the first caller that needs a new token mints it, in its
+    /// own task (cancelled with it); the others wait for it, and a waiter that is cancelled stops waiting. If the
+    /// minting caller is cancelled, one of the waiters mints instead.
+    ///
+    /// - Throws: The mint's error (a ``ServiceError`` stops every later call too); `CancellationError`.
     package func token() async throws -> String {
-        let now = clock.now
-        let mint = self.mint
-        let step = try state.withLock { state throws(ServiceError) -> Step in
-            if let stop = state.stop { throw stop }
-            if let current = state.current, now < current.renewAt { return .ready(current.token.value) }
-            if let minting = state.minting { return .wait(minting) }
-            let minting = Task { try await mint() }
-            state.minting = minting
-            return .wait(minting)
-        }
-        switch step {
-        case .ready(let value):
-            return value
-        case .wait(let minting):
-            let result = await minting.result
-            let renewAt = clock.now
-            state.withLock { state in
-                // The first caller back installs the new token; the others find it installed.
-                guard state.minting == minting else { return }
-                state.minting = nil
-                if case .failure(let error as ServiceError) = result { state.stop = error }
-                if case .success(let token) = result {
-                    let margin = min(.seconds(60), max(token.lifetime / 10, min(.seconds(5), token.lifetime / 2)))
-                    state.current = (token, renewAt.advanced(by: token.lifetime - margin))
+        while true {
+            try Task.checkCancellation()
+            let now = clock.now
+            let step = try state.withLock { state throws(ServiceError) -> Step in
+                if let stop = state.stop { throw stop }
+                if let current = state.current, now < current.renewAt { return .ready(current.token.value) }
+                if state.isMinting { return .wait }
+                state.isMinting = true
+                return .mint
+            }
+            switch step {
+            case .ready(let value):
+                return value
+            case .wait:
+                if let value = try await waitForMint() { return value }
+            case .mint:
+                let result: Result<Token, any Error>
+                do { result = .success(try await mint()) } catch { result = .failure(error) }
+                let renewAt = clock.now
+                let waiters = state.withLock { state in
+                    state.isMinting = false
+                    switch result {
+                    case .success(let token):
+                        let margin = min(.seconds(60), max(token.lifetime / 10, min(.seconds(5), token.lifetime / 2)))
+                        state.current = (token, renewAt.advanced(by: token.lifetime - margin))
+                    case .failure(let error as ServiceError):
+                        state.stop = error
+                    case .failure:
+                        break
+                    }
+                    defer { state.waiters.removeAll() }
+                    return state.waiters.map(\.continuation)
+                }
+                switch result {
+                case .success(let token):
+                    for waiter in waiters { waiter.resume(returning: token.value) }
+                    return token.value
+                case .failure(let error):
+                    // A cancelled mint is this caller's alone: the waiters look again, and one of them mints.
+                    let forWaiters: any Error = error is CancellationError ? Retry() : error
+                    for waiter in waiters { waiter.resume(throwing: forWaiters) }
+                    throw error
                 }
             }
-            return try result.get().value
+        }
+    }
+
+    /// Tells a waiter to look again (the minting caller was cancelled).
+    private struct Retry: Error {}
+
+    /// Waits for the mint in progress: its token, or nil to look again.
+    private func waitForMint() async throws -> String? {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: Waiter) in
+                    let parked = state.withLock { state -> Bool in
+                        guard state.isMinting, !Task.isCancelled else { return false }
+                        state.waiters.append((id, continuation))
+                        return true
+                    }
+                    if !parked { continuation.resume(throwing: Retry()) }
+                }
+            } onCancel: {
+                let waiter = state.withLock { state -> Waiter? in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiters.remove(at: index).continuation
+                }
+                waiter?.resume(throwing: CancellationError())
+            }
+        } catch is Retry {
+            return nil
         }
     }
 

@@ -8,7 +8,9 @@ import Foundation
 ///
 /// Files in `reports/` and `images/` that no finished row recorded (a row in flight when a run was killed, or a
 /// row that failed after a download) are deleted first, when their names prove they are this job's own (named
-/// after one of its rows); their rows fetch them again. Other files there are left alone, and not listed.
+/// after one of its rows); their rows fetch them again. Other files there are left alone, and not listed. On a
+/// shared campaign this sweep waits for the last worker: while another one's lease runs, an unrecorded file may be
+/// its row in flight (written, not yet committed), so nothing is deleted.
 struct ExportLedger {
     static let provenanceHeader = [
         "file", "transaction_id", "result_id", "kind", "requested_at", "api_path", "http_status", "api_version",
@@ -23,7 +25,9 @@ struct ExportLedger {
     func write(from store: any CheckpointStore) async throws {
         var recorded = Set<String>()
         try await store.forEachSavedFile { file, _ in recorded.insert(file.path) }
-        try await removeUnrecorded(keeping: recorded, store: store)
+        if try await store.liveWorkersElsewhere() == 0 {
+            try await removeUnrecorded(keeping: recorded, store: store)
+        }
 
         let reports = outputFolder + "/reports"
         try await AtomicFile.write(path: reports + "/SHA256SUMS") { (file: inout AtomicFile) async throws in

@@ -6,12 +6,12 @@ import PostgresNIO
 
 extension PostgresCheckpointStore {
     package func intakeSignature() async throws -> IntakeSignature? {
-        try await connections.with { connection in
+        try await connections.with("read the campaign's intake") { connection in
             let rows = try await connection.query(
                 "SELECT manifest_sha256, job FROM batch_runner_campaigns WHERE campaign = \(campaign) AND manifest_sha256 IS NOT NULL",
                 logger: logger
             )
-            for try await (sha256, job) in rows.decode((String, String).self) {
+            for (sha256, job) in try rows.decode((String, String).self) {
                 return IntakeSignature(manifestSHA256: sha256, job: job)
             }
             return nil
@@ -26,7 +26,7 @@ extension PostgresCheckpointStore {
     /// them, and only then are its indexes built and the partition attached. Rejected rows go to
     /// `batch_runner_extra_rows`.
     package func replaceIntake(from source: any IntakeSource, duplicateReason: DuplicateReason?) async throws -> IntakeSignature {
-        let signature = try await connections.with(transaction: true) { connection in
+        let signature = try await connections.with("read the manifest into the campaign", transaction: .once, timeout: intakeTimeout) { connection in
             // Intakes of different campaigns attach their partitions one at a time: two at once deadlock on the
             // default partition, which an attach locks whole.
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.partitionLock))", logger: logger)
@@ -119,13 +119,17 @@ extension PostgresCheckpointStore {
         // Fresh statistics after a bulk load: without them the planner takes a table of a million rows for an
         // empty one, and a claim's plan scans it whole. Coarse ones do (a tenth of the default sample): the plans
         // only need to know the table is large and which states are rare.
-        try await connections.with(transaction: true) { connection in
+        try await connections.with("gather the campaign's statistics", transaction: .once, timeout: intakeTimeout) { connection in
             try await connection.query("SET LOCAL default_statistics_target = 10", logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(workPartition)"), logger: logger)
             try await connection.query("ANALYZE batch_runner_extra_rows", logger: logger)
         }
         return signature
     }
+
+    /// The deadline of an intake's statements: loading and indexing a campaign of millions of rows takes minutes,
+    /// so it is `state_timeout` or 10 minutes, whichever is longer.
+    var intakeTimeout: Duration { max(connections.timeout, .seconds(600)) }
 
     /// The advisory lock that puts the partition changes of all campaigns in one line.
     static let partitionLock: Int64 = 7_260_411_912_346
@@ -148,7 +152,7 @@ extension PostgresCheckpointStore {
 
     /// Settles rows that may repeat an earlier value: each becomes a new item, shares the first earlier row's
     /// item, or (with `duplicateReason`) is rejected for repeating it.
-    private func settle(_ suspects: [IntakeRow], on connection: PostgresConnection, tally: inout IntakeTally, duplicateReason: DuplicateReason?) async throws {
+    private func settle(_ suspects: [IntakeRow], on connection: StateConnection, tally: inout IntakeTally, duplicateReason: DuplicateReason?) async throws {
         let values = Array(Set(suspects.map(\.value)))
         var firsts: [String: Int] = [:]
         // The partition is not attached yet: it is read and written by its own name.
@@ -156,7 +160,7 @@ extension PostgresCheckpointStore {
             PostgresQuery(unsafeSQL: "SELECT value, min(id) FROM \(loadingPartition) WHERE value = ANY($1) GROUP BY value", binds: binds(values)),
             logger: logger
         )
-        for try await (value, first) in rows.decode((String, Int64).self) { firsts[value] = Int(first) }
+        for (value, first) in try rows.decode((String, Int64).self) { firsts[value] = Int(first) }
         var newItems = CopyText()
         var extras = CopyText()
         var shares: [Int64: Int64] = [:]

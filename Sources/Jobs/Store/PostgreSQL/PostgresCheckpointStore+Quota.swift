@@ -7,7 +7,7 @@ extension PostgresCheckpointStore {
     // MARK: Quota
 
     package func allQuotas() async throws -> [StoredQuota] {
-        try await connections.with { connection in
+        try await connections.with("read the quotas") { connection in
             let rows = try await connection.query(
                 """
                 SELECT limiter, quota_limit, used, window_seconds, reset_epoch, server_clock_offset, learned_rate, learned_window
@@ -16,7 +16,7 @@ extension PostgresCheckpointStore {
                 logger: logger
             )
             var quotas: [StoredQuota] = []
-            for try await (limiter, limit, used, window, reset, offset, rate, learnedWindow) in rows.decode(
+            for (limiter, limit, used, window, reset, offset, rate, learnedWindow) in try rows.decode(
                 (String, Int32?, Int32, Double?, Double?, Double, Double?, Double?).self
             ) {
                 quotas.append(
@@ -35,10 +35,10 @@ extension PostgresCheckpointStore {
     }
 
     package func saveQuota(_ quota: StoredQuota) async throws {
-        try await connections.with { connection in try await Self.save(quota, on: connection, logger: logger) }
+        try await connections.with("save the quota") { connection in try await Self.save(quota, on: connection, logger: logger) }
     }
 
-    static func save(_ quota: StoredQuota, on connection: PostgresConnection, logger: Logger) async throws {
+    static func save(_ quota: StoredQuota, on connection: StateConnection, logger: Logger) async throws {
         try await connection.query(
             """
             INSERT INTO batch_runner_quota
@@ -59,7 +59,7 @@ extension PostgresCheckpointStore {
 
 extension PostgresCheckpointStore: SharedQuotaLedger {
     package func update<T: Sendable>(_ limiter: String, _ change: @Sendable (inout SharedQuota) -> T) async throws -> T {
-        try await connections.with(transaction: true) { connection in
+        try await connections.with("update the shared quota", transaction: .retryingConflicts) { connection in
             try await connection.query(
                 "INSERT INTO batch_runner_shared_quota (limiter) VALUES (\(limiter)) ON CONFLICT (limiter) DO NOTHING",
                 logger: logger
@@ -74,7 +74,7 @@ extension PostgresCheckpointStore: SharedQuotaLedger {
             )
             var quota = SharedQuota()
             let columns = (Int32?, Double?, Double?, Int32, Double?, Double?, Double?, Double?, Double?, Double?, Int32, Double?, Double?, Int32, Int32).self
-            for try await row in rows {
+            for row in rows.result {
                 let (limit, window, reset, granted, paused, probe, headerless, ended, rate, nextSlot, successes, since, until, throttles, generation) =
                     try row.decode(columns)
                 quota.limit = limit.map(Int.init)

@@ -158,7 +158,7 @@ enum PostgresSchema {
     ///
     /// - Throws: ``StoreError/newerSchema(location:version:)`` when a newer runner set it up.
     static func migrate(_ connections: PostgresConnections) async throws {
-        try await connections.with(transaction: true) { connection in
+        try await connections.with("set up the schema", transaction: .once) { connection in
             let logger = connections.logger
             try await connection.query("SELECT pg_advisory_xact_lock(7260411912345)", logger: logger)
             try await connection.query(
@@ -166,7 +166,7 @@ enum PostgresSchema {
                 logger: logger
             )
             var current = 0
-            for try await version in try await connection.query("SELECT version FROM batch_runner_schema", logger: logger).decode(Int.self) {
+            for version in try await connection.query("SELECT version FROM batch_runner_schema", logger: logger).decode(Int.self) {
                 current = version
             }
             guard current <= version else {

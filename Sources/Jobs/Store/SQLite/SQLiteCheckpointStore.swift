@@ -40,7 +40,7 @@ package final class SQLiteCheckpointStore: CheckpointStore {
             if descriptor >= 0 {
                 let size = FileStatus.size(descriptor: descriptor)
                 fchmod(descriptor, 0o600)
-                close(descriptor)
+                Glibc.close(descriptor)
                 // A state is never empty once made: an empty file was truncated or replaced, and would start over.
                 if size == 0, !isFresh {
                     throw StoreError.stateDamaged(state: path, problem: "is empty (0 bytes): it was truncated or replaced, and holds no progress")
