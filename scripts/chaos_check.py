@@ -13,6 +13,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Benchmarks"))
+sys.dont_write_bytecode = True  # no __pycache__ left in Benchmarks/
 import bench  # noqa: E402  (write_job, write_manifest, number, Sandbox, Postgres)
 
 LEASE, STATE_TIMEOUT, GRACE, MARGIN = 3, 5, 10, 5
@@ -337,7 +338,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=30)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1, help="the faults' random draws (timing still varies)")
     parser.add_argument("--rows", type=int, help="default: minutes x 60 x 300 x workers (+1000)")
     parser.add_argument("--binary", help="default: .build/release/batch-runner if it exists, else .build/debug")
     parser.add_argument("--no-state-timeout", action="store_true", help="leave `state_timeout` out (older binaries)")

@@ -30,11 +30,18 @@ package final class InMemoryCheckpointStore: CheckpointStore {
 
     private let state = Mutex(State())
     private let beforeCompleting: (@Sendable ([WorkCompletion]) async -> Void)?
+    private let beforeClaiming: (@Sendable () async throws -> Void)?
 
-    /// - Parameter beforeCompleting: Called with each batch before it is committed (a test can hold a commit
-    ///   there, on its manual clock, to see what queues behind it).
-    package init(beforeCompleting: (@Sendable ([WorkCompletion]) async -> Void)? = nil) {
+    /// - Parameters:
+    ///   - beforeCompleting: Called with each batch before it is committed (a test can hold a commit there, on its
+    ///     manual clock, to see what queues behind it).
+    ///   - beforeClaiming: Called before each claim (a test can hold or fail a claim there).
+    package init(
+        beforeCompleting: (@Sendable ([WorkCompletion]) async -> Void)? = nil,
+        beforeClaiming: (@Sendable () async throws -> Void)? = nil
+    ) {
         self.beforeCompleting = beforeCompleting
+        self.beforeClaiming = beforeClaiming
     }
 
     /// Takes the run, as opening a SQLite store for a run does; a second take fails with 75.
@@ -54,7 +61,8 @@ package final class InMemoryCheckpointStore: CheckpointStore {
     package func isRunActive() async throws -> Bool { state.withLock { $0.isRunActive } }
 
     package func claim(limit: Int) async throws -> [WorkItem] {
-        state.withLock { state in
+        try await beforeClaiming?()
+        return state.withLock { state in
             let items = state.items.filter { $0.key > state.claimed && $0.value.state == .pending }
                 .sorted { $0.key < $1.key }.prefix(limit)
                 .map { WorkItem(id: $0.key, value: $0.value.value, payload: $0.value.payload, attempts: $0.value.attempts) }

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// A real PostgreSQL server for the tests: Debian's `postgresql`, a throwaway cluster in a temporary folder on a
 /// free loopback port, stopped at the end. `scripts/test.sh` installs it.
@@ -66,10 +66,54 @@ package final class PostgresServer: @unchecked Sendable {
         try? asPostgres("pg_ctl", "-D", folder + "/data", "-m", "immediate", "-w", "stop")
     }
 
+    /// The server's processes: the postmaster and every child (backends, checkpointer, walwriter, ...).
+    package func processes() -> [pid_t] {
+        guard let text = try? String(contentsOfFile: folder + "/data/postmaster.pid", encoding: .utf8),
+            let postmaster = text.split(separator: "\n").first.flatMap({ pid_t($0) })
+        else { return [] }
+        var pids = [postmaster]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // Fields after the command: state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == postmaster { pids.append(pid) }
+        }
+        return pids
+    }
+
+    /// Freezes the server (SIGSTOP to every process, as a stalled host or storage volume would): connections stay
+    /// open and nothing answers. ``thaw()`` lets it go on.
+    package func freeze() {
+        for pid in processes() { kill(pid, SIGSTOP) }
+    }
+
+    package func thaw() {
+        for pid in processes() { kill(pid, SIGCONT) }
+    }
+
     /// Runs `sql` as the cluster's superuser, in database `database`; answers its unaligned output.
     @discardableResult
     package func psql(_ sql: String, database: String = "postgres") throws -> String {
         try asPostgres("psql", "-h", folder, "-p", String(port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql)
+    }
+
+    /// Starts `psql -c sql` as the superuser without waiting for it (a session that holds a lock); kill it to end.
+    package func startPsql(_ sql: String, database: String = "postgres") throws -> Process {
+        let process = Process()
+        let psql = [binaries + "/psql", "-h", folder, "-p", String(port), "-U", "postgres", "-d", database, "-qAt", "-c", sql]
+        if geteuid() == 0 {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "postgres", "--"] + psql
+        } else {
+            process.executableURL = URL(fileURLWithPath: psql[0])
+            process.arguments = Array(psql.dropFirst())
+        }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     /// Runs one of the server's programs (as `postgres` when this process is root) and answers its output.

@@ -21,15 +21,18 @@ final class GroupCommitter: Sendable {
     }
 
     private struct Entry {
-        var id: UInt64
         var completion: WorkCompletion
+        /// The parked worker, while it waits.
         var waiter: Waiter?
+        /// Its commit's result, when that came before the worker parked.
+        var result: Result<Void, any Error>?
     }
 
     private struct State {
-        var queued: [Entry] = []
-        /// Results of rows committed before their workers had parked.
-        var results: [UInt64: Result<Void, any Error>] = [:]
+        /// Every row between its arrival and its worker's wake-up.
+        var entries: [UInt64: Entry] = [:]
+        /// Rows not yet taken into a commit, in arrival order.
+        var queued: [UInt64] = []
         var isCommitting = false
         var nextID: UInt64 = 0
     }
@@ -53,7 +56,8 @@ final class GroupCommitter: Sendable {
     func commit(_ completion: WorkCompletion) async throws {
         let (id, leads) = state.withLock { state -> (UInt64, Bool) in
             state.nextID += 1
-            state.queued.append(Entry(id: state.nextID, completion: completion))
+            state.entries[state.nextID] = Entry(completion: completion)
+            state.queued.append(state.nextID)
             guard !state.isCommitting else { return (state.nextID, false) }
             state.isCommitting = true
             return (state.nextID, true)
@@ -62,25 +66,31 @@ final class GroupCommitter: Sendable {
         let turn = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: Waiter) in
                 let resumeNow = state.withLock { state -> Turn? in
-                    if let result = state.results.removeValue(forKey: id) { return .done(result) }
-                    guard let index = state.queued.firstIndex(where: { $0.id == id }) else { return .done(.failure(CancellationError())) }
-                    if Task.isCancelled {
-                        state.queued.remove(at: index)
+                    if let result = state.entries[id]?.result {
+                        state.entries[id] = nil
+                        return .done(result)
+                    }
+                    let isQueued = state.queued.contains(id)
+                    if isQueued, Task.isCancelled {
+                        state.queued.removeAll { $0 == id }
+                        state.entries[id] = nil
                         return .done(.failure(CancellationError()))
                     }
-                    if !state.isCommitting {
+                    if isQueued, !state.isCommitting {
                         state.isCommitting = true
                         return .lead
                     }
-                    state.queued[index].waiter = continuation
+                    state.entries[id]?.waiter = continuation
                     return nil
                 }
                 if let resumeNow { continuation.resume(returning: resumeNow) }
             }
         } onCancel: {
+            // Only a row not yet taken into a commit leaves; one being committed waits for it (bounded by the store).
             let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.queued.firstIndex(where: { $0.id == id }), let waiter = state.queued[index].waiter else { return nil }
-                state.queued.remove(at: index)
+                guard state.queued.contains(id), let waiter = state.entries[id]?.waiter else { return nil }
+                state.queued.removeAll { $0 == id }
+                state.entries[id] = nil
                 return waiter
             }
             waiter?.resume(returning: .done(.failure(CancellationError())))
@@ -91,31 +101,37 @@ final class GroupCommitter: Sendable {
         }
     }
 
-    /// Commits everything queued (the row of `leader`, this worker, is among it), wakes those rows' workers, and
+    /// Commits every queued row (the row of `leader`, this worker, is among them), wakes those rows' workers, and
     /// hands the next batch to the first worker that parked since (one still on its way leads itself).
     private func lead(_ leader: UInt64) async throws {
-        let batch = state.withLock { state in
-            defer { state.queued.removeAll() }
-            return state.queued
+        let (ids, batch) = state.withLock { state -> ([UInt64], [WorkCompletion]) in
+            let ids = state.queued
+            state.queued.removeAll()
+            return (ids, ids.compactMap { state.entries[$0]?.completion })
         }
         let result: Result<Void, any Error>
         do {
-            try await store.complete(batch.map(\.completion), quota: quota())
+            try await store.complete(batch, quota: quota())
             result = .success(())
         } catch {
             result = .failure(error)
         }
         let (parked, next) = state.withLock { state -> ([Waiter], Waiter?) in
             var parked: [Waiter] = []
-            for entry in batch where entry.id != leader {
-                if let waiter = entry.waiter { parked.append(waiter) } else { state.results[entry.id] = result }
+            for id in ids {
+                if id != leader, state.entries[id]?.result == nil, state.entries[id]?.waiter == nil {
+                    state.entries[id]?.result = result
+                    continue
+                }
+                if let waiter = state.entries[id]?.waiter { parked.append(waiter) }
+                state.entries[id] = nil
             }
-            guard let index = state.queued.firstIndex(where: { $0.waiter != nil }) else {
+            guard let first = state.queued.first(where: { state.entries[$0]?.waiter != nil }) else {
                 state.isCommitting = false
                 return (parked, nil)
             }
-            let next = state.queued[index].waiter
-            state.queued[index].waiter = nil
+            let next = state.entries[first]?.waiter
+            state.entries[first]?.waiter = nil
             return (parked, next)
         }
         for waiter in parked { waiter.resume(returning: .done(result)) }

@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import Testing
 
 /// Runs the real `batch-runner` binary, as a cron job or an operator would.
 struct BatchRunnerProcess {
@@ -47,18 +49,33 @@ struct BatchRunnerProcess {
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for the process to end and collects its output.
-    func finish() async -> Outcome {
-        async let out = Self.readAll(stdoutPipe)
-        async let err = Self.readAll(stderrPipe)
-        let (stdout, stderr) = await (out, err)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread {
-                process.waitUntilExit()
-                continuation.resume()
-            }.start()
+    /// Waits for the process to end and collects its output. A process still running after `limit` is killed
+    /// (SIGKILL) and the test fails: a hung binary fails its test, it never hangs the suite.
+    func finish(limit: Duration = .seconds(300)) async -> Outcome {
+        let pid = process.processIdentifier
+        let killed = Flag()
+        let outcome = await withTaskGroup(of: Void.self, returning: Outcome.self) { group in
+            group.addTask {
+                do { try await Task.sleep(for: limit) } catch { return }
+                killed.set()
+                kill(pid, SIGKILL)
+            }
+            defer { group.cancelAll() }
+            async let out = Self.readAll(stdoutPipe)
+            async let err = Self.readAll(stderrPipe)
+            let (stdout, stderr) = await (out, err)
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread {
+                    process.waitUntilExit()
+                    continuation.resume()
+                }.start()
+            }
+            return Outcome(status: process.terminationStatus, stdout: stdout, stderr: stderr)
         }
-        return Outcome(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+        if killed.isSet {
+            Issue.record("batch-runner \(process.arguments ?? []) did not end within \(limit): killed. stderr: \(outcome.stderr.suffix(2000))")
+        }
+        return outcome
     }
 
     private static func readAll(_ pipe: Pipe) async -> String {
@@ -77,4 +94,11 @@ struct BatchRunnerProcess {
         try process.start()
         return await process.finish()
     }
+}
+
+/// A flag set from any task.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

@@ -77,7 +77,8 @@ package final class PostgresCheckpointStore: CheckpointStore {
                 ),
                 openHeartbeatConnection: {
                     try await PostgresConnections.open(
-                        location, password: password, trust: trust, count: 1, timeout: heartbeatTimeout, clock: clock, logger: logger
+                        location, password: password, trust: trust, count: 1, timeout: heartbeatTimeout, clock: clock, role: "heartbeat",
+                        logger: logger
                     )
                 }
             )

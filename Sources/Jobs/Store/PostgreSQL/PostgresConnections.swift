@@ -49,15 +49,20 @@ final class PostgresConnections: Sendable {
     /// Runs of a transaction that may run again after a deadlock or a serialization failure.
     static let conflictAttempts = 5
 
-    /// Opens `count` connections.
+    /// Opens `count` connections, named `batch-runner[<pid>]` (plus `role`) in `pg_stat_activity`, so a DBA sees
+    /// which worker, and which of its connections, a session is.
     ///
-    /// - Parameter timeout: The deadline of every operation (`state_timeout`).
+    /// - Parameters:
+    ///   - timeout: The deadline of every operation (`state_timeout`).
+    ///   - role: What the connections are for (`heartbeat`), or empty.
     /// - Throws: ``StoreError/databaseUnavailable(location:reason:)`` naming what the server or network said.
     static func open(
         _ location: PostgresLocation, password: String?, trust: TrustSettings, count: Int, timeout: Duration,
-        clock: EngineClock, logger: Logger
+        clock: EngineClock, role: String = "", logger: Logger
     ) async throws -> PostgresConnections {
-        let configuration = try Self.configuration(location, password: password, trust: trust)
+        var configuration = try Self.configuration(location, password: password, trust: trust)
+        let name = "batch-runner[\(getpid())]" + (role.isEmpty ? "" : " " + role)
+        configuration.options.additionalStartupParameters = [("application_name", name)]
         var opened: [PostgresConnection] = []
         do {
             for index in 0..<count {
@@ -300,7 +305,6 @@ final class PostgresConnections: Sendable {
             database: location.database, tls: tls
         )
         configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
-        configuration.options.additionalStartupParameters = [("application_name", "batch-runner")]
         return configuration
     }
 
