@@ -45,6 +45,10 @@ import Yams
         #expect(codes("Count") == [69, 70, 74])
         #expect(codes("FailJob").isDisjoint(with: [0, 75]) && codes("Count").isDisjoint(with: [0, 75]))
         #expect(jobSpec["backoffLimit"] is Int)
+        // A stuck pod never blocks the next night: the Job has a deadline past the run's own timeout and its
+        // kill-after, and well within a day.
+        let deadline = try #require(jobSpec["activeDeadlineSeconds"] as? Int)
+        #expect(deadline > 5 * 3600 + 120 && deadline < 24 * 3600, "activeDeadlineSeconds \(deadline)")
 
         // 75 leaves the container as 0: the Job succeeds and the next schedule resumes.
         let command = try #require(container["command"] as? [String])
@@ -52,6 +56,7 @@ import Yams
         #expect(command == ["/bin/sh", "-c"])
         #expect(script.contains("-eq 75") && script.contains("exit 0"))
         #expect(script.contains("batch-runner run /etc/batch-runner/jobs/number-verify.yml"))
+        #expect(script.contains("timeout --foreground --preserve-status --signal=TERM --kill-after="), "a run that ignores its SIGTERM is killed")
         let syntax = Process()
         syntax.executableURL = URL(fileURLWithPath: "/bin/sh")
         syntax.arguments = ["-n", "-c", script]

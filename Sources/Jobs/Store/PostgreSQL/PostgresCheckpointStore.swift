@@ -44,16 +44,19 @@ package final class PostgresCheckpointStore: CheckpointStore {
         stateTimeout: Duration = .seconds(30), clock: EngineClock = .continuous, outputFolder: String, access: StoreAccess,
         logger: Logger
     ) async throws -> PostgresCheckpointStore {
+        let workerLease = access == .run
+            ? WorkerLease(duration: lease, registeredAt: clock.now, clock: clock, lost: .claimLost(location: location.description)) : nil
         // Claims and commits, and the shared quota, each get a connection: none waits on another.
         let connections = try await PostgresConnections.open(
-            location, password: password, trust: trust, count: access == .run ? 3 : 1, timeout: stateTimeout, clock: clock, logger: logger
+            location, password: password, trust: trust, count: access == .run ? 3 : 1, timeout: stateTimeout, clock: clock,
+            lease: workerLease, logger: logger
         )
         do {
             try await PostgresSchema.migrate(connections)
             let leaseSeconds = lease.seconds
             var workerID: Int64?
-            let registeredAt = clock.now
             if access == .run {
+                workerLease?.renewed(at: clock.now)
                 workerID = try await connections.with("register this worker") { connection in
                     let host = ProcessInfo.processInfo.hostName
                     let pid = Int(getpid())
@@ -72,9 +75,7 @@ package final class PostgresCheckpointStore: CheckpointStore {
             return PostgresCheckpointStore(
                 connections: connections, campaign: campaign, outputFolder: outputFolder, leaseSeconds: leaseSeconds,
                 workerID: workerID,
-                workerLease: workerID == nil ? nil : WorkerLease(
-                    duration: lease, registeredAt: registeredAt, clock: clock, lost: .claimLost(location: location.description)
-                ),
+                workerLease: workerLease,
                 openHeartbeatConnection: {
                     try await PostgresConnections.open(
                         location, password: password, trust: trust, count: 1, timeout: heartbeatTimeout, clock: clock, role: "heartbeat",

@@ -44,6 +44,9 @@ final class PostgresConnections: Sendable {
     /// How long an operation may take (`state_timeout`).
     let timeout: Duration
     let clock: EngineClock
+    /// The worker's lease: an operation that outlived it was held up by a pause of this process as likely as by the
+    /// database, and ends as a lost lease.
+    private let lease: WorkerLease?
     private let state: Mutex<State>
     private let all: [PostgresConnection]
     /// Runs of a transaction that may run again after a deadlock or a serialization failure.
@@ -58,7 +61,7 @@ final class PostgresConnections: Sendable {
     /// - Throws: ``StoreError/databaseUnavailable(location:reason:)`` naming what the server or network said.
     static func open(
         _ location: PostgresLocation, password: String?, trust: TrustSettings, count: Int, timeout: Duration,
-        clock: EngineClock, role: String = "", logger: Logger
+        clock: EngineClock, lease: WorkerLease? = nil, role: String = "", logger: Logger
     ) async throws -> PostgresConnections {
         var configuration = try Self.configuration(location, password: password, trust: trust)
         let name = "batch-runner[\(getpid())]" + (role.isEmpty ? "" : " " + role)
@@ -72,10 +75,14 @@ final class PostgresConnections: Sendable {
             for connection in opened { try? await connection.close() }
             throw StoreError.databaseUnavailable(location: location.description, reason: Self.describeConnectFailure(error, location: location))
         }
-        return PostgresConnections(location: location, connections: opened, timeout: timeout, clock: clock, logger: logger)
+        return PostgresConnections(location: location, connections: opened, timeout: timeout, clock: clock, lease: lease, logger: logger)
     }
 
-    private init(location: PostgresLocation, connections: [PostgresConnection], timeout: Duration, clock: EngineClock, logger: Logger) {
+    private init(
+        location: PostgresLocation, connections: [PostgresConnection], timeout: Duration, clock: EngineClock, lease: WorkerLease?,
+        logger: Logger
+    ) {
+        self.lease = lease
         self.location = location
         self.logger = logger
         self.timeout = timeout
@@ -136,7 +143,12 @@ final class PostgresConnections: Sendable {
         let (location, timeout) = (self.location.description, timeout ?? self.timeout)
         do {
             return try await Deadline.run(timeout: timeout, clock: clock, onTimeout: { [self] in
-                fail(StoreError.stateTimedOut(location: location, operation: operation, timeout: timeout), closing: true)
+                if let lease, lease.hasExpired(at: clock.now) {
+                    lease.markLost()
+                    fail(lease.lostError, closing: true)
+                } else {
+                    fail(StoreError.stateTimedOut(location: location, operation: operation, timeout: timeout), closing: true)
+                }
             }) {
                 try await body()
             }
