@@ -6,7 +6,7 @@
 #   bash scripts/chaos.sh [--workers 3] [--minutes 30] [--seed 1] [--rows N] [--binary PATH]
 #                         [--no-state-timeout] [--keep]
 #
-# Needs Debian's postgresql (initdb, pg_ctl, psql), runuser when run as root, and ss. Exit 0 when every check
+# Needs Debian's postgresql (initdb, pg_ctl, psql), and runuser when run as root. Exit 0 when every check
 # passes, 1 otherwise. Ctrl-C stops the soak and every process it started (sandbox, PostgreSQL, workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
