@@ -15,15 +15,14 @@ import TestSupport
 
     @Test func aStoreCallPastItsDeadlineIsCutAndReportedAsADeadlineExceeded() async throws {
         let clock = ManualClock()
-        let closed = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+        let statement = Statement()
         let timedOut = Counter()
         let call = Task {
             try await Deadline.run(timeout: .seconds(5), clock: EngineClock(clock), onTimeout: {
                 timedOut.increment()
-                // What closing the connection does to the statement waiting on it.
-                closed.withLock { $0?.resume(throwing: CancellationError()) }
+                statement.closeConnection()
             }) {
-                try await withCheckedThrowingContinuation { continuation in closed.withLock { $0 = continuation } }
+                try await statement.answer()
             }
         }
         await clock.waitForSleepers(1)
@@ -36,6 +35,21 @@ import TestSupport
         // The deadline's message names the operation and the place, and ends the run resumably.
         let ending = ExitTable.jobError(for: StoreError.stateTimedOut(location: "db:5432/batch", operation: "commit finished rows", timeout: .seconds(5)))
         #expect(ending.code.exitCode == 75)
+    }
+
+    /// A worker cancelled at the end of its grace still waits on its statement: the deadline stands (then in real
+    /// time), so a database that never answers cannot hold the run past it.
+    @Test func aCancelledCallerKeepsItsDeadline() async throws {
+        let clock = ManualClock()
+        let statement = Statement()
+        let call = Task {
+            try await Deadline.run(timeout: .milliseconds(200), clock: EngineClock(clock), onTimeout: { statement.closeConnection() }) {
+                try await statement.answer()
+            }
+        }
+        await clock.waitForSleepers(1)
+        call.cancel()
+        await #expect(throws: Deadline.DeadlineExceeded.self) { try await call.value }
     }
 
     @Test func aStoreCallInTimeKeepsItsAnswerAndCancelsItsTimer() async throws {
@@ -146,5 +160,29 @@ import TestSupport
         clock.advance(by: .seconds(10))
         #expect(try await staying.value == "t2")
         #expect(mints.current == 2)
+    }
+}
+
+/// A statement whose answer never comes: cancellation does not reach it, only its connection closing does.
+private final class Statement: Sendable {
+    private let state = Mutex<(isClosed: Bool, waiter: CheckedContinuation<Void, any Error>?)>((false, nil))
+
+    func answer() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let isClosed = state.withLock { state in
+                if !state.isClosed { state.waiter = continuation }
+                return state.isClosed
+            }
+            if isClosed { continuation.resume(throwing: CancellationError()) }
+        }
+    }
+
+    func closeConnection() {
+        let waiter = state.withLock { state in
+            state.isClosed = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(throwing: CancellationError())
     }
 }
