@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 package import Logging
 
 /// Runs one job: opens its store (taking the run's right to it), reads the manifest into it or checks it is
@@ -55,6 +56,7 @@ public struct JobRunner: Sendable {
         } catch {
             return RunResult(failure: ExitTable.jobError(for: error, during: .start))
         }
+        let stoppedAt = StopInstant()
         let result = await withTaskGroup(of: Void.self, returning: RunResult.self) { group in
             // The store's background work (a worker's heartbeat) is a child of the run: its error ends the run.
             group.addTask { [control] in
@@ -65,8 +67,12 @@ public struct JobRunner: Sendable {
                     control.requestStop(ExitTable.jobError(for: error))
                 }
             }
+            group.addTask { [control, clock = environment.clock] in
+                await control.waitForStop()
+                if !Task.isCancelled { stoppedAt.record(clock.now) }
+            }
             defer { group.cancelAll() }
-            return await work(store: store, job: job, finish: finish, configuration: configuration)
+            return await work(store: store, job: job, finish: finish, configuration: configuration, stoppedAt: stoppedAt)
         }
         await store.endRun()
         await store.close()
@@ -74,7 +80,9 @@ public struct JobRunner: Sendable {
     }
 
     /// Everything between opening the store and ending the run: the intake, the sending, the outputs.
-    private func work(store: any CheckpointStore, job: any BatchJob, finish: RunFinish, configuration: JobConfiguration) async -> RunResult {
+    private func work(
+        store: any CheckpointStore, job: any BatchJob, finish: RunFinish, configuration: JobConfiguration, stoppedAt: StopInstant
+    ) async -> RunResult {
         let manifestSHA256: String
         do {
             manifestSHA256 = try await untilStopped {
@@ -110,7 +118,32 @@ public struct JobRunner: Sendable {
         } catch {
             control.requestStop(ExitTable.jobError(for: error))
         }
-        return await finish.write(store: store, job: job, stop: control.stopReason, statistics: statistics, monitor: monitor, manifestSHA256: manifestSHA256)
+        // Once the run is asked to stop, it ends within the grace and `state_timeout`, the outputs included: writing
+        // a large campaign's results can take longer, and then the files stay as they were (each is replaced whole
+        // or not at all) and the next run writes them.
+        let bound = options.shutdownGrace + configuration.stateTimeout
+        let (control, clock) = (self.control, environment.clock)
+        return await withTaskGroup(of: RunResult?.self, returning: RunResult.self) { group in
+            group.addTask {
+                await finish.write(store: store, job: job, stop: control.stopReason, statistics: statistics, monitor: monitor, manifestSHA256: manifestSHA256)
+            }
+            group.addTask {
+                await control.waitForStop()
+                guard !Task.isCancelled, let stopped = stoppedAt.instant else { return nil }
+                do { try await clock.sleep(until: stopped.advanced(by: bound)) } catch { return nil }
+                let reason = control.stopReason?.message ?? "The run was stopped."
+                return RunResult(
+                    exitCode: JobError.Code.stoppedResumable.exitCode,
+                    message: reason + " The outputs could not be rewritten within the grace and state_timeout after the stop; they are the last run's, and the next run writes them.",
+                    outputFolder: nil
+                )
+            }
+            defer { group.cancelAll() }
+            while let next = await group.next() {
+                if let result = next { return result }
+            }
+            return RunResult(failure: JobError(.internalError, "The outputs were neither written nor given up."))
+        }
     }
 
     /// Runs `body` until it ends or the run is asked to stop, which cancels it (before the sending, nothing needs a
@@ -164,5 +197,16 @@ public struct JobRunner: Sendable {
         let counts = try await store.counts()
         logger.info("rows", metadata: ["rows.total": "\(counts.rows)", "rows.rejected": "\(counts.rejected)", "rows.pending": "\(counts.pending)"])
         return counts
+    }
+}
+
+/// When the run was asked to stop, on the engine's clock.
+final class StopInstant: Sendable {
+    private let value = Mutex<EngineClock.Instant?>(nil)
+
+    var instant: EngineClock.Instant? { value.withLock { $0 } }
+
+    func record(_ instant: EngineClock.Instant) {
+        value.withLock { $0 = $0 ?? instant }
     }
 }

@@ -21,6 +21,8 @@ struct OutputExporter {
             try await store.forEachFinishedRow { row in
                 CSVLine.append(fields(row), formulas: formulas, to: &file)
                 try file.flushIfLarge()
+                // A run that must end (its outputs' time after a stop ran out) abandons the file; the old one stays.
+                try Task.checkCancellation()
             }
         }
     }
@@ -31,6 +33,7 @@ struct OutputExporter {
             try await store.forEachRejectedRow { row in
                 CSVLine.append([String(row.row), row.key ?? "", row.value, row.reason], formulas: formulas, to: &file)
                 try file.flushIfLarge()
+                try Task.checkCancellation()
             }
         }
     }

@@ -49,6 +49,7 @@ extension PostgresCheckpointStore {
         let campaign = self.campaign
         var after: Int64 = 0
         while true {
+            try Task.checkCancellation()
             let page = try await connections.with("read the finished rows") { connection in
                 try await connection.query(
                     """
@@ -80,6 +81,7 @@ extension PostgresCheckpointStore {
         let campaign = self.campaign
         var after = ""
         while true {
+            try Task.checkCancellation()
             let page = try await connections.with("read the saved files") { connection in
                 try await connection.query(
                     """
@@ -106,6 +108,7 @@ extension PostgresCheckpointStore {
         let campaign = self.campaign
         var after: Int64 = 0
         while true {
+            try Task.checkCancellation()
             let page = try await connections.with("read the rejected rows") { connection in
                 try await connection.query(
                     """

@@ -29,6 +29,8 @@ package final class PostgresCheckpointStore: CheckpointStore {
     package let workerLease: WorkerLease?
     /// How the heartbeat opens a connection of its own (again, after a loss).
     private let openHeartbeatConnection: @Sendable () async throws -> PostgresConnections
+    /// How the sweep of dead workers' sends opens a connection of its own.
+    private let openSweepConnection: @Sendable () async throws -> PostgresConnections
     var logger: Logger { connections.logger }
     var clock: EngineClock { connections.clock }
 
@@ -81,6 +83,12 @@ package final class PostgresCheckpointStore: CheckpointStore {
                         location, password: password, trust: trust, count: 1, timeout: heartbeatTimeout, clock: clock, role: "heartbeat",
                         logger: logger
                     )
+                },
+                openSweepConnection: {
+                    try await PostgresConnections.open(
+                        location, password: password, trust: trust, count: 1, timeout: stateTimeout, clock: clock, role: "sweep",
+                        logger: logger
+                    )
                 }
             )
         } catch {
@@ -91,7 +99,8 @@ package final class PostgresCheckpointStore: CheckpointStore {
 
     private init(
         connections: PostgresConnections, campaign: String, outputFolder: String, leaseSeconds: Double, workerID: Int64?,
-        workerLease: WorkerLease?, openHeartbeatConnection: @escaping @Sendable () async throws -> PostgresConnections
+        workerLease: WorkerLease?, openHeartbeatConnection: @escaping @Sendable () async throws -> PostgresConnections,
+        openSweepConnection: @escaping @Sendable () async throws -> PostgresConnections
     ) {
         self.connections = connections
         self.campaign = campaign
@@ -100,6 +109,7 @@ package final class PostgresCheckpointStore: CheckpointStore {
         self.workerID = workerID
         self.workerLease = workerLease
         self.openHeartbeatConnection = openHeartbeatConnection
+        self.openSweepConnection = openSweepConnection
     }
 
     /// This worker's id, or -1 for a store opened only to read (it owns nothing).
@@ -112,57 +122,89 @@ package final class PostgresCheckpointStore: CheckpointStore {
     // MARK: Runs and claims
 
     /// The heartbeat, until the run cancels it: renews the lease every third of it on a connection of its own
-    /// (opened again after a loss), and turns what dead workers left `sending` into `unknown`, so their rows are
-    /// settled as soon as their lease runs out.
+    /// (opened again after a loss). Beside it, on another connection and with the full `state_timeout`, the items
+    /// that dead workers left `sending` become `unknown`, so their rows are settled soon after their lease runs
+    /// out; that sweep reads the campaign's finished items, so it never holds up a renewal.
     ///
     /// - Throws: ``StoreError/claimLost(location:)`` when the lease ran out before it could be renewed (the host
     ///   paused, the database did not answer): other workers may hold this worker's items now.
     package func maintain() async throws {
         guard let workerID, let workerLease else { return }
-        let (interval, leaseSeconds, campaign) = (Duration.seconds(leaseSeconds / 3), self.leaseSeconds, self.campaign)
-        var heartbeat: PostgresConnections?
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.renewLease(workerID: workerID, lease: workerLease) }
+            group.addTask { try await self.settleDeadSendsWhileRunning() }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    private func renewLease(workerID: Int64, lease workerLease: WorkerLease) async throws {
+        let leaseSeconds = self.leaseSeconds
+        try await repeatedly(on: openHeartbeatConnection) { connections in
+            let sentAt = clock.now
+            // Only a running lease is renewed: once it ran out, other workers may have taken this worker's items.
+            let renewed = try await connections.with("renew this worker's lease") { connection in
+                try await connection.query(
+                    """
+                    UPDATE batch_runner_workers SET heartbeat_at = now(), lease_until = now() + make_interval(secs => \(leaseSeconds))
+                    WHERE id = \(workerID) AND ended_at IS NULL AND lease_until > now() RETURNING id
+                    """
+                ).count == 1
+            }
+            guard renewed else {
+                workerLease.markLost()
+                throw workerLease.lostError
+            }
+            workerLease.renewed(at: sentAt)
+        } onTrouble: { error in
+            logger.warning("the heartbeat could not renew the lease; it connects again", metadata: ["error": "\(error)"])
+            if workerLease.hasExpired(at: clock.now) {
+                workerLease.markLost()
+                throw workerLease.lostError
+            }
+        }
+    }
+
+    private func settleDeadSendsWhileRunning() async throws {
+        let campaign = self.campaign
+        try await repeatedly(on: openSweepConnection) { connections in
+            _ = try await Self.settleDeadSends(connections: connections, campaign: campaign, error: JobRunner.interruptedSendError)
+        } onTrouble: { error in
+            logger.debug("the sweep of dead workers' sends could not reach the state database; it connects again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs `step` every third of the lease on a connection of its own, opened again after connection trouble
+    /// (which `onTrouble` hears first, and may turn into an error that ends the loop); any other error ends it.
+    /// Closes the connection when cancelled.
+    private func repeatedly(
+        on open: @Sendable () async throws -> PostgresConnections,
+        _ step: (PostgresConnections) async throws -> Void,
+        onTrouble: (StoreError) throws -> Void
+    ) async throws {
+        var current: PostgresConnections?
         do {
             while true {
-                try await clock.sleep(for: interval)
-                let sentAt = clock.now
+                try await clock.sleep(for: .seconds(leaseSeconds / 3))
                 do {
-                    if let current = heartbeat, !current.isUsable {
-                        await current.close()
-                        heartbeat = nil
-                    }
                     let connections: PostgresConnections
-                    if let current = heartbeat {
-                        connections = current
+                    if let usable = current, usable.isUsable {
+                        connections = usable
                     } else {
-                        connections = try await openHeartbeatConnection()
-                        heartbeat = connections
+                        await current?.close()
+                        current = nil
+                        connections = try await open()
+                        current = connections
                     }
-                    // Only a running lease is renewed: once it ran out, other workers may have taken this worker's
-                    // items.
-                    let renewed = try await connections.with("renew this worker's lease") { connection in
-                        try await connection.query(
-                            """
-                            UPDATE batch_runner_workers SET heartbeat_at = now(), lease_until = now() + make_interval(secs => \(leaseSeconds))
-                            WHERE id = \(workerID) AND ended_at IS NULL AND lease_until > now() RETURNING id
-                            """
-                        ).count == 1
-                    }
-                    guard renewed else {
-                        workerLease.markLost()
-                        throw workerLease.lostError
-                    }
-                    workerLease.renewed(at: sentAt)
-                    _ = try await Self.settleDeadSends(connections: connections, campaign: campaign, error: JobRunner.interruptedSendError)
+                    try await step(connections)
                 } catch let error as StoreError where error.isConnectionTrouble {
-                    logger.warning("the heartbeat could not reach the state database; it connects again", metadata: ["error": "\(error)"])
-                    if workerLease.hasExpired(at: clock.now) {
-                        workerLease.markLost()
-                        throw workerLease.lostError
-                    }
+                    await current?.close()
+                    current = nil
+                    try onTrouble(error)
                 }
             }
         } catch {
-            await heartbeat?.close()
+            await current?.close()
             if error is CancellationError { return }
             throw error
         }
