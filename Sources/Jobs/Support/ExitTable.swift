@@ -79,7 +79,7 @@ package enum ExitTable {
         case .databaseFailed(let location, let sqlState, let message):
             JobError(.internalError, "The state database \(location) failed with SQLSTATE \(sqlState): \(message). What was committed is kept; run again, and report this if it recurs.")
         case .claimLost(let location):
-            JobError(.stoppedResumable, "This worker's lease in \(location) ran out (the host paused, or the database answered too slowly) and other workers took over its rows; it stops without sending them. Run again to rejoin; raise `lease` if this recurs.")
+            JobError(.stoppedResumable, "This worker's lease in \(location) ran out before it could be renewed (the host paused, or the state database did not answer in time), so other workers may hold its rows now; it stopped without sending them. What was committed is kept; run again to rejoin (raise `lease` if this recurs).")
         case .campaignBusy(let campaign, let workers):
             JobError(.stoppedResumable, "--restart refused: \(workers) live worker\(workers == 1 ? "" : "s") still work campaign \(campaign). Stop them (or wait until their lease runs out), then restart.")
         case .newerSchema(let location, let version):
