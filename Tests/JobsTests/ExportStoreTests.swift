@@ -150,7 +150,7 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
 
     @Test func aWorkerWhoseItemWasTakenOverMustNotSendIt() async throws {
         let campaign = "test-" + UUID().uuidString
-        let slow = try await StoreKind.openPostgres(campaign: campaign, lease: .seconds(3))
+        let slow = try await StoreKind.openPostgres(campaign: campaign, lease: .seconds(60))
         try await slow.replaceIntake(rows: [IntakeRow(row: 1, key: "a", value: "a")], duplicateReason: nil)
         let item = try #require(try await slow.claim(limit: 1).first)
         let other = try await StoreKind.openPostgres(campaign: campaign)
@@ -166,7 +166,8 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
     /// for an item another worker took over and finished changes neither the row nor its stored file.
     @Test func aWorkerWhoseLeaseRanOutClaimsNothingAndItsLateAnswerChangesNothing() async throws {
         let campaign = "test-" + UUID().uuidString
-        let slow = try await StoreKind.openPostgres(campaign: campaign, lease: .seconds(3))
+        // A long lease, ended in the database only: the refusal comes from the claim's own statement.
+        let slow = try await StoreKind.openPostgres(campaign: campaign, lease: .seconds(60))
         try await slow.replaceIntake(rows: [IntakeRow(row: 1, key: nil, value: "t1/r1"), IntakeRow(row: 2, key: nil, value: "t2/r2")], duplicateReason: nil)
         let item = try #require(try await slow.claim(limit: 1).first)
         try await slow.expireLeaseForTesting()
