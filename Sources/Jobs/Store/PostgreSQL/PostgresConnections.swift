@@ -73,6 +73,10 @@ final class PostgresConnections: Sendable {
             }
         } catch {
             for connection in opened { try? await connection.close() }
+            // 57P03: the server is starting up or shutting down (a restart): transient, so resumable, not 69.
+            if let error = error as? PSQLError, error.serverInfo?[.sqlState] == "57P03" {
+                throw StoreError.connectionLost(location: location.description, operation: "connect while the server was starting up or shutting down")
+            }
             throw StoreError.databaseUnavailable(location: location.description, reason: Self.describeConnectFailure(error, location: location))
         }
         return PostgresConnections(location: location, connections: opened, timeout: timeout, clock: clock, lease: lease, logger: logger)
