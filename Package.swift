@@ -167,6 +167,7 @@ let package = Package(
                 "Jobs",
                 "Sandbox",
                 "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -7,7 +7,8 @@
 # The root is made once with debootstrap (minbase, plus man-db) and kept as a tarball under .cache/ (git-ignored);
 # each check unpacks a fresh copy, so nothing of one check leaks into the next. Inside it, as the package's own
 # user where a user would be: `batch-runner --version`, `man -w`, `validate` of an example job, the number-verify
-# example on the embedded sandbox (results.csv checked), and a purge that keeps the user and the state.
+# example on the embedded sandbox (results.csv checked), the report unit's stop counter with a planted link (never
+# written through), and a purge that keeps the user and the state.
 # MIRROR= changes the mirror (default: http://deb.debian.org/debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,6 +93,29 @@ rejected=$(($(wc -l <"$root/var/lib/batch-runner/check/rejects.csv") - 1))
 [ "$answered" -gt 0 ] && [ $((answered + rejected)) -eq "$manifest_rows" ] \
     || fail "results.csv has $answered rows and rejects.csv $rejected; the manifest has $manifest_rows"
 grep -q ',ok,' "$results" || fail "results.csv has no ok row"
+
+# The report unit runs as root: a link the service user plants where it counts stops must not be written through.
+# As systemd would, make the unit's StateDirectory= (root's, 0700); plant a link in it (refused: not the user's)
+# and in /var/lib/batch-runner (the user's), then report a 75 with each folder: the victim stays as it was.
+report_unit="$root/lib/systemd/system/batch-runner-report@.service"
+report_dir="$(sed -n 's/^Environment=STATE_DIR=//p' "$report_unit")"
+[ -n "$report_dir" ] && [ "$report_dir" != /var/lib/batch-runner ] \
+    || fail "the report unit counts stops in ${report_dir:-?}, a folder the service user owns"
+grep -qx "StateDirectory=${report_dir#/var/lib/}" "$report_unit" || fail "the report unit does not own $report_dir (StateDirectory=)"
+inside install -d -m 0700 "$report_dir"
+inside sh -c 'echo precious >/etc/batch-runner-victim && chmod 0600 /etc/batch-runner-victim'
+counter=.run-nightly-batch-runner-nightly.stops
+! as_user ln -s /etc/batch-runner-victim "$report_dir/$counter" 2>/dev/null \
+    || fail "the service user could plant a link in $report_dir"
+as_user ln -s /etc/batch-runner-victim "/var/lib/batch-runner/$counter" || fail "could not plant the link"
+for dir in "$report_dir" /var/lib/batch-runner; do
+    inside env MONITOR_EXIT_STATUS=75 NOTIFY=/bin/true STATE_DIR="$dir" \
+        /usr/lib/batch-runner/run-nightly.sh --report batch-runner-nightly.service \
+        || fail "run-nightly.sh --report failed with STATE_DIR=$dir"
+    [ "$(cat "$root/etc/batch-runner-victim")" = precious ] || fail "the report wrote through a link in $dir"
+    [ ! -L "$root$dir/$counter" ] && [ "$(cat "$root$dir/$counter")" = 1 ] \
+        || fail "the report did not replace the counter in $dir with a file of its own holding 1"
+done
 
 # A purge keeps the user and the state (the package says so instead of deleting them).
 inside dpkg --purge batch-runner >"$root/tmp/purge.log" 2>&1 || fail "dpkg --purge failed"

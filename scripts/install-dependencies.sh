@@ -3,11 +3,12 @@
 #   scripts/install-dependencies.sh            the system libraries it builds against
 #   scripts/install-dependencies.sh --tests    those, and the real servers the test suite starts (tinyproxy,
 #                                              PostgreSQL: each test run makes a throwaway cluster on a free port)
+#                                              and strace (the durability test traces the binary's system calls)
 #   scripts/install-dependencies.sh --package  those, and what scripts/package.sh and check-package.sh use
 set -euo pipefail
 packages=(libcsv-dev libsqlite3-dev)
 case "${1:-}" in
-    --tests) packages+=(tinyproxy postgresql) ;;
+    --tests) packages+=(tinyproxy postgresql strace) ;;
     --package) packages+=(dpkg-dev binutils lintian debootstrap) ;;
 esac
 missing=()

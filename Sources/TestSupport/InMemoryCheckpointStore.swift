@@ -179,12 +179,12 @@ package final class InMemoryCheckpointStore: CheckpointStore {
         state.withLock { state in state.items.values.contains { $0.value == value } }
     }
 
-    package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String) throws -> Void) async throws {
+    package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String, _ row: Int64) throws -> Void) async throws {
         let files = state.withLock { state in
-            state.items.values.flatMap { item in item.files.map { ($0, item.value) } }
+            state.items.flatMap { id, item in item.files.map { ($0, item.value, id) } }
                 .sorted { $0.0.path < $1.0.path }
         }
-        for (file, value) in files { try body(file, value) }
+        for (file, value, row) in files { try body(file, value, row) }
     }
 
     package func forEachRejectedRow(_ body: (RejectedRow) throws -> Void) async throws {

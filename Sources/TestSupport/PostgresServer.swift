@@ -4,7 +4,8 @@ package import Foundation
 /// free loopback port, stopped at the end. `scripts/test.sh` installs it.
 ///
 /// The cluster checks passwords over TCP (scram-sha-256) and trusts its own Unix socket, where the tests set it up
-/// as its superuser. The runner logs in as `runner`, who is not a superuser and owns the database `batch`: the
+/// as its superuser. It offers TLS with a certificate for `localhost` and `127.0.0.1` made at start by a CA of its
+/// own (``caPath``), so a test can reach it with `sslmode=verify-full`. The runner logs in as `runner`, who is not a superuser and owns the database `batch`: the
 /// rights a real deployment gives it.
 package final class PostgresServer: @unchecked Sendable {
     package static let user = "runner"
@@ -13,6 +14,8 @@ package final class PostgresServer: @unchecked Sendable {
 
     package let port: Int
     package let folder: String
+    /// The PEM certificate of the CA that signed the server's certificate: what `http.ca_file` names to trust it.
+    package let caPath: String
     private let binaries: String
 
     /// The server every test of a process can share (each test works its own campaign); started on first use.
@@ -36,6 +39,13 @@ package final class PostgresServer: @unchecked Sendable {
         port = try FreePort.pick()
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Self.giveToPostgres(folder)
+        try FileManager.default.createDirectory(atPath: folder + "/tls", withIntermediateDirectories: true)
+        let certificates = try TestCertificates(folder: folder + "/tls", caName: "batch-runner test PostgreSQL CA")
+        let server = try certificates.server(named: ["localhost", "127.0.0.1"])
+        caPath = certificates.caPath
+        // The server refuses a key others can read; it runs as postgres.
+        chmod(server.keyPath, 0o600)
+        for path in [folder + "/tls", server.certificatePath, server.keyPath] { try Self.giveToPostgres(path) }
         try asPostgres(
             "initdb", "-D", folder + "/data", "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
             "--no-sync", "--no-instructions"
@@ -56,7 +66,8 @@ package final class PostgresServer: @unchecked Sendable {
     package func start() throws {
         try asPostgres(
             "pg_ctl", "-D", folder + "/data", "-l", folder + "/server.log", "-w", "-o",
-            "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+            "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+                + " -c ssl=on -c ssl_cert_file=\(folder)/tls/server.pem -c ssl_key_file=\(folder)/tls/server-key.pem",
             "start"
         )
     }
@@ -163,9 +174,9 @@ package final class PostgresServer: @unchecked Sendable {
     }
 
     /// initdb refuses root: as root, the cluster belongs to the `postgres` user.
-    private static func giveToPostgres(_ folder: String) throws {
+    private static func giveToPostgres(_ path: String) throws {
         guard geteuid() == 0, let account = getpwnam("postgres") else { return }
-        guard chown(folder, account.pointee.pw_uid, account.pointee.pw_gid) == 0 else { throw POSIXError(.EPERM, "cannot give \(folder) to postgres") }
+        guard chown(path, account.pointee.pw_uid, account.pointee.pw_gid) == 0 else { throw POSIXError(.EPERM, "cannot give \(path) to postgres") }
     }
 
     /// The newest installed version's programs.

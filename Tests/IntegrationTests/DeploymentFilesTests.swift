@@ -102,4 +102,30 @@ import Yams
         }
         #expect(!text.contains("/usr/local/bin/batch-runner") && !text.contains("/opt/batch-runner"))
     }
+
+    /// run-nightly.sh counts a job's consecutive stops (75) in a file it replaces, never writes through: a link
+    /// planted under the counter's name (the report unit runs it as root) leaves its target as it was.
+    @Test func theStopCounterReplacesAPlantedLinkInsteadOfWritingThroughIt() throws {
+        let folder = NSTemporaryDirectory() + "run-nightly-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder + "/state", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let victim = folder + "/victim"
+        try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        let counter = folder + "/state/.run-nightly-nightly.stops"
+        try FileManager.default.createSymbolicLink(atPath: counter, withDestinationPath: victim)
+        for expected in ["1", "2"] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["30", "bash", Self.root.appendingPathComponent("docs/examples/run-nightly.sh").path, "--report", "nightly.service"]
+            process.environment = ["PATH": "/usr/bin:/bin", "MONITOR_EXIT_STATUS": "75", "NOTIFY": "/bin/true", "STATE_DIR": folder + "/state"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "the link's target was written")
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: counter)) == nil, "the counter is a file of its own")
+            #expect(try String(contentsOfFile: counter, encoding: .utf8) == expected + "\n")
+        }
+    }
 }

@@ -31,6 +31,31 @@ extension EndToEnd {
             #expect(try FileManager.default.contentsOfDirectory(atPath: drive) == ["K1.svg"])
         }
 
+        /// The start-up sweep removes only this program's own temporary names (`.<name>.tmp-<pid>-<digits>`)
+        /// whose process is gone: an operator's dot-files with `.tmp-` in their names stay.
+        @Test func theStartUpSweepLeavesForeignDotFilesAlone() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try Workspace()
+            try writePimJob(workspace, origin: sandbox.origin)
+            try FileManager.default.createDirectory(atPath: workspace.output + "/qr", withIntermediateDirectories: true)
+            // A process that has ended: its pid is free (pid reuse within the test is not a concern at this scale).
+            let ended = Process()
+            ended.executableURL = URL(fileURLWithPath: "/bin/true")
+            try ended.run()
+            ended.waitUntilExit()
+            let stale = [".results.csv.tmp-\(ended.processIdentifier)-12345", "qr/.K1.svg.tmp-\(ended.processIdentifier)-678"]
+            let foreign = [
+                ".notes.tmp-draft", ".results.csv.tmp-draft", ".summary.json.tmp-12-ab", "qr/.notes.tmp-draft", "qr/.x.tmp-\(getpid())",
+                ".mine.tmp-\(getpid())-1",
+            ]
+            for name in stale + foreign { try "x".write(toFile: workspace.output + "/" + name, atomically: false, encoding: .utf8) }
+
+            let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            for name in foreign { #expect(FileManager.default.fileExists(atPath: workspace.output + "/" + name), "\(name) was deleted") }
+            for name in stale { #expect(!FileManager.default.fileExists(atPath: workspace.output + "/" + name), "\(name) was left") }
+        }
+
         @Test func anOutputFolderThatIsALinkIsResolvedOnce() async throws {
             let sandbox = try await RunningSandbox.start()
             let workspace = try Workspace()

@@ -180,21 +180,34 @@ extension EndToEnd {
             #expect(sandbox.stats.requests == Self.rows + 1)
         }
 
-        /// http_proxy applies to http endpoints, loopback included (no implicit bypass), as absolute-form requests
-        /// with Basic authentication; upper-case HTTP_PROXY is ignored.
+        /// An http endpoint (loopback only) never goes through a proxy: through one, the token request's body,
+        /// client secret included, would travel in clear to the proxy's host. A proxy listening on another
+        /// loopback port, named by http_proxy and HTTP_PROXY, receives nothing.
         @Test(.enabled(if: Tinyproxy.isInstalled, "tinyproxy is not installed (scripts/test.sh installs it)"))
-        func httpEndpointsGoThroughTheHTTPProxyAsAbsoluteFormRequests() async throws {
+        func httpEndpointsNeverGoThroughAProxy() async throws {
             let proxy = try Tinyproxy(user: Self.proxyUser, password: Self.proxyPassword)
             defer { proxy.stop() }
             let sandbox = try await RunningSandbox.start()
             let workspace = try workspace(origin: sandbox.origin, http: "")
-            let environment = ["http_proxy": proxy.url(user: Self.proxyUser, password: Self.proxyPassword), "HTTP_PROXY": "http://127.0.0.1:1"]
-            let outcome = try await run(workspace, sandbox, environment: environment)
+            let url = proxy.url(user: Self.proxyUser, password: Self.proxyPassword)
+            let outcome = try await run(workspace, sandbox, environment: ["http_proxy": url, "HTTP_PROXY": url, "https_proxy": url])
             #expect(outcome.status == 0, "\(outcome.stderr.suffix(800))")
-            let lines = proxy.requestLines
-            #expect(lines.count == Self.rows + 1, "\(lines.count) requests through the proxy")
-            #expect(lines.allSatisfy { $0.hasPrefix("POST http://127.0.0.1:\(sandbox.port)/communication/kpn/numberverify/") }, "\(lines.prefix(3))")
-            #expect(sandbox.stats.requests == Self.rows + 1)
+            #expect(proxy.requestLines.isEmpty, "the proxy received \(proxy.requestLines.count) requests: \(proxy.requestLines.prefix(2))")
+            #expect(sandbox.stats.requests == Self.rows + 1, "every request went straight to the endpoint")
+        }
+
+        /// `http.proxy` in a job whose endpoint is http:// is a contradiction: refused (78) before any request.
+        @Test func aJobFileProxyForAnHTTPEndpointIsRefused() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let port = try FreePort.pick()
+            let workspace = try workspace(origin: sandbox.origin, http: "  proxy: http://ops:\(Self.proxyPassword)@127.0.0.1:\(port)\n")
+            for command in [["run", workspace.jobFile, "--no-progress"], ["validate", workspace.jobFile]] {
+                let outcome = try await BatchRunnerProcess.run(command, environment: sandbox.credentials)
+                #expect(outcome.status == 78, "\(command[0]): \(outcome.stdout)\(outcome.stderr)")
+                #expect(outcome.stderr.contains("`http.proxy` is set, but the endpoint http://127.0.0.1:\(sandbox.port) uses http://"), "\(outcome.stderr)")
+                #expect(!outcome.stdout.contains(Self.proxyPassword) && !outcome.stderr.contains(Self.proxyPassword))
+            }
+            #expect(sandbox.stats.requests == 0)
         }
 
         // MARK: validate --connect
@@ -241,9 +254,11 @@ extension EndToEnd {
         }
 
         @Test func validateConnectEndsWith69WhenTheProxyCannotBeReached() async throws {
-            let sandbox = try await RunningSandbox.start()
+            let folder = try Workspace().folder
+            let certificates = try TestCertificates(folder: folder)
+            let sandbox = try await tlsSandbox(try certificates.server())
             let port = try FreePort.pick()
-            let workspace = try workspace(origin: sandbox.origin, http: "  proxy: http://ops:\(Self.proxyPassword)@127.0.0.1:\(port)\n")
+            let workspace = try workspace(origin: sandbox.httpsOrigin, http: "  ca_file: \(certificates.caPath)\n  proxy: http://ops:\(Self.proxyPassword)@127.0.0.1:\(port)\n")
             let outcome = try await BatchRunnerProcess.run(["validate", workspace.jobFile, "--connect"], environment: sandbox.credentials)
             #expect(outcome.status == 69, "\(outcome.stdout)\(outcome.stderr)")
             #expect(outcome.stdout.contains("via proxy http://ops:***@127.0.0.1:\(port) (from http.proxy)"), "\(outcome.stdout)")

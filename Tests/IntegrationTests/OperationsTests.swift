@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Sandbox
 import Testing
 
@@ -75,8 +76,8 @@ extension EndToEnd {
             #expect((sandbox.stats.byEndpoint["POST /insights"] ?? 0) - before == 5)
         }
 
-        @Test func exportOfASQLiteStateWritesTheFolderAnywhereAndRefusesAChangedFile() async throws {
-            let sandbox = try await RunningSandbox.start()
+        /// An idscan-reports job of `rows` simple reports, run to its end.
+        func finishedReportsJob(_ sandbox: RunningSandbox, rows: Int) async throws -> Workspace {
             let workspace = try Workspace()
             try """
                 kind: idscan-reports
@@ -86,8 +87,14 @@ extension EndToEnd {
                 endpoints: { base: \(sandbox.origin)/id-scan/v1 }
                 idscan: { report: simple }
                 """.write(toFile: workspace.jobFile, atomically: true, encoding: .utf8)
-            try workspace.writeManifest(IDScanReportsEndToEndTests.manifest(20).text)
+            try workspace.writeManifest(IDScanReportsEndToEndTests.manifest(rows).text)
             #expect(try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.idscanCredentials).status == 0)
+            return workspace
+        }
+
+        @Test func exportOfASQLiteStateWritesTheFolderAnywhereAndRefusesAChangedFile() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try await finishedReportsJob(sandbox, rows: 20)
 
             let requests = sandbox.stats.requests
             let exported = Workspace(folder: workspace.folder + "/elsewhere")
@@ -103,6 +110,45 @@ extension EndToEnd {
             let refused = try await BatchRunnerProcess.run(["export", workspace.jobFile, "--output", workspace.folder + "/again"])
             #expect(refused.status == 74)
             #expect(refused.stderr.contains(report) && refused.stderr.contains("SHA-256"))
+        }
+
+        @Test func exportOfASQLiteStateMakesARunsFolderChecksAndTrustsNoStoredPath() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try await finishedReportsJob(sandbox, rows: 6)
+            try await Self.expectExportRefusals(jobFile: workspace.jobFile, folder: workspace.folder) {
+                try DatabaseQueue(path: workspace.output + "/state.sqlite").write { db in
+                    try db.execute(sql: "UPDATE files SET path = ? WHERE path = (SELECT max(path) FROM files)", arguments: [Self.escapingPath])
+                }
+            }
+        }
+
+        /// A stored path that would lead out of the export folder.
+        static let escapingPath = "reports/../../escaped.pdf"
+
+        /// `export` refuses (74) a destination whose `reports/` is a link, leaving the link's target as it was, and,
+        /// once `tamper` made the state hold ``escapingPath``, refuses the state naming the row, writing nothing.
+        static func expectExportRefusals(
+            jobFile: String, folder: String, environment: [String: String] = [:], tamper: () throws -> Void
+        ) async throws {
+            let drive = folder + "/compliance-drive"
+            try FileManager.default.createDirectory(atPath: drive, withIntermediateDirectories: true)
+            try "theirs\n".write(toFile: drive + "/SHA256SUMS", atomically: true, encoding: .utf8)
+            let linked = folder + "/linked-export"
+            try FileManager.default.createDirectory(atPath: linked, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: linked + "/reports", withDestinationPath: drive)
+            let refused = try await BatchRunnerProcess.run(["export", jobFile, "--output", linked], environment: environment)
+            #expect(refused.status == 74, "\(refused.stderr)")
+            #expect(refused.stderr.contains("linked-export/reports is a symbolic link"), "\(refused.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: drive) == ["SHA256SUMS"])
+            #expect(try String(contentsOfFile: drive + "/SHA256SUMS", encoding: .utf8) == "theirs\n")
+
+            try tamper()
+            let destination = folder + "/export"
+            let outcome = try await BatchRunnerProcess.run(["export", jobFile, "--output", destination], environment: environment)
+            #expect(outcome.status == 74, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("records a saved file of row ") && outcome.stderr.contains("not qr/, reports/ or images/"), "\(outcome.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: folder + "/escaped.pdf"), "written outside the export folder")
+            #expect(!FileManager.default.fileExists(atPath: destination), "nothing is written")
         }
 
         @Test func validateReportsTheManifestWithoutCallingAnyAPI() async throws {

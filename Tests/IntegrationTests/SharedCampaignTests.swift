@@ -247,6 +247,30 @@ extension EndToEnd {
             #expect(try exported.csv("results.csv").count == 61)
         }
 
+        @Test func exportOfAPostgreSQLCampaignMakesARunsFolderChecksAndTrustsNoStoredPath() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let server = try PostgresServer.shared()
+            let body = """
+                kind: idscan-reports
+                endpoints: { base: \(sandbox.origin)/id-scan/v1 }
+                idscan: { report: simple }
+                """
+            let campaign = try SharedCampaign(server: server, body: body)
+            try campaign.workspace.writeManifest(IDScanReportsEndToEndTests.manifest(6).text)
+            #expect(try await campaign.run(worker: 1, credentials: sandbox.idscanCredentials).status == 0)
+            try await OperationsTests.expectExportRefusals(
+                jobFile: campaign.jobFile(1), folder: campaign.workspace.folder, environment: campaign.environment([:])
+            ) {
+                try server.psql(
+                    """
+                    UPDATE batch_runner_files SET path = '\(OperationsTests.escapingPath)'
+                    WHERE campaign = '\(campaign.campaign)' AND path = (SELECT max(path) FROM batch_runner_files WHERE campaign = '\(campaign.campaign)')
+                    """,
+                    database: PostgresServer.database
+                )
+            }
+        }
+
         @Test func aWorkerWithoutTheManifestJoinsAndOneWithAChangedManifestExits65() async throws {
             let sandbox = try await RunningSandbox.start()
             let campaign = try SharedCampaign(server: try PostgresServer.shared(), body: Self.numberVerifyBody(sandbox.origin))
@@ -311,6 +335,28 @@ extension EndToEnd {
             #expect(inline.status == 78)
             #expect(inline.stderr.contains("state_password_env") && !inline.stderr.contains("pw@"))
             #expect(sandbox.stats.requests == 0, "nothing was sent")
+        }
+
+        /// `sslmode=verify-full` against a real server whose certificate was made at test time: trusted through
+        /// `http.ca_file`, the campaign runs; without the CA the run ends with 69 before any request, naming TLS.
+        @Test func verifyFullTrustsTheCAOfHTTPCAFileAndRefusesWithoutIt() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let server = try PostgresServer.shared()
+            let campaign = try SharedCampaign(server: server, body: Self.numberVerifyBody(sandbox.origin))
+            try campaign.workspace.writeManifest(Manifests.numbers(count: 10))
+            let state = "postgresql://\(PostgresServer.user)@localhost:\(server.port)/\(PostgresServer.database)?sslmode=verify-full"
+            let job = "\(Self.numberVerifyBody(sandbox.origin))\nmanifest: manifest.csv\nstate: \(state)\ncampaign: \(campaign.campaign)\n"
+            try (job + "output: out1\nhttp: { ca_file: \(server.caPath) }\n").write(toFile: campaign.jobFile(1), atomically: true, encoding: .utf8)
+            try (job + "output: out2\n").write(toFile: campaign.jobFile(2), atomically: true, encoding: .utf8)
+
+            let untrusted = try await BatchRunnerProcess.run(["run", campaign.jobFile(2), "--no-progress"], environment: campaign.environment(sandbox.credentials))
+            #expect(untrusted.status == 69, "\(untrusted.stderr.suffix(600))")
+            #expect(untrusted.stderr.contains("localhost:\(server.port)/batch") && untrusted.stderr.contains("TLS"), "\(untrusted.stderr.suffix(600))")
+            #expect(sandbox.stats.requests == 0, "nothing was sent")
+
+            let trusted = try await BatchRunnerProcess.run(["run", campaign.jobFile(1), "--no-progress"], environment: campaign.environment(sandbox.credentials))
+            #expect(trusted.status == 0, "\(trusted.stderr.suffix(600))")
+            #expect(try campaign.csv("results.csv", worker: 1).dropFirst().count == 10)
         }
 
         @Test func aDatabaseStoppedMidRunStopsTheWorkersWith75AndTheCampaignResumes() async throws {

@@ -33,7 +33,7 @@ private func savedFile(_ path: String, kind: String, sha256: String = "0", bytes
 
     func savedFiles(_ store: any CheckpointStore) async throws -> [(SavedFile, String)] {
         var files: [(SavedFile, String)] = []
-        try await store.forEachSavedFile { files.append(($0, $1)) }
+        try await store.forEachSavedFile { file, value, _ in files.append((file, value)) }
         return files
     }
 

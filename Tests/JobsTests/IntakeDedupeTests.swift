@@ -181,7 +181,7 @@ import TestSupport
         try await store.forEachRejectedRow { rejected.append($0) }
         #expect(rejected == [RejectedRow(row: 2, key: "b", value: "bad", reason: "wrong")])
         var files: [(String, String)] = []
-        try await store.forEachSavedFile { file, value in files.append((file.path, value)) }
+        try await store.forEachSavedFile { file, value, _ in files.append((file.path, value)) }
         #expect(files.map(\.0) == ["reports/y.pdf"] && files.map(\.1) == ["y"])
     }
 }

@@ -16,10 +16,29 @@ import Testing
         #expect(try StoreLocation("postgres://batch@db/x") == .postgres(try PostgresLocation(url: "postgres://batch@db/x")))
     }
 
-    @Test func theDefaultsAreLibpqs() throws {
-        let location = try PostgresLocation(url: "postgresql://batch@db/batchrunner")
-        #expect(location.port == 5432)
-        #expect(location.sslMode == .prefer)
+    /// A host across a network gets verified TLS unless the URL says otherwise, as the API side does; the
+    /// loopback interface keeps libpq's `prefer`.
+    @Test func theDefaultModeIsVerifiedTLSAcrossANetwork() throws {
+        let remote = try PostgresLocation(url: "postgresql://batch@db/batchrunner")
+        #expect(remote.port == 5432)
+        #expect(remote.sslMode == .verifyFull && !remote.sslModeIsExplicit)
+        #expect(remote.weakTLSWarning == nil)
+        #expect(try PostgresLocation(url: "postgresql://batch@10.1.2.3/x").sslMode == .verifyFull)
+        #expect(try PostgresLocation(url: "postgresql://batch@127.0.0.1.nip.io/x").sslMode == .verifyFull, "a name, not the loopback interface")
+        for local in ["127.0.0.1", "127.0.0.2:6543", "localhost", "[::1]"] {
+            #expect(try PostgresLocation(url: "postgresql://batch@\(local)/x").sslMode == .prefer, "\(local)")
+        }
+    }
+
+    /// A weaker mode the URL names still works, with a warning that says what it gives up; none on loopback.
+    @Test(arguments: [("disable", "not encrypted"), ("prefer", "not checked"), ("require", "not checked")])
+    func aWeakerModeNamedForARemoteHostIsWarnedAbout(mode: String, givesUp: String) throws {
+        let location = try PostgresLocation(url: "postgresql://batch@db.internal/x?sslmode=\(mode)")
+        #expect(location.sslMode.rawValue == mode)
+        let warning = try #require(location.weakTLSWarning)
+        #expect(warning.contains("sslmode=\(mode) to db.internal:5432") && warning.contains(givesUp) && warning.contains("verify-full"))
+        #expect(try PostgresLocation(url: "postgresql://batch@127.0.0.1/x?sslmode=\(mode)").weakTLSWarning == nil)
+        #expect(try PostgresLocation(url: "postgresql://batch@db.internal/x?sslmode=verify-full").weakTLSWarning == nil)
     }
 
     @Test(arguments: [

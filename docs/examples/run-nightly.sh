@@ -15,7 +15,8 @@
 #   NOTIFY            the alert command, called as: NOTIFY SEVERITY SUBJECT BODY
 #                     SEVERITY is critical (nothing progresses until someone acts) or warning (next business day)
 #                                                             (default: notify, a placeholder to replace)
-#   STATE_DIR         where consecutive stops (75) are counted (default: /var/lib/batch-runner)
+#   STATE_DIR         where consecutive stops (75) are counted (default: /var/lib/batch-runner); a folder only
+#                     the account running this script can write (the report unit, as root, uses its own)
 #   MAX_STOPS         alert when a job stopped with 75 this many runs in a row (default: 3)
 #   MAX_RUNTIME       send SIGTERM after this long (timeout(1) syntax: 5h); the run checkpoints, exits 75, and the
 #                     next run resumes                        (default: no limit)
@@ -36,16 +37,20 @@ alert() {  # alert SEVERITY SUBJECT BODY
 }
 
 # Counts consecutive 75s of a job: `stops NAME reset` or `stops NAME add` (prints the new count).
+# The file is never written through: the new count goes to a new file in the same folder, renamed over the old
+# name (mv -T replaces a link planted there, it does not follow it), and a link is never read.
 stops() {
-    local file="$STATE_DIR/.run-nightly-$1.stops" count=0
+    local file="$STATE_DIR/.run-nightly-$1.stops" count=0 next
     if [ "$2" = reset ]; then
         rm -f "$file"
         return
     fi
-    [ -r "$file" ] && count="$(cat "$file" 2>/dev/null || echo 0)"
+    if [ -f "$file" ] && [ ! -L "$file" ]; then count="$(head -c 20 "$file" 2>/dev/null || echo 0)"; fi
     case "$count" in '' | *[!0-9]*) count=0 ;; esac
     count=$((count + 1))
-    echo "$count" >"$file" 2>/dev/null || true
+    if next="$(mktemp "$STATE_DIR/.run-nightly-$1.stops.XXXXXX" 2>/dev/null)"; then
+        { echo "$count" >"$next" && mv -T -f "$next" "$file"; } 2>/dev/null || rm -f "$next"
+    fi
     echo "$count"
 }
 

@@ -162,6 +162,16 @@ public enum JobFile {
                 }
             }
             http.noProxy = try object.strings("no_proxy")
+            // An http endpoint (loopback only) never goes through a proxy: the proxy, which may be anywhere,
+            // would receive the client secret in clear. The environment's proxy is ignored for it (NetworkSettings);
+            // a proxy the job file names is a contradiction, refused.
+            if case .server = http.proxy, let plain = [endpoints.base, endpoints.token].compactMap({ $0 }).first(where: { $0.lowercased().hasPrefix("http:") }) {
+                let origin = URLComponents(string: plain).map { "http://\($0.host ?? "")\($0.port.map { ":\($0)" } ?? "")" } ?? "http://"
+                throw object.error(
+                    "proxy",
+                    "is set, but the endpoint \(origin) uses http://: through a proxy its requests, the client secret among them, would travel in clear to the proxy's host. An http:// endpoint never goes through a proxy; remove http.proxy (or write none), or use https:// endpoints"
+                )
+            }
             try object.finish()
         }
 

@@ -112,26 +112,18 @@ struct YAMLObject {
 
     /// The name of an environment variable. The value is never quoted in a message: it may be a credential
     /// written where its variable's name belongs.
+    /// The name of an environment variable that holds a credential: `[A-Z_][A-Z0-9_]*`, as such variables are
+    /// named. Anything else may be the credential itself pasted in the wrong place (`k7f9x2m4p8q1w3e5`): refused,
+    /// and never repeated in a message, since a message about an unset variable would print it.
     mutating func variableName(_ key: String) throws(JobFileError) -> String? {
         guard let name = try string(key) else { return nil }
-        let valid = name.utf8.first.map { !($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) } ?? false
-            && name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
-        guard valid, !Self.looksLikeCredential(name) else {
-            throw error(key, "must name the environment variable that holds the credential (letters, digits and _, such as KPN_CLIENT_SECRET), not hold the credential itself; export the value in that variable instead")
+        let isUpperOrUnderscore = { (byte: UInt8) in byte == UInt8(ascii: "_") || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) }
+        let valid = name.utf8.first.map(isUpperOrUnderscore) ?? false
+            && name.utf8.allSatisfy { isUpperOrUnderscore($0) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) }
+        guard valid else {
+            throw error(key, "must name the environment variable that holds the credential (capital letters, digits and _, not starting with a digit, such as KPN_CLIENT_SECRET), not hold the credential itself; the value given is not repeated here. Export the credential in such a variable and name the variable")
         }
         return name
-    }
-
-    /// Whether `name`, though made of the characters of a variable name, looks like a generated key or secret:
-    /// 12 characters or more without `_`, with digits and lowercase letters, and either uppercase ones too or 24
-    /// characters or more (a hex key). Were it taken for a name, the message about an unset variable would print it.
-    private static func looksLikeCredential(_ name: String) -> Bool {
-        let bytes = name.utf8
-        guard bytes.count >= 12, !bytes.contains(UInt8(ascii: "_")) else { return false }
-        let hasDigit = bytes.contains { $0 >= 0x30 && $0 <= 0x39 }
-        let hasLower = bytes.contains { $0 >= 0x61 && $0 <= 0x7A }
-        let hasUpper = bytes.contains { $0 >= 0x41 && $0 <= 0x5A }
-        return hasDigit && hasLower && (hasUpper || bytes.count >= 24)
     }
 
     mutating func object(_ key: String) throws(JobFileError) -> YAMLObject? {

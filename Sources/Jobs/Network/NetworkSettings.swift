@@ -4,8 +4,9 @@ package import Foundation
 ///
 /// The job file wins where it sets a key (`http.proxy`, `http.no_proxy`, `http.ca_file`); the environment fills
 /// in the rest, because neither AsyncHTTPClient nor swift-nio-ssl reads it on Linux:
-/// - `https_proxy` / `HTTPS_PROXY` for https endpoints, `http_proxy` for http endpoints (upper-case
-///   `HTTP_PROXY` is ignored, as curl does, because of httpoxy);
+/// - `https_proxy` / `HTTPS_PROXY` for https endpoints. `http_proxy` and `HTTP_PROXY` are ignored: an http
+///   endpoint (loopback only, see `EndpointPolicy`) never goes through a proxy, which would receive the client
+///   secret in clear on its own host; `http.proxy` set for a job with such an endpoint is refused (`JobFile`);
 /// - `no_proxy` / `NO_PROXY`;
 /// - `SSL_CERT_FILE` and `SSL_CERT_DIR` (added to `http.ca_file`, never replaced by it).
 package struct NetworkSettings: Sendable {
@@ -15,15 +16,14 @@ package struct NetworkSettings: Sendable {
         package var origin: String
     }
 
+    /// The proxy of https endpoints; http endpoints never use one.
     package var httpsProxy: Proxy?
-    package var httpProxy: Proxy?
     package var noProxy: NoProxyList
     package var trust: TrustSettings
 
     /// Direct connections, the system's roots only: what tests and the sandbox use.
-    package init(httpsProxy: Proxy? = nil, httpProxy: Proxy? = nil, noProxy: NoProxyList = NoProxyList([]), trust: TrustSettings = TrustSettings()) {
+    package init(httpsProxy: Proxy? = nil, noProxy: NoProxyList = NoProxyList([]), trust: TrustSettings = TrustSettings()) {
         self.httpsProxy = httpsProxy
-        self.httpProxy = httpProxy
         self.noProxy = noProxy
         self.trust = trust
     }
@@ -53,10 +53,8 @@ package struct NetworkSettings: Sendable {
             break
         case .some(.server(let server)):
             settings.httpsProxy = Proxy(server: server, origin: "http.proxy")
-            settings.httpProxy = settings.httpsProxy
         case nil:
             settings.httpsProxy = try proxy(from: variable("https_proxy", "HTTPS_PROXY"))
-            settings.httpProxy = try proxy(from: variable("http_proxy"))
         }
         if let noProxy = http.noProxy {
             settings.noProxy = NoProxyList(noProxy)
@@ -73,12 +71,9 @@ package struct NetworkSettings: Sendable {
         min(.seconds(10), timeout / 2)
     }
 
-    /// The proxy a request to `url` goes through, or nil to connect directly.
+    /// The proxy a request to `url` goes through, or nil to connect directly (always for an http URL).
     package func proxy(for url: URLComponents) -> Proxy? {
-        guard let scheme = url.scheme?.lowercased(), let host = url.host else { return nil }
-        let proxy = scheme == "https" ? httpsProxy : httpProxy
-        guard let proxy else { return nil }
-        let port = url.port ?? (scheme == "https" ? 443 : 80)
-        return noProxy.bypasses(host: host, port: port) ? nil : proxy
+        guard url.scheme?.lowercased() == "https", let host = url.host, let httpsProxy else { return nil }
+        return noProxy.bypasses(host: host, port: url.port ?? 443) ? nil : httpsProxy
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+public import Logging
 
 /// `batch-runner export`: writes a job's complete output folder (results.csv, rejects.csv, every saved file,
 /// the job's own files such as SHA256SUMS and provenance.csv, and summary.json) from its state, anywhere, at any
@@ -20,13 +21,15 @@ public enum JobExport {
     ///
     /// - Throws: ``StoreError`` (the state cannot be opened), ``FileSystemError`` (a file cannot be written, or a
     ///   saved file is missing or no longer matches its checksum), ``JobError`` (the state holds no intake).
-    public static func write(_ configuration: JobConfiguration, to folder: String, wallClock: WallClock = .system()) async throws -> Outcome {
+    public static func write(
+        _ configuration: JobConfiguration, to folder: String, wallClock: WallClock = .system(), logger: Logger = Logger(label: "batch-runner.export")
+    ) async throws -> Outcome {
         guard try CheckpointStores.exists(configuration) else {
             throw JobError(.ioError, "There is no state at \(configuration.statePath) to export; run the job first.")
         }
         let store = try await CheckpointStores.open(configuration, access: .inspect)
         do {
-            let outcome = try await write(store: store, configuration: configuration, to: folder, wallClock: wallClock)
+            let outcome = try await write(store: store, configuration: configuration, to: folder, wallClock: wallClock, logger: logger)
             await store.endRun()
             await store.close()
             return outcome
@@ -37,18 +40,22 @@ public enum JobExport {
         }
     }
 
-    private static func write(store: any CheckpointStore, configuration: JobConfiguration, to folder: String, wallClock: WallClock) async throws -> Outcome {
+    private static func write(
+        store: any CheckpointStore, configuration: JobConfiguration, to folder: String, wallClock: WallClock, logger: Logger
+    ) async throws -> Outcome {
         guard let signature = try await store.intakeSignature() else {
             throw JobError(.ioError, "The state \(configuration.statePath) holds no finished intake (campaign \(configuration.campaignName)); nothing to export.")
         }
         let job = configuration.kind.makeJob(configuration)
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw FileSystemError(path: folder, "Cannot create the export folder \(folder): \(error.localizedDescription).")
-        }
+        // Every stored path is checked before anything is written: a state is not necessarily trustworthy.
         var saved: [SavedFile] = []
-        try await store.forEachSavedFile { file, _ in saved.append(file) }
+        try await store.forEachSavedFile { file, _, row in
+            guard SavedFilePath.isSafe(file.path) else { throw SavedFilePath.refusal(file.path, row: row, state: configuration.statePath) }
+            saved.append(file)
+        }
+        // The checks a run makes of its output folder: its qr/, reports/ and images/ must be real folders, not
+        // links that would carry the files, SHA256SUMS and provenance.csv elsewhere.
+        let folder = try OutputFolder.prepare(folder, subfolders: job.fileFolders, logger: logger).path
         for file in saved {
             let bytes = try await contents(of: file, store: store, outputFolder: configuration.output)
             try AtomicFile.write(path: folder + "/" + file.path, bytes: bytes)

@@ -65,8 +65,9 @@ package protocol CheckpointStore: Sendable {
     /// Every finished row (succeeded, failed or unknown), in row order.
     func forEachFinishedRow(_ body: (FinishedRow) throws -> Void) async throws
 
-    /// Every saved file of a finished work item, in path order, with the item's value.
-    func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String) throws -> Void) async throws
+    /// Every saved file of a finished work item, in path order, with the item's value and row (its first
+    /// manifest row).
+    func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String, _ row: Int64) throws -> Void) async throws
 
     /// Every rejected row, in row order.
     func forEachRejectedRow(_ body: (RejectedRow) throws -> Void) async throws

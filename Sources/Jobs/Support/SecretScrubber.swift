@@ -55,7 +55,7 @@ package final class SecretScrubber: Sendable {
 
     /// Registers the passwords of the proxies a run or a check goes through.
     package func register(_ network: NetworkSettings) {
-        for proxy in [network.httpsProxy, network.httpProxy].compactMap({ $0?.server }) {
+        for proxy in [network.httpsProxy].compactMap({ $0?.server }) {
             if let password = proxy.password { register(proxyUser: proxy.username ?? "", password: password) }
         }
     }

@@ -11,12 +11,12 @@ import Synchronization
 /// ``NetworkSettings`` name for each host and trusting the CAs they add.
 ///
 /// There is one client (one connection pool) per route: direct, and through the https proxy (CONNECT tunnels);
-/// connections are reused across requests. http endpoints behind a proxy go through ``AbsoluteFormProxyClient``.
-/// A request's route is decided once per origin.
+/// connections are reused across requests. An http endpoint (loopback only) always goes direct: through a proxy
+/// its requests, the client secret among them, would travel in clear to the proxy's host. A request's route is
+/// decided once per origin.
 package final class AsyncHTTPClientTransport: HTTPTransport {
     private let direct: HTTPClient
     private let viaHTTPSProxy: HTTPClient?
-    private let viaHTTPProxy: AbsoluteFormProxyClient?
     private let network: NetworkSettings
     private let routes = Mutex([Substring: Route]())
     private let diagnoses = Mutex([ConnectionFailure: ConnectionFailure]())
@@ -25,9 +25,9 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     private let logger: Logger
 
     private struct Route: Sendable {
-        /// The client that carries the origin's requests; nil for an http origin behind a proxy (absolute form).
-        var client: HTTPClient?
-        /// `host[:port]` as the URL gives it: for messages, and the `Host` of absolute-form requests.
+        /// The client that carries the origin's requests.
+        var client: HTTPClient
+        /// `host[:port]` as the URL gives it, for messages.
         var host: String
         /// The proxy, masked, for messages; nil when direct.
         var proxy: String?
@@ -43,7 +43,6 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         }
         self.direct = client(proxy: nil)
         self.viaHTTPSProxy = network.httpsProxy.map { client(proxy: $0) }
-        self.viaHTTPProxy = network.httpProxy.map { AbsoluteFormProxyClient(proxy: $0.server, timeout: timeout, maxBodyBytes: maxBodyBytes) }
         self.network = network
         self.timeout = timeout
         self.maxBodyBytes = maxBodyBytes
@@ -91,10 +90,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
 
     package func execute(_ request: APIRequest, token: String?) async -> TransportOutcome {
         // Without proxies every request goes direct: no route to look up.
-        let proxied = viaHTTPSProxy == nil && viaHTTPProxy == nil ? nil : route(for: request.url)
-        if let proxied, proxied.client == nil, let viaHTTPProxy {
-            return await viaHTTPProxy.execute(request, token: token, host: proxied.host)
-        }
+        let proxied = viaHTTPSProxy == nil ? nil : route(for: request.url)
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = request.method
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
@@ -173,9 +169,7 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
             return components.port.map { HostNames.authority(name, port: $0) } ?? name
         } ?? "?"
         let proxy = components.flatMap { network.proxy(for: $0) }
-        let isHTTPS = components?.scheme?.lowercased() == "https"
-        let client = proxy == nil ? direct : isHTTPS ? viaHTTPSProxy : nil
-        let route = Route(client: client, host: host, proxy: proxy?.server.masked)
+        let route = Route(client: proxy == nil ? direct : viaHTTPSProxy ?? direct, host: host, proxy: proxy?.server.masked)
         // Keyed by a copy of the origin alone: a slice of the URL would keep its phone number alive.
         routes.withLock { $0[Substring(String(origin))] = route }
         return route

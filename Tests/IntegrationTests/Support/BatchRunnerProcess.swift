@@ -24,9 +24,16 @@ struct BatchRunnerProcess {
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
 
-    init(_ arguments: [String], environment: [String: String] = [:]) {
-        process.executableURL = Self.executable
-        process.arguments = arguments
+    /// - Parameter wrapper: A program that starts the binary, with its arguments (`strace -o trace`): the binary's
+    ///   path and `arguments` follow them.
+    init(_ arguments: [String], environment: [String: String] = [:], wrapper: [String] = []) {
+        if let program = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(wrapper.dropFirst()) + [Self.executable.path] + arguments
+        } else {
+            process.executableURL = Self.executable
+            process.arguments = arguments
+        }
         var merged = ProcessInfo.processInfo.environment
         merged["KPN_CLIENT_ID"] = nil
         merged["KPN_CLIENT_SECRET"] = nil
@@ -89,8 +96,8 @@ struct BatchRunnerProcess {
     }
 
     /// Runs to the end.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
-        let process = BatchRunnerProcess(arguments, environment: environment)
+    static func run(_ arguments: [String], environment: [String: String] = [:], wrapper: [String] = []) async throws -> Outcome {
+        let process = BatchRunnerProcess(arguments, environment: environment, wrapper: wrapper)
         try process.start()
         return await process.finish()
     }

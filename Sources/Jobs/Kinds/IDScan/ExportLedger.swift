@@ -24,14 +24,14 @@ struct ExportLedger {
 
     func write(from store: any CheckpointStore) async throws {
         var recorded = Set<String>()
-        try await store.forEachSavedFile { file, _ in recorded.insert(file.path) }
+        try await store.forEachSavedFile { file, _, _ in recorded.insert(file.path) }
         if try await store.liveWorkersElsewhere() == 0 {
             try await removeUnrecorded(keeping: recorded, store: store)
         }
 
         let reports = outputFolder + "/reports"
         try await AtomicFile.write(path: reports + "/SHA256SUMS") { (file: inout AtomicFile) async throws in
-            try await store.forEachSavedFile { saved, _ in
+            try await store.forEachSavedFile { saved, _, _ in
                 let relative = saved.path.hasPrefix("reports/") ? String(saved.path.dropFirst("reports/".count)) : "../" + saved.path
                 file.append("\(saved.sha256)  \(relative)\n")
                 try file.flushIfLarge()
@@ -39,7 +39,7 @@ struct ExportLedger {
         }
         try await AtomicFile.write(path: reports + "/provenance.csv") { (file: inout AtomicFile) async throws in
             CSVLine.append(Self.provenanceHeader, formulas: formulas, to: &file)
-            try await store.forEachSavedFile { saved, value in
+            try await store.forEachSavedFile { saved, value, _ in
                 let ids = IDScanID.pair(value)
                 CSVLine.append(
                     [

@@ -80,7 +80,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String) throws -> Void) async throws {
+    package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String, _ row: Int64) throws -> Void) async throws {
         let campaign = self.campaign
         var after = ""
         while true {
@@ -88,19 +88,19 @@ extension PostgresCheckpointStore {
             let page = try await connections.with("read the saved files") { connection in
                 try await connection.query(
                     """
-                    SELECT f.path, f.kind, f.sha256, f.bytes, f.requested_at, f.api_path, f.http_status::int8, f.api_version, f.content_type, w.value
+                    SELECT f.path, f.kind, f.sha256, f.bytes, f.requested_at, f.api_path, f.http_status::int8, f.api_version, f.content_type, w.value, w.id
                     FROM batch_runner_files f JOIN batch_runner_work w ON w.campaign = f.campaign AND w.id = f.work_id
                     WHERE f.campaign = \(campaign) AND f.path COLLATE "C" > \(after) COLLATE "C"
                     ORDER BY f.path COLLATE "C" LIMIT \(Self.readPage)
                     """
-                ).decode((String, String, String, Int64, String, String, Int64, String, String, String).self)
+                ).decode((String, String, String, Int64, String, String, Int64, String, String, String, Int64).self)
             }
-            for (path, kind, sha256, bytes, requestedAt, apiPath, status, apiVersion, contentType, value) in page {
+            for (path, kind, sha256, bytes, requestedAt, apiPath, status, apiVersion, contentType, value, row) in page {
                 let file = SavedFile(
                     path: path, kind: kind, sha256: sha256, bytes: Int(bytes), requestedAt: requestedAt, apiPath: apiPath,
                     httpStatus: Int(status), apiVersion: apiVersion, contentType: contentType
                 )
-                try body(file, value)
+                try body(file, value, row)
             }
             guard page.count == Self.readPage, let last = page.last else { return }
             after = last.0

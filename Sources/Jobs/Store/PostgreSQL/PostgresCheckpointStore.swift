@@ -46,6 +46,7 @@ package final class PostgresCheckpointStore: CheckpointStore {
         stateTimeout: Duration = .seconds(30), clock: EngineClock = .continuous, outputFolder: String, access: StoreAccess,
         logger: Logger
     ) async throws -> PostgresCheckpointStore {
+        if let warning = location.weakTLSWarning { logger.warning("\(warning)") }
         let workerLease = access == .run
             ? WorkerLease(duration: lease, registeredAt: clock.now, clock: clock, lost: .claimLost(location: location.description)) : nil
         // Claims and commits, and the shared quota, each get a connection: none waits on another.

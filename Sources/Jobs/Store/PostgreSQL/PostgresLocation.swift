@@ -24,6 +24,8 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     package var port: Int
     package var database: String
     package var sslMode: SSLMode
+    /// Whether the URL names `sslmode`; without it the mode is ``defaultSSLMode(host:)``.
+    package var sslModeIsExplicit: Bool
     /// Seconds to wait for the server to accept a connection (`connect_timeout`, default 10).
     package var connectTimeout: Int
 
@@ -48,7 +50,8 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         self.host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         self.port = components.port ?? 5432
         self.database = database.removingPercentEncoding ?? database
-        self.sslMode = .prefer
+        self.sslMode = Self.defaultSSLMode(host: self.host)
+        self.sslModeIsExplicit = false
         self.connectTimeout = 10
         for item in components.queryItems ?? [] {
             let value = item.value ?? ""
@@ -59,6 +62,7 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                     throw .invalidLocation("has sslmode=\(value.prefix(20)); use one of \(modes)")
                 }
                 sslMode = mode
+                sslModeIsExplicit = true
             case "connect_timeout":
                 guard let seconds = Int(value), (1...300).contains(seconds) else {
                     throw .invalidLocation("has connect_timeout=\(value.prefix(20)); use whole seconds from 1 to 300")
@@ -70,5 +74,28 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                 throw .invalidLocation("has the parameter \(item.name.prefix(40)), which batch-runner does not read; it reads sslmode, connect_timeout and application_name")
             }
         }
+    }
+
+    /// The mode when the URL names none: `verify-full` for a host reached over a network, as the API side asks
+    /// for verified TLS; libpq's `prefer` for the loopback interface and a socket folder, which never leave
+    /// this machine.
+    package static func defaultSSLMode(host: String) -> SSLMode {
+        isLocal(host) ? .prefer : .verifyFull
+    }
+
+    /// What a weaker mode the URL names gives up, for a warning at start; nil when the connection is verified
+    /// or never leaves this machine.
+    package var weakTLSWarning: String? {
+        guard sslModeIsExplicit, sslMode != .verifyFull, !Self.isLocal(host) else { return nil }
+        let givesUp = switch sslMode {
+        case .disable: "the connection is not encrypted: anyone on the network path can read the state's rows and the password"
+        case .prefer: "TLS is used only when the server offers it, and its certificate is not checked: anyone on the network path can pose as the server, read the state's rows and take the password"
+        case .require, .verifyFull: "the server's certificate is not checked: anyone on the network path can pose as the server, read the state's rows and take the password"
+        }
+        return "the state URL asks for sslmode=\(sslMode.rawValue) to \(HostNames.authority(host, port: port)): \(givesUp). Use sslmode=verify-full (the default), trusting the server's CA through http.ca_file or SSL_CERT_FILE"
+    }
+
+    private static func isLocal(_ host: String) -> Bool {
+        host.hasPrefix("/") || EndpointPolicy.isLoopback(host)
     }
 }

@@ -39,13 +39,13 @@ extension SQLiteCheckpointStore {
         }
     }
 
-    package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String) throws -> Void) async throws {
+    package func forEachSavedFile(_ body: (_ file: SavedFile, _ value: String, _ row: Int64) throws -> Void) async throws {
         try readStreaming { db in
             let cursor = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT f.path, f.kind, f.sha256, f.bytes, f.requested_at, f.api_path, f.http_status, f.api_version,
-                        f.content_type, w.value
+                        f.content_type, w.value, w.id
                     FROM files f JOIN work w ON w.id = f.work_id ORDER BY f.path
                     """
             )
@@ -54,7 +54,7 @@ extension SQLiteCheckpointStore {
                     path: row[0], kind: row[1], sha256: row[2], bytes: row[3], requestedAt: row[4], apiPath: row[5],
                     httpStatus: row[6], apiVersion: row[7], contentType: row[8]
                 )
-                try body(file, row[9])
+                try body(file, row[9], row[10])
             }
         }
     }

@@ -5,7 +5,8 @@ import Synchronization
 /// The checkpoint store in one SQLite file (WAL, `synchronous=NORMAL`, mode 0600), through GRDB.
 ///
 /// WAL with `synchronous=NORMAL` keeps every committed transaction across a killed process; only a power loss can
-/// take back the last commits, which then are simply done again.
+/// take back the last commits, which then are simply done again. The one exception is the sending mark of a
+/// creation (``markSending(_:)``), synced before the request leaves, since a creation must never be done again.
 package final class SQLiteCheckpointStore: CheckpointStore {
     let queue: DatabaseQueue
     let path: String
@@ -172,14 +173,26 @@ package final class SQLiteCheckpointStore: CheckpointStore {
         recordGeneration(generation)
     }
 
+    /// The mark is durable before this returns, whatever befalls the machine after: its transaction commits with
+    /// `synchronous=FULL` (the `-wal` file synced), and the commit count beside the state is synced too. A
+    /// creation the mark announced is then never taken for one that was never sent, even after a power cut; the
+    /// rest of the run stays on `NORMAL`.
+    ///
     /// - Throws: ``StoreError/rowTaken(state:)`` when the row is no longer pending (another process sent it).
     package func markSending(_ id: Int64) async throws {
-        let generation = try await queue.write { db in
-            try db.execute(sql: "UPDATE work SET state = ? WHERE id = ? AND state = 0", arguments: [WorkState.sending.rawValue, id])
-            guard db.changesCount == 1 else { throw StoreError.rowTaken(state: self.path) }
-            return try self.raiseGeneration(db)
+        let generation = try await queue.writeWithoutTransaction { db -> Int64? in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            var generation: Int64?
+            try db.inTransaction {
+                try db.execute(sql: "UPDATE work SET state = ? WHERE id = ? AND state = 0", arguments: [WorkState.sending.rawValue, id])
+                guard db.changesCount == 1 else { throw StoreError.rowTaken(state: self.path) }
+                generation = try self.raiseGeneration(db)
+                return .commit
+            }
+            return generation
         }
-        recordGeneration(generation)
+        if let generation { try self.generation?.recordDurably(generation) }
     }
 
     package func settleInterruptedSends(error: String) async throws -> Int {

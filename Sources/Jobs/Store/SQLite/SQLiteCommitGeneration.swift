@@ -7,8 +7,9 @@ import GRDB
 /// or damaged after a crash, or an older copy was put back; its finished rows would be sent again.
 ///
 /// The file is written after the commit, so a crash between the two leaves the database ahead, which is fine.
-/// No fsync: a killed process loses nothing the kernel has; after a power loss SQLite itself may lose the last
-/// commits (`synchronous=NORMAL`), and the check then says so rather than resend them silently.
+/// Usually no fsync: a killed process loses nothing the kernel has; after a power loss SQLite itself may lose the
+/// last commits (`synchronous=NORMAL`), and the check then says so rather than resend them silently. A sending
+/// mark is recorded durably (the file synced, its folder synced when the file was made), with its commit.
 final class SQLiteCommitGeneration: Sendable {
     private let descriptor: Int32
     let path: String
@@ -40,6 +41,12 @@ final class SQLiteCommitGeneration: Sendable {
         }
         self.descriptor = descriptor
         if recorded < current { record(current) }
+        // The file's name must survive a power cut too, once a durable record relies on it.
+        let folder = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
     }
 
     deinit { close(descriptor) }
@@ -59,5 +66,15 @@ final class SQLiteCommitGeneration: Sendable {
         var text = Array(String(generation).utf8)
         text = [UInt8](repeating: UInt8(ascii: " "), count: max(0, 20 - text.count)) + text + [0x0A]
         _ = text.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// Writes a committed value and syncs it to disk before answering.
+    ///
+    /// - Throws: ``FileSystemError`` when the system cannot sync it (the row is then not sent).
+    func recordDurably(_ generation: Int64) throws(FileSystemError) {
+        record(generation)
+        guard fdatasync(descriptor) == 0 else {
+            throw FileSystemError(path: path, "Cannot sync \(path) to disk (\(String(cString: strerror(errno)))); check the disk holding the state. The row was not sent.")
+        }
     }
 }
