@@ -15,6 +15,9 @@ extension Sandbox {
                 guard msisdn.utf8.count >= 8, msisdn.utf8.count <= 15, msisdn.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                     return (.badRequest, ByteBuffer(string: #"{"error_code": 400, "message": "Invalid msisdn"}"#), "application/json")
                 }
+                if self.configuration.bareNotFoundNumbers.contains(msisdn) {
+                    return (.notFound, ByteBuffer(string: "<html><body><h1>404 Not Found</h1></body></html>"), "text/html")
+                }
                 guard let insight = SandboxNumbers.insight(for: msisdn) else {
                     let message = self.configuration.sendsFormulaText ? "@SUM(1+1)*cmd|' /C calc'!A0" : "Not Found"
                     return (.notFound, try self.json(["error_code": 404, "message": message]), "application/json")

@@ -118,6 +118,9 @@ public struct SandboxConfiguration: Sendable {
     public var seed: UInt64 = 1
     /// Answer insights with the public spec's bare `session_id`/`polling_id` instead of the seed's URIs.
     public var sendsBareDeviceMatchIDs = false
+    /// Numbers (digits with country code) whose lookup answers a bare 404, an HTML page as a gateway gives for a
+    /// route it does not know, rather than Number Verify's error body (which numbers ending in `404` get).
+    public var bareNotFoundNumbers: Set<String> = []
     /// Put spreadsheet formulas in answer text (Number Verify operator names and error messages), to show that
     /// the runner's CSV files never carry a live formula.
     public var sendsFormulaText = false

@@ -152,6 +152,7 @@ package final class InMemoryCheckpointStore: CheckpointStore {
                 switch item.state {
                 case .succeeded: counts.succeeded += item.rows.count
                 case .failed: counts.failed += item.rows.count
+                case .notFound: counts.notFound += item.rows.count
                 case .unknown, .sending: counts.unknown += item.rows.count
                 case .pending:
                     counts.pending += item.rows.count

@@ -24,28 +24,33 @@ extension EndToEnd {
         }
 
         @Test func statusOfAHalfDoneRunShowsCountsQuotaAndErrors() async throws {
-            let sandbox = try await RunningSandbox.start { $0.quota = .init(limit: 500, interval: 1, unit: .hour) }
+            let sandbox = try await RunningSandbox.start {
+                $0.quota = .init(limit: 500, interval: 1, unit: .hour)
+                $0.bareNotFoundNumbers = [Manifests.number(5), Manifests.number(15)]
+            }
             let workspace = try Workspace()
             try workspace.writeNumberVerifyJob(origin: sandbox.origin)
             try workspace.writeManifest(Manifests.numbers(count: 200, rejectEvery: 50, notFoundEvery: 10))
             let sample = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--limit", "60"], environment: sandbox.credentials)
-            #expect(sample.status == 3, "the sample met 404s: \(sample.stderr)")
+            #expect(sample.status == 3, "the sample met two bare 404s: \(sample.stderr)")
             #expect(sandbox.stats.served.count == 60, "--limit 60 sent 60 lookups")
 
             let status = try await statusJSON(workspace)
             #expect(status["started"] as? Bool == true && status["running"] as? Bool == false)
             #expect(status["rows"] as? Int == 200 && status["rejected"] as? Int == 4)
-            // Rows 10, 20, 30, 40 and 60 are unknown numbers; row 50 is rejected.
-            #expect(status["succeeded"] as? Int == 55 && status["failed"] as? Int == 5 && status["pending"] as? Int == 136)
+            // Rows 10, 20, 30, 40 and 60 are numbers the service does not know (not_found); rows 5 and 15 meet a bare
+            // 404 (failed); row 50 is rejected.
+            #expect(status["succeeded"] as? Int == 53 && status["not_found"] as? Int == 5 && status["failed"] as? Int == 2)
+            #expect(status["pending"] as? Int == 136)
             #expect(status["last_exit_code"] as? Int == 3)
             let quota = try #require((status["quota"] as? [[String: Any]])?.first)
             #expect(quota["limit"] as? Int == 500 && quota["used"] as? Int == 60)
             #expect((quota["resets_in_seconds"] as? Int ?? 0) > 3_000)
             let errors = try #require(status["last_errors"] as? [[String: Any]])
-            #expect(errors.first?["rows"] as? Int == 5 && (errors.first?["error"] as? String)?.contains("HTTP 404") == true)
+            #expect(errors.first?["rows"] as? Int == 2 && (errors.first?["error"] as? String)?.contains("HTTP 404") == true)
 
             let text = try await BatchRunnerProcess.run(["status", workspace.jobFile])
-            #expect(text.stdout.contains("55 ok, 5 failed, 0 unknown, 136 pending, 4 rejected"))
+            #expect(text.stdout.contains("53 ok, 5 not found, 2 failed, 0 unknown, 136 pending, 4 rejected"), "\(text.stdout)")
             #expect(text.stdout.contains("quota 60 of 500 used"))
         }
 
@@ -64,16 +69,18 @@ extension EndToEnd {
             #expect(try await statusJSON(workspace)["running"] as? Bool == false)
         }
 
+        /// `--retry-failed` sends the failed rows (a bare 404 here) again, never the `not_found` ones: those are answers.
         @Test func retryFailedSendsOnlyTheFailedRowsAgain() async throws {
-            let sandbox = try await RunningSandbox.start()
+            let sandbox = try await RunningSandbox.start { $0.bareNotFoundNumbers = [Manifests.number(3), Manifests.number(7)] }
             let workspace = try Workspace()
             try workspace.writeNumberVerifyJob(origin: sandbox.origin)
             try workspace.writeManifest(Manifests.numbers(count: 50, notFoundEvery: 10))
             #expect(try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials).status == 3)
+            #expect(try workspace.summary()["not_found"] as? Int == 5)
             let before = sandbox.stats.byEndpoint["POST /insights"] ?? 0
             let again = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--retry-failed"], environment: sandbox.credentials)
-            #expect(again.status == 3, "404s fail again")
-            #expect((sandbox.stats.byEndpoint["POST /insights"] ?? 0) - before == 5)
+            #expect(again.status == 3, "bare 404s fail again")
+            #expect((sandbox.stats.byEndpoint["POST /insights"] ?? 0) - before == 2)
         }
 
         /// An idscan-reports job of `rows` simple reports, run to its end.
@@ -189,7 +196,10 @@ extension EndToEnd {
 
 extension EndToEnd.OperationsTests {
     @Test func theMetricsFileIsWrittenAtomicallyAndMatchesTheSummary() async throws {
-        let sandbox = try await RunningSandbox.start { $0.quota = .init(limit: 1_000, interval: 1, unit: .hour) }
+        let sandbox = try await RunningSandbox.start {
+            $0.quota = .init(limit: 1_000, interval: 1, unit: .hour)
+            $0.bareNotFoundNumbers = [Manifests.number(1)]
+        }
         let workspace = try Workspace()
         try workspace.writeNumberVerifyJob(origin: sandbox.origin)
         try workspace.writeManifest(Manifests.numbers(count: 120, rejectEvery: 40, notFoundEvery: 25))
@@ -205,7 +215,8 @@ extension EndToEnd.OperationsTests {
         }
         let summary = try workspace.summary()
         #expect(sample("batch_runner_rows", "succeeded") == Double(summary["succeeded"] as? Int ?? -1))
-        #expect(sample("batch_runner_rows", "failed") == 4)
+        #expect(sample("batch_runner_rows", "failed") == 1)
+        #expect(sample("batch_runner_rows", "not_found") == 4)
         #expect(sample("batch_runner_rows", "rejected") == 3)
         #expect(sample("batch_runner_rows", "pending") == 0)
         #expect(sample("batch_runner_requests_total") == Double(summary["requests"] as? Int ?? -1))

@@ -118,6 +118,7 @@ import TestSupport
             switch WorkState(rawValue: stateOfValue[row.value]!)! {
             case .succeeded: recount.succeeded += 1
             case .failed: recount.failed += 1
+            case .notFound: recount.notFound += 1
             case .unknown, .sending: recount.unknown += 1
             case .pending: recount.pending += 1
             }

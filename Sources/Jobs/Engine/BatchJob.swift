@@ -46,6 +46,8 @@ package enum RowOutcome<Result: Sendable>: Sendable {
     case failed(String)
     /// The service may have acted on a non-idempotent request without the runner knowing: never resent silently.
     case unknown(String)
+    /// The service answered that it does not know the row's value: a finished answer, not a failure.
+    case notFound
 }
 
 /// Reads one data row into an accepted or rejected ``IntakeRow``; cells are already checked to be UTF-8 text.

@@ -31,7 +31,7 @@ package struct ResultColumn<Result: Sendable>: Sendable {
     package static var key: Self { Self("key", .row { $0.key ?? "" }) }
     /// The work item's value (the normalised number, say) under `name`.
     package static func value(_ name: String) -> Self { Self(name, .row { $0.value }) }
-    /// `ok`, `failed` or `unknown`.
+    /// `ok`, `failed`, `not_found` or `unknown`.
     package static var status: Self {
         Self(
             "status",
@@ -39,6 +39,7 @@ package struct ResultColumn<Result: Sendable>: Sendable {
                 switch row.state {
                 case .succeeded: "ok"
                 case .failed: "failed"
+                case .notFound: "not_found"
                 default: "unknown"
                 }
             }

@@ -33,6 +33,8 @@ extension BatchJob {
             completion.error = reason
         case .unknown(let reason):
             (completion.state, completion.error) = (.unknown, reason)
+        case .notFound:
+            completion.state = .notFound
         }
         // Answers are the services' text: a secret one echoes back is never stored or written.
         let scrubber = SecretScrubber.shared

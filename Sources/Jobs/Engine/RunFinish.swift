@@ -32,9 +32,7 @@ struct RunFinish {
             let exitCode = stop?.code.exitCode ?? (counts.failed + counts.unknown > 0 ? ExitStatus.someRowsFailed : ExitStatus.success)
             let tally = statistics.snapshot
             let summary = RunSummary(
-                kind: configuration.kind.rawValue, rows: counts.rows, accepted: counts.accepted, rejected: counts.rejected,
-                succeeded: counts.succeeded, failed: counts.failed, pending: counts.pending, unknown: counts.unknown,
-                requests: tally.requests, throttled: tally.throttled, retries: tally.retries,
+                kind: configuration.kind.rawValue, counts: counts, requests: tally.requests, throttled: tally.throttled, retries: tally.retries,
                 durationSeconds: (start.duration(to: environment.clock.now).seconds * 1000).rounded() / 1000,
                 exitCode: exitCode, stopReason: SecretScrubber.shared.scrub(stop?.message), apiVersion: tally.apiVersion, sunset: tally.sunset,
                 startedAt: startedAt, finishedAt: environment.wallClock.iso8601, manifestSHA256: manifestSHA256

@@ -70,6 +70,7 @@ package final class RunMonitor: Sendable {
                 state.progress.succeeded += 1
                 state.progress.lastSuccessEpochSeconds = now
             case .failed: state.progress.failed += 1
+            case .notFound: state.progress.notFound += 1
             default: state.progress.unknown += 1
             }
         }

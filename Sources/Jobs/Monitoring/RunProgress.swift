@@ -77,7 +77,10 @@ package struct RunProgress: Sendable, Equatable {
         func counter(_ name: String, _ help: String, _ value: Int) {
             registry.makeCounter(name: "batch_runner_" + name, labels: labels, help: help).increment(by: Int64(value))
         }
-        let states = [("succeeded", counts.succeeded), ("failed", counts.failed), ("unknown", counts.unknown), ("pending", counts.pending), ("rejected", counts.rejected)]
+        let states = [
+            ("succeeded", counts.succeeded), ("failed", counts.failed), ("unknown", counts.unknown), ("not_found", counts.notFound),
+            ("pending", counts.pending), ("rejected", counts.rejected),
+        ]
         for (state, count) in states {
             gauge("rows", "Rows of the job by state, across resumes.", Double(count), labels: [("state", state)])
         }

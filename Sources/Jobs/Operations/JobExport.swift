@@ -65,9 +65,7 @@ public enum JobExport {
         let now = wallClock.iso8601
         let exitCode = counts.pending > 0 ? JobError.Code.stoppedResumable.exitCode : counts.failed + counts.unknown > 0 ? ExitStatus.someRowsFailed : ExitStatus.success
         let summary = RunSummary(
-            kind: configuration.kind.rawValue, rows: counts.rows, accepted: counts.accepted, rejected: counts.rejected,
-            succeeded: counts.succeeded, failed: counts.failed, pending: counts.pending, unknown: counts.unknown,
-            requests: 0, throttled: 0, retries: 0, durationSeconds: 0, exitCode: exitCode,
+            kind: configuration.kind.rawValue, counts: counts, requests: 0, throttled: 0, retries: 0, durationSeconds: 0, exitCode: exitCode,
             stopReason: counts.pending > 0 ? "exported while \(counts.pending) rows are still pending" : nil,
             apiVersion: nil, sunset: nil, startedAt: now, finishedAt: now, manifestSHA256: signature.manifestSHA256
         )

@@ -56,6 +56,8 @@ public struct JobStatus: Sendable, Codable {
     public var succeeded = 0
     public var failed = 0
     public var unknown = 0
+    /// Rows the service answered it does not know (finished, not failed).
+    public var notFound = 0
     public var pending = 0
     public var quota: [Quota] = []
     /// A shared campaign's name (nil for a SQLite state).
@@ -70,6 +72,7 @@ public struct JobStatus: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case kind, state, started, running, rows, accepted, rejected, succeeded, failed, unknown, pending, quota, campaign, workers
+        case notFound = "not_found"
         case lastErrors = "last_errors"
         case lastExitCode = "last_exit_code"
         case lastFinishedAt = "last_finished_at"
@@ -109,6 +112,7 @@ public struct JobStatus: Sendable, Codable {
         let counts = try await store.counts()
         (status.rows, status.accepted, status.rejected) = (counts.rows, counts.accepted, counts.rejected)
         (status.succeeded, status.failed, status.unknown, status.pending) = (counts.succeeded, counts.failed, counts.unknown, counts.pending)
+        status.notFound = counts.notFound
         let now = wallClock.epochSeconds
         // A gateway without quota headers has no quota to show, only the rate learned from its 429s.
         for stored in try await store.allQuotas() {
@@ -138,7 +142,7 @@ extension JobStatus {
         guard started else { return "\(kind): not started (no state at \(state)).\n" }
         var lines = [
             "\(kind): \(running ? "a run is active" : "no run active")\(lastExitCode.map { ", last run exited \($0)" } ?? "")\(lastFinishedAt.map { " at \($0)" } ?? "")",
-            "rows \(rows): \(succeeded) ok, \(failed) failed, \(unknown) unknown, \(pending) pending, \(rejected) rejected",
+            "rows \(rows): \(succeeded) ok, \(notFound) not found, \(failed) failed, \(unknown) unknown, \(pending) pending, \(rejected) rejected",
         ]
         if let campaign {
             lines.append("campaign \(campaign): \(workers.filter(\.live).count) live worker\(workers.filter(\.live).count == 1 ? "" : "s")")

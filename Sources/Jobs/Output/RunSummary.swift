@@ -11,6 +11,8 @@ package struct RunSummary: Codable, Sendable, Equatable {
     package var pending: Int
     /// idscan-create rows whose request may have reached the server without an answer.
     package var unknown: Int
+    /// Rows the service answered it does not know (number-verify's 404 with its error body): finished, not failed.
+    package var notFound: Int
     /// HTTP requests this invocation sent, token requests included.
     package var requests: Int
     /// Rate-limit answers this invocation received (429 or a `policies.ratelimit.*` fault).
@@ -33,6 +35,7 @@ package struct RunSummary: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case kind, rows, accepted, rejected, succeeded, failed, pending, unknown, requests, throttled, retries
+        case notFound = "not_found"
         case durationSeconds = "duration_seconds"
         case exitCode = "exit_code"
         case stopReason = "stop_reason"
@@ -42,6 +45,20 @@ package struct RunSummary: Codable, Sendable, Equatable {
         case finishedAt = "finished_at"
         case manifestSHA256 = "manifest_sha256"
         case runnerVersion = "runner_version"
+    }
+
+    /// The summary of a job whose rows stand at `counts`, after an invocation that sent `requests` (token
+    /// requests included), received `throttled` rate-limit answers and made `retries` re-sends.
+    package init(
+        kind: String, counts: StateCounts, requests: Int, throttled: Int, retries: Int, durationSeconds: Double,
+        exitCode: Int32, stopReason: String?, apiVersion: String?, sunset: String?, startedAt: String, finishedAt: String,
+        manifestSHA256: String
+    ) {
+        (self.kind, self.rows, self.accepted, self.rejected) = (kind, counts.rows, counts.accepted, counts.rejected)
+        (self.succeeded, self.failed, self.pending, self.unknown, self.notFound) = (counts.succeeded, counts.failed, counts.pending, counts.unknown, counts.notFound)
+        (self.requests, self.throttled, self.retries, self.durationSeconds) = (requests, throttled, retries, durationSeconds)
+        (self.exitCode, self.stopReason, self.apiVersion, self.sunset) = (exitCode, stopReason, apiVersion, sunset)
+        (self.startedAt, self.finishedAt, self.manifestSHA256) = (startedAt, finishedAt, manifestSHA256)
     }
 
     package func jsonData() throws -> Data {

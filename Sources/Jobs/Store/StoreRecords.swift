@@ -42,6 +42,9 @@ package enum WorkState: Int, Sendable, CaseIterable {
     case unknown = 3
     /// A non-idempotent request is about to leave (becomes `unknown` if the run dies now).
     case sending = 4
+    /// The service answered that it does not know the value (a number unknown to Number Verify): finished, an
+    /// answer rather than a failure, never sent again by `--retry-failed`.
+    case notFound = 5
 }
 
 /// A pending work item handed to a worker.
@@ -157,6 +160,8 @@ package struct StateCounts: Sendable, Equatable {
     package var succeeded = 0
     package var failed = 0
     package var unknown = 0
+    /// Rows the service answered it does not know (``WorkState/notFound``).
+    package var notFound = 0
     package var pending = 0
     /// Distinct work items still pending (what the run will send).
     package var pendingWork = 0

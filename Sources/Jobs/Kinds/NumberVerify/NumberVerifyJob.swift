@@ -62,11 +62,13 @@ package struct NumberVerifyJob: BatchJob {
         )
         let answer = try await context.send(request)
         guard answer.isSuccess else {
-            return .failed(
-                answer.status == 404
-                    ? "number not known to Number Verify (HTTP 404)"
-                    : "Number Verify rejected the lookup (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))"
-            )
+            if answer.status == 404 {
+                // Number Verify's own error body says the number is unknown: an answer. A bare 404 (a wrong URL,
+                // a gateway's page) is not one.
+                return Self.isUnknownNumberAnswer(answer.body)
+                    ? .notFound : .failed("Number Verify answered HTTP 404 without its error body; check endpoints.base (\(GatewayAnswer.describe(status: 404, body: answer.body)))")
+            }
+            return .failed("Number Verify rejected the lookup (\(GatewayAnswer.describe(status: answer.status, body: answer.body)))")
         }
         let insight: InsightAnswer
         do {
@@ -87,7 +89,16 @@ package struct NumberVerifyJob: BatchJob {
         )
     }
 
-    /// Polls the device match until it is known or `poll_timeout` passes (`pending`).
+    /// Whether a 404's body is Number Verify's error body for an unknown number: `{"error_code": 404, ...}`
+    /// (the code as a number or as text).
+    static func isUnknownNumberAnswer(_ body: [UInt8]) -> Bool {
+        guard let answer = JSONValue(parsing: body) else { return false }
+        switch answer["error_code"] {
+        case .number("404")?, .string("404")?: return true
+        default: return false
+        }
+    }
+
     /// The message a row fails with when an answer is not the documented JSON.
     private static func describe(_ problem: InsightAnswer.Problem, status: Int, of answer: String) -> String {
         switch problem {
@@ -96,6 +107,8 @@ package struct NumberVerifyJob: BatchJob {
         }
     }
 
+    /// Polls the device match until it is known or `poll_timeout` passes (`pending`).
+    ///
     /// - Throws: ``InsightAnswer/Problem`` when a polling answer is not the documented JSON (the row fails).
     private func poll(_ polling: InsightAnswer.Polling, context: RowContext) async throws -> String {
         let clock = context.clock

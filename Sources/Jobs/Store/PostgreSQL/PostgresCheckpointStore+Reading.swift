@@ -27,6 +27,7 @@ extension PostgresCheckpointStore {
                 switch WorkState(rawValue: Int(state)) {
                 case .succeeded: counts.succeeded += Int(rows)
                 case .failed: counts.failed += Int(rows)
+                case .notFound: counts.notFound += Int(rows)
                 case .unknown, .sending: counts.unknown += Int(rows)
                 case .pending, nil:
                     counts.pending += Int(rows)

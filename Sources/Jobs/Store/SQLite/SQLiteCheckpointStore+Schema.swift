@@ -139,6 +139,10 @@ extension SQLiteCheckpointStore {
                     """
             )
         }
+        migrator.registerMigration("v5-not-found") { db in
+            // A number the service does not know is a finished state of its own (WorkState.notFound), counted too.
+            try db.execute(sql: "INSERT OR IGNORE INTO state_counts (state, rows, items) VALUES (5, 0, 0)")
+        }
         return migrator
     }
 

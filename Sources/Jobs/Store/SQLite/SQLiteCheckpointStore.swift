@@ -234,6 +234,7 @@ package final class SQLiteCheckpointStore: CheckpointStore {
                 switch WorkState(rawValue: row[0]) {
                 case .succeeded: counts.succeeded += rows
                 case .failed: counts.failed += rows
+                case .notFound: counts.notFound += rows
                 case .unknown, .sending: counts.unknown += rows
                 case .pending, nil:
                     counts.pending += rows
