@@ -33,6 +33,11 @@ final class QuotaLedger: Sendable {
         self.spikeArrestPerMinute = spikeArrestPerMinute
     }
 
+    /// Ends every client's window, as a provider does when it raises or resets a quota.
+    func resetWindows() {
+        clients.withLock { $0.removeAll() }
+    }
+
     /// Judges and, when allowed, counts a call by `client` at server time `now`.
     func admit(client: String, now: Double) -> Verdict {
         clients.withLock { clients in

@@ -36,6 +36,11 @@ public final class Sandbox: Sendable {
         self.faults = FaultInjector(seed: configuration.seed)
     }
 
+    /// Ends every client's quota window now, as a provider does when it raises or resets a quota.
+    public func resetQuotaWindows() {
+        ledger.resetWindows()
+    }
+
     /// The sandbox's routes, for `Application` or Hummingbird's router test mode.
     public func makeRouter() -> Router<SandboxContext> {
         let router = Router(context: SandboxContext.self)

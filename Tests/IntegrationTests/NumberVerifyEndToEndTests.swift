@@ -172,10 +172,19 @@ extension EndToEnd {
             #expect(sandbox.stats.count(.rateLimited) == 0)
             #expect(try workspace.summary()["pending"] as? Int == 15)
 
+            #expect(first.stderr.contains(/resets at \d\d:\d\d:\d\dZ, in (59m|1h00m)\d\ds/), "a time and a duration: \(first.stderr.suffix(400))")
+
             let requests = sandbox.stats.requests
             let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
             #expect(second.status == 75)
             #expect(sandbox.stats.requests == requests)
+
+            // The provider resets the quota: --ignore-saved-quota lets the first answer's headers decide.
+            sandbox.sandbox.resetQuotaWindows()
+            let third = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--ignore-saved-quota"], environment: sandbox.credentials)
+            #expect(third.status == 75, "\(third.stderr)")
+            #expect(sandbox.stats.count(.ok) == 20, "a new window of 10 lookups")
+            #expect(try workspace.summary()["pending"] as? Int == 5)
         }
 
         @Test func theRateLearnedWithoutQuotaHeadersIsSavedAndRestoredByTheNextRun() async throws {

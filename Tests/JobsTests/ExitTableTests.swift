@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Testing
 
@@ -36,7 +37,11 @@ import Testing
     }
 
     @Test func messagesSayWhatToDo() {
-        #expect(ExitTable.jobError(for: ServiceError.quotaExhausted(resetIn: .seconds(89.2))).message.contains("resets in 90 s, beyond quota.max_wait"))
+        let message = ExitTable.jobError(for: ServiceError.quotaExhausted(resetIn: .seconds(3_601.2))).message
+        #expect(message.contains("resets at ") && message.contains("Z, in 1h00m02s, beyond quota.max_wait"), "\(message)")
+        let now = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30 00:53:20 UTC
+        #expect(ResetText.describe(in: 41.3, from: now) == "at 00:54:02Z, in 42s")
+        #expect(ResetText.describe(in: 90_000, from: now) == "at 2026-12-01 01:53:20Z, in 25h00m00s")
         #expect(ExitTable.jobError(for: StoreError.locked(state: "/s.sqlite")).message.contains("Another batch-runner run is using the state /s.sqlite"))
         #expect(ExitTable.jobError(for: ManifestError("Manifest m.csv is empty.")).message == "Manifest m.csv is empty.")
     }

@@ -46,6 +46,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Send again the rows whose outcome is unknown (idscan-create: the request may have reached ID Scan).")
     var retryUnknown = false
 
+    @Flag(help: "Do not wait for the quota stop an earlier run saved: the first answer's quota headers decide (when the service's quota changed since).")
+    var ignoreSavedQuota = false
+
     @Option(help: "Process at most this many more rows (sampling a campaign before the full run).")
     var limit: Int?
 
@@ -73,6 +76,7 @@ struct RunCommand: AsyncParsableCommand {
         options.restart = restart
         options.retryFailed = retryFailed
         options.retryUnknown = retryUnknown
+        options.ignoreSavedQuota = ignoreSavedQuota
         options.limit = limit
         options.metricsFile = metricsFile.map(absolutePath)
         options.progress = noProgress ? .off : isatty(STDERR_FILENO) != 0 && logging.logFormat == .text ? .line : .log

@@ -19,16 +19,18 @@ struct QuotaPersistence: Sendable {
         self.wallClock = wallClock
     }
 
-    /// Restores the last saved quota into `limiter` while its window has not reset, and the rate learned from a
-    /// gateway without quota headers (whatever its age: the gateway's limit belongs to the credential); answers
-    /// what was restored and, for a quota, the seconds to its reset.
-    func restore(into limiter: RateLimiter<EngineClock>, from store: any CheckpointStore) async throws -> (quota: StoredQuota, resetIn: Double?)? {
+    /// Restores the last saved quota into `limiter` while its window has not reset (unless `ignoringWindow`), and
+    /// the rate learned from a gateway without quota headers (whatever its age: the gateway's limit belongs to the
+    /// credential); answers what was restored and, for a quota, the seconds to its reset.
+    func restore(
+        into limiter: RateLimiter<EngineClock>, from store: any CheckpointStore, ignoringWindow: Bool = false
+    ) async throws -> (quota: StoredQuota, resetIn: Double?)? {
         guard let stored = try await store.quota(for: key) else { return nil }
         if let rate = stored.learnedRate {
             limiter.restoreLearnedRate(perSecond: rate, window: stored.learnedWindowSeconds.map { .seconds($0) })
             return (stored, nil)
         }
-        guard let limit = stored.limit, let resetIn = stored.resetIn(atLocal: wallClock.epochSeconds), resetIn > 0 else { return nil }
+        guard !ignoringWindow, let limit = stored.limit, let resetIn = stored.resetIn(atLocal: wallClock.epochSeconds), resetIn > 0 else { return nil }
         limiter.restore(limit: limit, used: stored.used, resetIn: .seconds(resetIn), window: stored.windowSeconds.map { .seconds($0) })
         return (stored, resetIn)
     }

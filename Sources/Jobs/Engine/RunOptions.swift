@@ -9,6 +9,9 @@ public struct RunOptions: Sendable {
     /// Put rows whose outcome is unknown (a non-idempotent request that may have reached the service) back in
     /// the queue (`--retry-unknown`).
     public var retryUnknown = false
+    /// Do not restore the quota window an earlier run saved (`--ignore-saved-quota`): the first answer's quota
+    /// headers decide, for when the service's quota changed since. A learned rate is still restored.
+    public var ignoreSavedQuota = false
     /// Process at most this many more work items (`--limit`).
     public var limit: Int?
     /// How long in-flight rows may take to finish after SIGINT or SIGTERM.

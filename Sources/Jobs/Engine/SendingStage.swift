@@ -18,11 +18,14 @@ struct SendingStage {
         let limiter = RateLimiter(configuration: limiterConfiguration, clock: environment.clock)
         let serverClock = ServerClock(wallClock: environment.wallClock)
         let quota = QuotaPersistence(base: configuration.endpoints.base, clientID: credentials.id, serverClock: serverClock, wallClock: environment.wallClock)
-        if let (stored, resetIn) = try await quota.restore(into: limiter, from: store) {
+        if options.ignoreSavedQuota {
+            logger.notice("the quota window an earlier run saved is ignored (--ignore-saved-quota): the first answer's quota headers decide")
+        }
+        if let (stored, resetIn) = try await quota.restore(into: limiter, from: store, ignoringWindow: options.ignoreSavedQuota) {
             if let limit = stored.limit, let resetIn {
                 logger.info(
                     "quota state restored",
-                    metadata: ["quota.limit": "\(limit)", "quota.used": "\(stored.used)", "quota.reset_in_s": "\(Int(resetIn))"]
+                    metadata: ["quota.limit": "\(limit)", "quota.used": "\(stored.used)", "quota.resets": "\(ResetText.describe(in: resetIn))"]
                 )
             } else if let rate = stored.learnedRate {
                 logger.info(

@@ -116,13 +116,13 @@ public struct JobStatus: Sendable, Codable {
         let now = wallClock.epochSeconds
         // A gateway without quota headers has no quota to show, only the rate learned from its 429s.
         for stored in try await store.allQuotas() {
-            guard let limit = stored.limit else { continue }
-            let resetIn = stored.resetIn(atLocal: now)
+            // A window that is over says nothing about the next run.
+            guard let limit = stored.limit, let resetIn = stored.resetIn(atLocal: now), resetIn > 0 else { continue }
             status.quota.append(
                 Quota(
                     limiter: stored.limiter, limit: limit, used: stored.used, windowSeconds: stored.windowSeconds,
-                    resetsAt: resetIn.map { Date(timeIntervalSince1970: now + $0).formatted(.iso8601) },
-                    resetsInSeconds: resetIn.map { max(0, Int($0.rounded(.up))) }
+                    resetsAt: Date(timeIntervalSince1970: now + resetIn).formatted(.iso8601),
+                    resetsInSeconds: Int(resetIn.rounded(.up))
                 )
             )
         }
@@ -152,7 +152,7 @@ extension JobStatus {
             }
         }
         for quota in self.quota {
-            let reset = quota.resetsAt.map { " resets \($0) (in \(quota.resetsInSeconds ?? 0) s)" } ?? " reset unknown"
+            let reset = quota.resetsInSeconds.map { " resets \(ResetText.describe(in: Double($0)))" } ?? " reset unknown"
             lines.append("quota \(quota.used) of \(quota.limit) used;\(reset)")
         }
         if !lastErrors.isEmpty {

@@ -94,8 +94,11 @@ package enum ExitTable {
     private static func jobError(for error: ServiceError) -> JobError {
         switch error {
         case .quotaExhausted(let resetIn):
-            let when = resetIn.map { "in \(Int($0.seconds.rounded(.up))) s" } ?? "at an unknown time"
-            return JobError(.stoppedResumable, "The API quota is spent and resets \(when), beyond quota.max_wait; progress is saved, run again after the reset.")
+            let when = resetIn.map { ResetText.describe(in: $0.seconds) } ?? "at an unknown time"
+            return JobError(
+                .stoppedResumable,
+                "The API quota is spent and resets \(when), beyond quota.max_wait; progress is saved, run again after the reset (or with --ignore-saved-quota once the service's quota changed)."
+            )
         case .failing:
             return JobError(.stoppedResumable, "Most recent requests to the API failed (HTTP 5xx or no answer); the run stops here instead of failing every row. Progress is saved; run again when the service is back.")
         case .credentialsRefused(let answer):
