@@ -34,8 +34,8 @@ def log(message):
 class Worker:
     """One `batch-runner run` slot: started again under the same name and output folder after each exit."""
 
-    def __init__(self, name, job, folder, environment):
-        self.name, self.job, self.environment = name, job, environment
+    def __init__(self, name, job, folder, environment, verbose=False):
+        self.name, self.job, self.environment, self.verbose = name, job, environment, verbose
         self.output, self.log = os.path.join(folder, "out-" + name), os.path.join(folder, name + ".log")
         self.process, self.starts = None, 0
 
@@ -46,7 +46,8 @@ class Worker:
         with open(self.log, "a") as err:
             err.write("--- start %d\n" % self.starts)
             self.process = subprocess.Popen(  # own session: a Ctrl-C reaches the driver only
-                [bench.BINARY, "run", self.job, "--output", self.output, "--no-progress", "--log-level", "warning"],
+                [bench.BINARY, "run", self.job, "--output", self.output]
+                + (["--log-level", "info"] if self.verbose else ["--no-progress", "--log-level", "warning"]),
                 env=self.environment, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
 
     def alive(self):
@@ -95,7 +96,7 @@ class Chaos:
             jobs[name] = bench.write_job(os.path.join(folder, name), self.sandbox.origin, concurrency, extra,
                                          manifest="../manifest.csv")
         self.workers = [Worker("w%d" % n, jobs["job"], folder, environment) for n in range(1, arguments.workers + 1)]
-        self.drainer = Worker("drain", jobs["drain"], folder, environment)
+        self.drainer = Worker("drain", jobs["drain"], folder, environment, verbose=True)  # its progress, every 30 s
 
     def psql(self, sql, background=False):
         """psql as the superuser; with timeouts, so a fault never wedges the driver itself."""
@@ -182,10 +183,33 @@ class Chaos:
     def hang(self, what, workers):
         self.hangs.append(what)
         log("HANG: " + what)
+        self.diagnose(workers)
         for worker in workers:
             if worker.alive():
                 worker.kill()
                 self.hang_kills += 1
+
+    def diagnose(self, workers):
+        """What a hung worker was doing, before it is killed: its process state and CPU time, and its sessions."""
+        for worker in workers:
+            if not worker.alive():
+                continue
+            try:
+                with open("/proc/%d/stat" % worker.process.pid) as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                log("  %s pid %d: state %s, utime %s, stime %s, threads %s" % (
+                    worker.name, worker.process.pid, fields[0], fields[11], fields[12], fields[17]))
+            except OSError as error:
+                log("  %s: %s" % (worker.name, error))
+        try:
+            sessions = self.psql(
+                "SELECT application_name, state, coalesce(wait_event_type, '-'), coalesce(wait_event, '-'), "
+                "round(extract(epoch FROM now() - query_start)::numeric, 1), left(regexp_replace(query, '\\s+', ' ', 'g'), 120) "
+                "FROM pg_stat_activity WHERE application_name LIKE 'batch-runner%'")
+            for line in (sessions or "(no session)").splitlines():
+                log("  session " + line)
+        except subprocess.TimeoutExpired:
+            log("  pg_stat_activity did not answer within 15 s")
 
     def run(self, workers, restart, until, stall):
         """Ticks until `until()`; a stall (no request for `stall` s while any of `workers` lives) is a hang."""

@@ -35,6 +35,10 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// Rows the run still has to do, those in flight included; smoothing applies only while the rows not yet sent
     /// exceed the quota left.
     var backlog: Int?
+    /// The reset the last wait for a spent window was announced for, so each window's wait is announced once.
+    private var announcedReset: Instant?
+    /// A wait for a spent window's reset that began at the last decision and is not yet announced: how long.
+    private var resetWaitToAnnounce: Duration?
 
     init(configuration: RateLimiterConfiguration) {
         self.configuration = configuration
@@ -65,7 +69,14 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         rollWindowIfDue(at: now)
         if let remaining, remaining <= 0 {
             if inFlight > 0 { return .park }
-            if let reset = resetEstimate { return wait(until: reset, now: now) }
+            if let reset = resetEstimate {
+                let decision = wait(until: reset, now: now)
+                if case .sleep = decision, announcedReset != reset {
+                    announcedReset = reset
+                    resetWaitToAnnounce = now.duration(to: reset)
+                }
+                return decision
+            }
             // The reset is unknown: back off, then let one probe find out whether the window has turned.
             if !isProbing {
                 consecutiveThrottles += 1
@@ -88,6 +99,12 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         adaptive.recordSend(at: now)
         if let smoothingSpacing { smoothingNextSend = now.advanced(by: smoothingSpacing) }
         return .send
+    }
+
+    /// The wait for a spent window's reset that began since the last call, once per window; nil otherwise.
+    mutating func takeResetWaitToAnnounce() -> Duration? {
+        defer { resetWaitToAnnounce = nil }
+        return resetWaitToAnnounce
     }
 
     private func wait(until instant: Instant, now: Instant) -> LimiterDecision<Instant> {

@@ -22,18 +22,23 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
     private let clock: C
     private let unitRandom: @Sendable () -> Double
     private let guarded: Mutex<Guarded>
+    private let onWaitForReset: (@Sendable (Duration) -> Void)?
 
     /// - Parameters:
     ///   - configuration: How to spend the quota.
     ///   - clock: The clock to read and sleep on.
     ///   - unitRandom: Jitter source, a number in `0 ..< 1`.
+    ///   - onWaitForReset: Told once per window, with the wait, when requests begin to wait for a spent window's
+    ///     reset (so a person sees why nothing moves).
     public init(
         configuration: RateLimiterConfiguration,
         clock: C,
-        unitRandom: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        unitRandom: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        onWaitForReset: (@Sendable (Duration) -> Void)? = nil
     ) {
         self.clock = clock
         self.unitRandom = unitRandom
+        self.onWaitForReset = onWaitForReset
         self.guarded = Mutex(Guarded(state: LimiterState(configuration: configuration)))
     }
 
@@ -50,6 +55,9 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
             if case .park = decision {
                 guard let decided = try await decideOrPark() else { continue }
                 decision = decided
+            }
+            if case .sleep = decision, let onWaitForReset, let wait = guarded.withLock({ $0.state.takeResetWaitToAnnounce() }) {
+                onWaitForReset(wait)
             }
             switch decision {
             case .send:

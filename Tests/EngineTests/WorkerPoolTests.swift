@@ -29,15 +29,18 @@ import TestSupport
         #expect(done.withLock { $0.sorted() } == Array(1...100))
     }
 
-    /// Two workers on rows that take `rowTime` each; a stop once both are in flight, then `advance` of time.
-    /// Answers the rows finished, the rows taken and the clock.
+    /// Two workers on rows that take `rowTime` each after their request left; a stop once both are in flight, then
+    /// `advance` of time. Answers the rows finished, the rows taken and the clock.
     func stopWithTwoRowsInFlight(rowTime: Duration, advance: Duration) async throws -> (done: Int, taken: Int, clock: ManualClock) {
         let clock = ManualClock()
         let control = RunControl()
         let items = Items(count: 100)
         let done = Counter()
-        let pool = WorkerPool(concurrency: 2, grace: .seconds(10), clock: EngineClock(clock), control: control)
-        async let run: Void = pool.run(next: { items.take() }) { _ in
+        let inFlight = RowsInFlight()
+        let pool = WorkerPool(concurrency: 2, grace: .seconds(10), clock: EngineClock(clock), control: control, inFlight: inFlight)
+        async let run: Void = pool.run(next: { items.take() }) { item in
+            #expect(inFlight.enter(Int64(item)))
+            defer { inFlight.leave(Int64(item)) }
             try await clock.sleep(for: rowTime)
             done.increment()
         }
@@ -60,6 +63,27 @@ import TestSupport
         let outcome = try await stopWithTwoRowsInFlight(rowTime: .seconds(60), advance: .seconds(10))
         #expect(outcome.done == 0, "cancelled rows stay pending in the store")
         #expect(outcome.clock.now.offset == .seconds(10))
+    }
+
+    /// Rows that only wait (for the quota, say) before their first request never hold a stop up: no row is in
+    /// flight, so every worker is cancelled at once, without waiting out the grace; one that reaches its first send
+    /// after the stop gives up unsent.
+    @Test func aStopWithNoRowInFlightEndsAtOnce() async throws {
+        let clock = ManualClock()
+        let control = RunControl()
+        let items = Items(count: 100)
+        let inFlight = RowsInFlight()
+        let pool = WorkerPool(concurrency: 2, grace: .seconds(10), clock: EngineClock(clock), control: control, inFlight: inFlight)
+        async let run: Void = pool.run(next: { items.take() }) { item in
+            try await clock.sleep(for: .seconds(60))  // the quota's reset
+            #expect(inFlight.enter(Int64(item)))
+        }
+        await clock.waitForSleepers(2)
+        control.requestStop(JobError(.stoppedResumable, "Stopped by SIGTERM"))
+        try await run
+        #expect(clock.now.offset == .zero, "no time passed")
+        #expect(!inFlight.enter(99), "no row enters after a stop")
+        #expect(items.taken == 2)
     }
 
     @Test func anErrorStopsTheRunWithTheFirstReasonMappedByTheExitTable() async throws {

@@ -137,8 +137,7 @@ extension EndToEnd {
             try sandbox.start()
             defer { sandbox.signal(SIGTERM) }
             // The sandbox prints its port once it listens, long after the settings made at start.
-            let firstLine = sandbox.standardOutput.availableData
-            #expect(!firstLine.isEmpty)
+            try await waitUntil { !sandbox.stdoutSoFar.isEmpty }
             let limits = try String(contentsOfFile: "/proc/\(sandbox.process.processIdentifier)/limits", encoding: .utf8)
             let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
             #expect(core?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"], "\(core ?? "")")

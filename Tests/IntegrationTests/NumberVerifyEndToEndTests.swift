@@ -187,6 +187,27 @@ extension EndToEnd {
             #expect(try workspace.summary()["pending"] as? Int == 5)
         }
 
+        /// A run that starts waiting for a spent window's reset says so; a SIGTERM while it only waits ends it at
+        /// once (75), not after the 10 s grace: no row is in flight, and nothing is lost.
+        @Test func aSignalDuringAQuotaWaitEndsTheRunAtOnce() async throws {
+            let sandbox = try await RunningSandbox.start { $0.quota = .init(limit: 5, interval: 1, unit: .hour) }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 2)
+            try workspace.writeManifest(Manifests.numbers(count: 20))
+            let run = BatchRunnerProcess(["run", workspace.jobFile, "--no-progress"], environment: sandbox.credentials)
+            try run.start()
+            try await run.waitForStderr(containing: "quota spent; waiting for the reset at ")
+            let signalled = ContinuousClock.now
+            run.signal(SIGTERM)
+            let outcome = await run.finish(limit: .seconds(60))
+            let took = signalled.duration(to: .now)
+            #expect(outcome.status == 75, "\(outcome.stderr.suffix(600))")
+            #expect(took < .seconds(5), "the stop waited \(took), as if rows were in flight (the grace is 10 s)")
+            let summary = try workspace.summary()
+            #expect(summary["succeeded"] as? Int == 5 && summary["pending"] as? Int == 15)
+            #expect(sandbox.stats.count(.ok) == 5 && sandbox.stats.count(.rateLimited) == 0)
+        }
+
         @Test func theRateLearnedWithoutQuotaHeadersIsSavedAndRestoredByTheNextRun() async throws {
             let sandbox = try await RunningSandbox.start {
                 $0.quota = SandboxConfiguration.Quota(limit: 20, interval: 1, unit: .second)

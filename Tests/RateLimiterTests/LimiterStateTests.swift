@@ -72,6 +72,26 @@ import Testing
         #expect(state.decide(at: at(61)) == .park)
     }
 
+    /// The wait for a spent window's reset is announced once per window, with its length, whoever asks.
+    @Test func theWaitForAResetIsAnnouncedOncePerWindow() {
+        var state = answeredState(limit: 2, used: 1, resetIn: .seconds(30))
+        #expect(state.decide(at: at(0)) == .send)
+        #expect(state.takeResetWaitToAnnounce() == nil, "a send is no wait")
+        state.recordAnswer(quota(limit: 2, used: 2, resetIn: .seconds(30)), at: at(0))
+        #expect(state.decide(at: at(1)) == .sleep(until: at(31)))
+        #expect(state.takeResetWaitToAnnounce() == .seconds(30))
+        #expect(state.decide(at: at(2)) == .sleep(until: at(31)))
+        #expect(state.takeResetWaitToAnnounce() == nil, "the same window's wait is not announced again")
+        #expect(state.decide(at: at(31)) == .send)
+        state.recordAnswer(quota(limit: 2, used: 2, resetIn: .seconds(30)), at: at(31))
+        #expect(state.decide(at: at(32)) == .sleep(until: at(62)))
+        #expect(state.takeResetWaitToAnnounce() == .seconds(30), "the next window's wait is")
+
+        var stopping = answeredState(.init(onExhausted: .stop(maxWait: .seconds(5))), limit: 1, used: 1, resetIn: .seconds(30))
+        #expect(stopping.decide(at: at(1)) == .exhausted(resetIn: .seconds(30)))
+        #expect(stopping.takeResetWaitToAnnounce() == nil, "a run that stops does not wait")
+    }
+
     @Test func withoutResetHeaderTheWindowCountsFromTheFirstAnswer() {
         var state = answeredState(limit: 3, used: 1, resetIn: nil, window: .seconds(60))
         #expect(state.decide(at: at(0)) == .send)

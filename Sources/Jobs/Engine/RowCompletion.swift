@@ -1,9 +1,9 @@
 extension BatchJob {
     /// What completes each row of a run: ``complete(_:client:journal:storedFields:)`` with the job's result
     /// columns laid out once, not once per row.
-    func makeRowCompleter(client: APIClient, journal: SendJournal) -> @Sendable (WorkItem) async throws -> WorkCompletion {
+    func makeRowCompleter(client: APIClient, journal: SendJournal, inFlight: RowsInFlight? = nil) -> @Sendable (WorkItem) async throws -> WorkCompletion {
         let storedFields = makeStoredFields()
-        return { item in try await complete(item, client: client, journal: journal, storedFields: storedFields) }
+        return { item in try await complete(item, client: client, journal: journal, inFlight: inFlight, storedFields: storedFields) }
     }
 
     /// Performs `item` and turns every way it can end into a completion to commit: the one failure path of every
@@ -12,10 +12,10 @@ extension BatchJob {
     ///
     /// - Throws: ``ServiceError`` when the run must stop; `CancellationError`; a local failure (writing a file).
     func complete(
-        _ item: WorkItem, client: APIClient, journal: SendJournal,
+        _ item: WorkItem, client: APIClient, journal: SendJournal, inFlight: RowsInFlight? = nil,
         storedFields: (Result) -> [String]
     ) async throws -> WorkCompletion {
-        let context = RowContext(item: item, client: client, journal: journal)
+        let context = RowContext(item: item, client: client, journal: journal, inFlight: inFlight)
         let outcome: RowOutcome<Result>
         do {
             outcome = try await perform(item, context: context)

@@ -7,12 +7,16 @@ package final class RowContext: Sendable {
     package let item: WorkItem
     private let client: APIClient
     private let journal: SendJournal
+    private let inFlight: RowsInFlight?
     private let counted = Mutex(0)
 
-    package init(item: WorkItem, client: APIClient, journal: SendJournal) {
+    /// - Parameter inFlight: Where the row enters right before its first request leaves (a run's stop waits for
+    ///   the rows there); nil outside a run.
+    package init(item: WorkItem, client: APIClient, journal: SendJournal, inFlight: RowsInFlight? = nil) {
         self.item = item
         self.client = client
         self.journal = journal
+        self.inFlight = inFlight
     }
 
     /// The clock to wait on (polling).
@@ -26,6 +30,15 @@ package final class RowContext: Sendable {
     /// - Parameter countsAttempts: Whether its sends count as the row's attempts once it is answered (polls do
     ///   not). A request that fails for good always adds its attempts: they are why the row failed.
     package func send(_ request: APIRequest, countsAttempts: Bool = true) async throws -> APIAnswer {
+        var request = request
+        if let inFlight {
+            // Right before the first send, after any wait for the quota: a row that gets there after a stop gives up.
+            let (id, announce) = (item.id, request.beforeFirstSend)
+            request.beforeFirstSend = {
+                guard inFlight.enter(id) else { throw NotSentAfterStop() }
+                try await announce?()
+            }
+        }
         do {
             let answer = try await client.send(request)
             if countsAttempts { counted.withLock { $0 += answer.attempts } }

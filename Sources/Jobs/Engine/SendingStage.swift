@@ -15,7 +15,11 @@ struct SendingStage {
         var limiterConfiguration = configuration.quota
         // Several workers share one adaptive rate, kept with the quota in the store.
         limiterConfiguration.pacesAdaptively = store.sharedQuota == nil
-        let limiter = RateLimiter(configuration: limiterConfiguration, clock: environment.clock)
+        let logger = self.logger
+        let limiter = RateLimiter(
+            configuration: limiterConfiguration, clock: environment.clock,
+            onWaitForReset: { wait in logger.notice("quota spent; waiting for the reset \(ResetText.describe(in: wait.seconds))") }
+        )
         let serverClock = ServerClock(wallClock: environment.wallClock)
         let quota = QuotaPersistence(base: configuration.endpoints.base, clientID: credentials.id, serverClock: serverClock, wallClock: environment.wallClock)
         if options.ignoreSavedQuota {
@@ -66,15 +70,18 @@ struct SendingStage {
         let committer = GroupCommitter(store: store) { quota.snapshot(of: limiter) }
         let backlog = BacklogCounter(pendingWork)
         let journal = SendJournal(store: store)
-        let pool = WorkerPool(concurrency: configuration.concurrency, grace: options.shutdownGrace, clock: environment.clock, control: control)
-        let logger = self.logger
+        let inFlight = RowsInFlight()
+        let pool = WorkerPool(
+            concurrency: configuration.concurrency, grace: options.shutdownGrace, clock: environment.clock, control: control, inFlight: inFlight
+        )
         logger.info("sending", metadata: ["work.pending": "\(pendingWork)", "concurrency": "\(configuration.concurrency)"])
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await monitor.report() }
                 defer { group.cancelAll() }
-                let complete = job.makeRowCompleter(client: client, journal: journal)
+                let complete = job.makeRowCompleter(client: client, journal: journal, inFlight: inFlight)
                 try await pool.run(next: { try await queue.next() }) { item in
+                    defer { inFlight.leave(item.id) }
                     let completion = try await complete(item)
                     try await committer.commit(completion)
                     limiter.setBacklog(backlog.decrement())

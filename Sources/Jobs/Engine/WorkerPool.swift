@@ -1,10 +1,13 @@
-/// Runs `concurrency` workers over a queue until it is empty or the run must stop. After a stop request, items in
-/// flight get `grace` on the engine's clock to finish; then they are cancelled (and stay pending in the store).
+/// Runs `concurrency` workers over a queue until it is empty or the run must stop. After a stop request, the rows in
+/// flight (``RowsInFlight``: a request sent, the result not yet committed) get `grace` on the engine's clock to
+/// finish; then, or as soon as none is left, every worker is cancelled (its row stays pending in the store). Rows
+/// only waiting for the quota never hold a stop up.
 struct WorkerPool: Sendable {
     let concurrency: Int
     let grace: Duration
     let clock: EngineClock
     let control: RunControl
+    var inFlight = RowsInFlight()
 
     /// - Parameters:
     ///   - next: The next item, or nil when none is left. An error stops the run like one of `work`'s.
@@ -14,7 +17,7 @@ struct WorkerPool: Sendable {
         next: @escaping @Sendable () async throws -> Item?,
         work: @escaping @Sendable (Item) async throws -> Void
     ) async throws {
-        let control = self.control
+        let (control, inFlight) = (self.control, self.inFlight)
         let (grace, clock, concurrency) = (self.grace, self.clock, self.concurrency)
         try await withThrowingTaskGroup(of: Void.self) { outer in
             outer.addTask {
@@ -27,6 +30,8 @@ struct WorkerPool: Sendable {
                                     try await work(item)
                                 } catch is CancellationError {
                                     throw CancellationError()
+                                } catch is NotSentAfterStop {
+                                    return
                                 } catch {
                                     control.requestStop(ExitTable.jobError(for: error))
                                     return
@@ -39,7 +44,13 @@ struct WorkerPool: Sendable {
             }
             outer.addTask {
                 await control.waitForStop()
-                try await clock.sleep(for: grace)
+                inFlight.close()
+                try await withThrowingTaskGroup(of: Void.self) { stopping in
+                    stopping.addTask { try await clock.sleep(for: grace) }
+                    stopping.addTask { await inFlight.waitUntilEmpty() }
+                    _ = try await stopping.next()
+                    stopping.cancelAll()
+                }
             }
             _ = try await outer.next()
             outer.cancelAll()

@@ -49,10 +49,25 @@ struct BatchRunnerProcess {
         process.standardError = stderrPipe
     }
 
-    func start() throws { try process.run() }
+    private let collectedStdout = CollectedOutput()
+    private let collectedStderr = CollectedOutput()
 
-    /// The process's standard output, to read while it runs.
-    var standardOutput: FileHandle { stdoutPipe.fileHandleForReading }
+    /// Starts the process, and threads that collect its output as it comes.
+    func start() throws {
+        try process.run()
+        collectedStdout.collect(from: stdoutPipe)
+        collectedStderr.collect(from: stderrPipe)
+    }
+
+    /// What the process wrote to stdout so far.
+    var stdoutSoFar: String { collectedStdout.text }
+    /// What the process wrote to stderr so far.
+    var stderrSoFar: String { collectedStderr.text }
+
+    /// Waits until stderr holds `text`; fails the wait after 30 s.
+    func waitForStderr(containing text: String) async throws {
+        try await waitUntil { stderrSoFar.contains(text) }
+    }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
@@ -68,8 +83,8 @@ struct BatchRunnerProcess {
                 kill(pid, SIGKILL)
             }
             defer { group.cancelAll() }
-            async let out = Self.readAll(stdoutPipe)
-            async let err = Self.readAll(stderrPipe)
+            async let out = collectedStdout.untilEnd()
+            async let err = collectedStderr.untilEnd()
             let (stdout, stderr) = await (out, err)
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 Thread {
@@ -85,15 +100,6 @@ struct BatchRunnerProcess {
         return outcome
     }
 
-    private static func readAll(_ pipe: Pipe) async -> String {
-        // Blocking reads get threads of their own: on GCD's small global pool they would starve other tests.
-        await withCheckedContinuation { continuation in
-            Thread {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }.start()
-        }
-    }
 
     /// Runs to the end.
     static func run(_ arguments: [String], environment: [String: String] = [:], wrapper: [String] = []) async throws -> Outcome {
@@ -108,4 +114,47 @@ final class Flag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
+}
+
+/// One output stream of a process, collected by a thread of its own (blocking reads on GCD's small global pool
+/// would starve other tests) as it comes, so a test can look at it while the process runs.
+final class CollectedOutput: Sendable {
+    private struct State {
+        var bytes: [UInt8] = []
+        var ended = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func collect(from pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        Thread { [self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                state.withLock { $0.bytes.append(contentsOf: data) }
+            }
+            let waiters = state.withLock { state in
+                state.ended = true
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }.start()
+    }
+
+    var text: String { state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
+
+    /// Everything, once the stream has ended.
+    func untilEnd() async -> String {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ended = state.withLock { state in
+                if !state.ended { state.waiters.append(continuation) }
+                return state.ended
+            }
+            if ended { continuation.resume() }
+        }
+        return text
+    }
 }
