@@ -237,9 +237,28 @@ extension EndToEnd {
             try await waitUntil { sandbox.stats.requests >= 2 }
             let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
             #expect(second.status == 75)
-            #expect(second.stderr.contains("Another batch-runner run"))
+            #expect(second.stderr.contains("Another batch-runner run (pid \(first.process.processIdentifier) on "), "the holder is named: \(second.stderr)")
             first.signal(SIGTERM)
             #expect(await first.finish().status == 75)
+            let status = try await BatchRunnerProcess.run(["status", workspace.jobFile, "--json"])
+            let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+            #expect(json?["last_run_interrupted"] == nil, "a run that exited is not taken for a killed one")
+        }
+
+        /// A run killed without an exit is shown by `status` as such, naming it.
+        @Test func statusShowsARunThatEndedWithoutAnExit() async throws {
+            let sandbox = try await RunningSandbox.start { $0.latency = .milliseconds(50) }
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, concurrency: 1)
+            try workspace.writeManifest(Manifests.numbers(count: 200))
+            let run = BatchRunnerProcess(["run", workspace.jobFile], environment: sandbox.credentials)
+            try run.start()
+            try await waitUntil { sandbox.stats.requests >= 3 }
+            run.signal(SIGKILL)
+            _ = await run.finish()
+            let status = try await BatchRunnerProcess.run(["status", workspace.jobFile])
+            #expect(status.stdout.contains("last run (pid \(run.process.processIdentifier) on "), "\(status.stdout)")
+            #expect(status.stdout.contains("ended without an exit code: killed?"), "\(status.stdout)")
         }
     }
 }

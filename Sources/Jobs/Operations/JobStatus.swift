@@ -66,6 +66,9 @@ public struct JobStatus: Sendable, Codable {
     public var workers: [Worker] = []
     /// The most common errors of failed and unknown rows.
     public var lastErrors: [ErrorKind] = []
+    /// A SQLite state's last run that ended without an exit (killed, the machine lost): who it was and when it
+    /// started (`pid 1234 on host-a, since 2026-12-07T20:53:23Z`).
+    public var lastRunInterrupted: String?
     /// From the last run's summary.json, when there is one.
     public var lastExitCode: Int?
     public var lastFinishedAt: String?
@@ -74,6 +77,7 @@ public struct JobStatus: Sendable, Codable {
         case kind, state, started, running, rows, accepted, rejected, succeeded, failed, unknown, pending, quota, campaign, workers
         case notFound = "not_found"
         case lastErrors = "last_errors"
+        case lastRunInterrupted = "last_run_interrupted"
         case lastExitCode = "last_exit_code"
         case lastFinishedAt = "last_finished_at"
     }
@@ -101,6 +105,9 @@ public struct JobStatus: Sendable, Codable {
 
     private static func read(_ store: any CheckpointStore, into status: inout JobStatus, configuration: JobConfiguration, wallClock: WallClock) async throws {
         status.running = try await store.isRunActive()
+        if !status.running, case .sqlite(let path)? = try? StoreLocation(configuration.statePath) {
+            status.lastRunInterrupted = SQLiteRunLock.holder(statePath: path)?.description
+        }
         if store.isShared {
             // A database holds many campaigns: this one has started once its intake is there.
             status.started = try await store.intakeSignature() != nil
@@ -141,7 +148,10 @@ extension JobStatus {
     public var text: String {
         guard started else { return "\(kind): not started (no state at \(state)).\n" }
         var lines = [
-            "\(kind): \(running ? "a run is active" : "no run active")\(lastExitCode.map { ", last run exited \($0)" } ?? "")\(lastFinishedAt.map { " at \($0)" } ?? "")",
+            "\(kind): \(running ? "a run is active" : "no run active")\(lastExitCode.map { ", last run exited \($0)" } ?? "")\(lastFinishedAt.map { " at \($0)" } ?? "")"
+        ]
+        if let lastRunInterrupted { lines.append("last run (\(lastRunInterrupted)) ended without an exit code: killed?") }
+        lines += [
             "rows \(rows): \(succeeded) ok, \(notFound) not found, \(failed) failed, \(unknown) unknown, \(pending) pending, \(rejected) rejected",
         ]
         if let campaign {

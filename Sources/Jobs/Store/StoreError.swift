@@ -1,7 +1,7 @@
 /// What went wrong with a job's state, as the store saw it.
 package enum StoreError: Error, Sendable, Equatable {
-    /// Another run works the state now.
-    case locked(state: String)
+    /// Another run works the state now; `holder` names it when known (`pid 1234 on host-a, since 20:53:23Z`).
+    case locked(state: String, holder: String? = nil)
     /// The state cannot be opened (created, migrated) for a run.
     case cannotOpen(state: String)
     /// The state exists but cannot be read.

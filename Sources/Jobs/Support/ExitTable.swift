@@ -58,8 +58,11 @@ package enum ExitTable {
 
     private static func jobError(for error: StoreError) -> JobError {
         switch error {
-        case .locked(let state):
-            JobError(.stoppedResumable, "Another batch-runner run is using the state \(state); this run exits without doing anything. Let that run finish (or stop it), then run again.")
+        case .locked(let state, let holder):
+            JobError(
+                .stoppedResumable,
+                "Another batch-runner run\(holder.map { " (\($0))" } ?? "") is using the state \(state); this run exits without doing anything. Let that run finish (or stop it), then run again."
+            )
         case .cannotOpen(let state):
             JobError(.ioError, "Cannot open the state database \(state); check that its folder is writable, or move the file away to start over.")
         case .cannotRead(let state):
