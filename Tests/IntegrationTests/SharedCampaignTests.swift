@@ -359,6 +359,26 @@ extension EndToEnd {
             #expect(try campaign.csv("results.csv", worker: 1).dropFirst().count == 10)
         }
 
+        /// `validate --connect` reaches a postgresql:// state as a run would: ok with the right password, 69 with a
+        /// wrong one (the password never shown), as `run` would end.
+        @Test func validateConnectChecksThePostgreSQLState() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let server = try PostgresServer.shared()
+            let campaign = try SharedCampaign(server: server, body: Self.numberVerifyBody(sandbox.origin))
+            try campaign.workspace.writeManifest(Manifests.numbers(count: 10))
+            let good = try await BatchRunnerProcess.run(["validate", campaign.jobFile(1), "--connect"], environment: campaign.environment(sandbox.credentials))
+            #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+            #expect(good.stdout.contains("state postgresql://runner@127.0.0.1:\(server.port)/batch: ok (login runner"), "\(good.stdout)")
+
+            let environment = sandbox.credentials.merging(["PGPASSWORD": "not-the-password"]) { $1 }
+            let wrong = try await BatchRunnerProcess.run(["validate", campaign.jobFile(1), "--connect", "--json"], environment: environment)
+            #expect(wrong.status == 69, "\(wrong.stdout)\(wrong.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(wrong.stdout.utf8)) as? [String: Any]
+            let state = (report?["connect"] as? [String: Any])?["state"] as? [String: Any]
+            #expect(state?["ok"] as? Bool == false && (state?["detail"] as? String)?.contains("login") == true, "\(wrong.stdout)")
+            #expect(!wrong.stdout.contains("not-the-password") && !wrong.stderr.contains("not-the-password"))
+        }
+
         @Test func aDatabaseStoppedMidRunStopsTheWorkersWith75AndTheCampaignResumes() async throws {
             let server = try PostgresServer()
             defer { server.stop() }

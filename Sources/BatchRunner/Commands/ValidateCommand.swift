@@ -19,8 +19,10 @@ struct ValidateCommand: AsyncParsableCommand {
             --connect then connects to every endpoint the job uses (through the proxy that applies), completes the
             TLS handshake and, where the API has a token endpoint, mints a token (token requests use no quota; ID
             Scan gets no authenticated request). It prints the route, the certificate's subject and issuer, and the
-            token answer's quota headers, and exits 69 when the service refuses the credentials or cannot be
-            reached or trusted. Run it from the job's own environment (cron's, systemd's) before scheduling.
+            token answer's quota headers. A postgresql:// state is reached too, with the run's login: the database,
+            and the rights a run needs (to create its tables, or to use them). It exits 69 when the service or the
+            database refuses, or cannot be reached or trusted. Run it from the job's own environment (cron's,
+            systemd's) before scheduling.
             """
     )
 
@@ -96,6 +98,9 @@ struct ValidateCommand: AsyncParsableCommand {
                     lines.append("  token: \(token)\(endpoint.tokenStatus.map { " (HTTP \($0))" } ?? "")\(quota.map { "; \($0)" } ?? "")")
                 }
                 lines.append("  \(endpoint.ok ? "ok" : "FAILED: \(endpoint.problem ?? "?")")")
+            }
+            if let state = check.state {
+                lines.append("state \(state.location): \(state.ok ? "ok (\(state.detail))" : "FAILED: \(state.detail)")")
             }
         }
         print(lines.joined(separator: "\n"))

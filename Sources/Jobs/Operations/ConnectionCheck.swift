@@ -39,13 +39,24 @@ package struct ConnectionCheck: Sendable, Codable {
         }
     }
 
+    /// A PostgreSQL state, reached as a run reaches it.
+    package struct State: Sendable, Codable {
+        /// The URL as messages show it (no password).
+        package var location: String
+        package var ok: Bool
+        /// What was found (`login runner; the batch_runner_* tables are there and usable`), or what went wrong.
+        package var detail: String
+    }
+
     package var endpoints: [Endpoint]
+    /// The PostgreSQL state; nil for a SQLite one.
+    package var state: State?
     package var ok: Bool
     /// 0 when every check passed, 69 when the service refuses the credentials or cannot be reached or trusted.
     package var exitCode: Int32
 
     enum CodingKeys: String, CodingKey {
-        case endpoints, ok
+        case endpoints, state, ok
         case exitCode = "exit_code"
     }
 
@@ -69,8 +80,17 @@ package struct ConnectionCheck: Sendable, Codable {
             }
             endpoints.append(endpoint)
         }
-        let ok = endpoints.allSatisfy(\.ok)
-        return ConnectionCheck(endpoints: endpoints, ok: ok, exitCode: ok ? ExitStatus.success : 69)
+        var state: State?
+        if case .postgres(let location)? = try? StoreLocation(configuration.statePath) {
+            do {
+                let found = try await CheckpointStores.checkConnection(configuration) ?? "connected"
+                state = State(location: location.description, ok: true, detail: found)
+            } catch {
+                state = State(location: location.description, ok: false, detail: ExitTable.jobError(for: error).message)
+            }
+        }
+        let ok = endpoints.allSatisfy(\.ok) && state?.ok != false
+        return ConnectionCheck(endpoints: endpoints, state: state, ok: ok, exitCode: ok ? ExitStatus.success : 69)
     }
 
     /// Asks the job's token provider for a token, once, over a transport that keeps the answer's headers.

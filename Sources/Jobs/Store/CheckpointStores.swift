@@ -44,6 +44,24 @@ package enum CheckpointStores {
         }
     }
 
+    /// What `validate --connect` says of a PostgreSQL state: reached with the run's login and rights (see
+    /// ``PostgresCheckpointStore/checkAccess(_:password:trust:stateTimeout:logger:)``); nil for a SQLite state,
+    /// which needs no network.
+    ///
+    /// - Throws: ``StoreError`` as `run` would meet it (69 for a server that cannot be used).
+    package static func checkConnection(
+        _ configuration: JobConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "batch-runner.store")
+    ) async throws -> String? {
+        guard case .postgres(let location) = try StoreLocation(configuration.statePath) else { return nil }
+        let trust = location.sslMode == .verifyFull
+            ? try TrustSettings.load(caFile: configuration.http.caFile, environment: environment) : TrustSettings()
+        return try await PostgresCheckpointStore.checkAccess(
+            location, password: environment[configuration.statePasswordVariable], trust: trust,
+            stateTimeout: configuration.stateTimeout, logger: logger
+        )
+    }
+
     /// Whether `configuration`'s state exists (a job that never ran has none).
     package static func exists(_ configuration: JobConfiguration) throws(StoreError) -> Bool {
         switch try StoreLocation(configuration.statePath) {
