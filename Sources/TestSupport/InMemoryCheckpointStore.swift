@@ -19,6 +19,7 @@ package final class InMemoryCheckpointStore: CheckpointStore {
 
     private struct State {
         var signature: IntakeSignature?
+        var provenance: StateProvenance?
         var items: [Int64: Item] = [:]
         var itemByValue: [String: Int64] = [:]
         /// Every row: accepted ones with their item, rejected ones with their reason.
@@ -72,6 +73,10 @@ package final class InMemoryCheckpointStore: CheckpointStore {
     }
 
     package func intakeSignature() async throws -> IntakeSignature? { state.withLock { $0.signature } }
+
+    package func provenance() async throws -> StateProvenance? { state.withLock { $0.provenance } }
+
+    package func recordProvenance(_ provenance: StateProvenance) async throws { state.withLock { $0.provenance = provenance } }
 
     package func replaceIntake(from source: any IntakeSource, duplicateReason: DuplicateReason?) async throws -> IntakeSignature {
         var fresh = State()

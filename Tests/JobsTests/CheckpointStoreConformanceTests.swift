@@ -192,9 +192,12 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         #expect(try await !reader.isRunActive())
         let run = try SQLiteCheckpointStore(path: path, access: .run)
         #expect(try await reader.isRunActive())
-        #expect(throws: StoreError.locked(state: path)) { try SQLiteCheckpointStore(path: path, access: .run) }
+        let holder = try #require(SQLiteRunLock.holder(statePath: path), "the holder is recorded beside the state")
+        #expect(holder.pid == Int(getpid()))
+        #expect(throws: StoreError.locked(state: path, holder: holder.description)) { try SQLiteCheckpointStore(path: path, access: .run) }
         await run.endRun()
         #expect(try await !reader.isRunActive())
+        #expect(SQLiteRunLock.holder(statePath: path) == nil, "a run that lets go removes its record")
         _ = try SQLiteCheckpointStore(path: path, access: .run)
     }
 

@@ -107,7 +107,7 @@ import TestSupport
         let alias = try TemporaryFiles.folder() + "/alias"
         try FileManager.default.createSymbolicLink(atPath: alias, withDestinationPath: folder)
         let first = try SQLiteCheckpointStore(path: path, access: .run)
-        #expect(throws: StoreError.locked(state: alias + "/state.sqlite")) {
+        #expect(throws: StoreError.locked(state: alias + "/state.sqlite", holder: SQLiteRunLock.holder(statePath: path)?.description)) {
             _ = try SQLiteCheckpointStore(path: alias + "/state.sqlite", access: .run)
         }
         #expect(try await first.isRunActive())

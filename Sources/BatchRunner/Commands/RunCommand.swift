@@ -122,7 +122,8 @@ struct RunCommand: AsyncParsableCommand {
                 var iterator = ports.makeAsyncIterator()
                 guard let port = await iterator.next() else { throw JobError(.internalError, "The embedded sandbox did not start.") }
                 logger.info("embedded sandbox listening", metadata: ["sandbox.port": "\(port)"])
-                let pointed = job.pointing(at: "http://127.0.0.1:\(port)")
+                var pointed = job.pointing(at: "http://127.0.0.1:\(port)")
+                pointed.isEmbeddedSandbox = true
                 let demo = embedded.configuration
                 let credentials = pointed.usesIDScan
                     ? ClientCredentials(id: demo.idscanKeyID, secret: demo.idscanSecret)

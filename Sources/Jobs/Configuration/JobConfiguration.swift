@@ -44,6 +44,8 @@ public struct JobConfiguration: Sendable {
     /// What the CSV files do with text a spreadsheet would run as a formula (`csv_formulas`, default escape).
     public var csvFormulas: CSVFormulas
     public var endpoints: Endpoints
+    /// Whether `endpoints` are the embedded sandbox's (`run --sandbox`): its results are the emulator's.
+    public var isEmbeddedSandbox = false
     public var credentials: Credentials
     public var quota: RateLimiterConfiguration
     public var retry: Retry
@@ -153,6 +155,16 @@ public struct JobConfiguration: Sendable {
 }
 
 extension JobConfiguration {
+    /// What this job records of itself in its state (see ``StateProvenance``); `rowSettings` is its job's
+    /// ``BatchJob/intakeSettings``.
+    package func provenance(rowSettings: String) -> StateProvenance {
+        StateProvenance(
+            kind: kind.rawValue, rowSettings: rowSettings, jobFile: jobFile, manifest: manifest,
+            origins: isEmbeddedSandbox ? [] : StateProvenance.origins(of: [endpoints.base] + (endpoints.token.map { [$0] } ?? [])),
+            sandbox: isEmbeddedSandbox
+        )
+    }
+
     /// This job pointed at a server that serves the APIs at their production paths under `origin`
     /// (`http://127.0.0.1:8080`), as the sandbox does.
     public func pointing(at origin: String) -> JobConfiguration {

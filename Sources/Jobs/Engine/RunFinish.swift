@@ -31,12 +31,13 @@ struct RunFinish {
             let counts = try await store.counts()
             let exitCode = stop?.code.exitCode ?? (counts.failed + counts.unknown > 0 ? ExitStatus.someRowsFailed : ExitStatus.success)
             let tally = statistics.snapshot
-            let summary = RunSummary(
+            var summary = RunSummary(
                 kind: configuration.kind.rawValue, counts: counts, requests: tally.requests, throttled: tally.throttled, retries: tally.retries,
                 durationSeconds: (start.duration(to: environment.clock.now).seconds * 1000).rounded() / 1000,
                 exitCode: exitCode, stopReason: SecretScrubber.shared.scrub(stop?.message), apiVersion: tally.apiVersion, sunset: tally.sunset,
                 startedAt: startedAt, finishedAt: environment.wallClock.iso8601, manifestSHA256: manifestSHA256
             )
+            summary.record(configuration.provenance(rowSettings: job.intakeSettings))
             try await OutputExporter(store: store, job: job, outputFolder: configuration.output, formulas: configuration.csvFormulas).writeAll(summary: summary)
             logger.info(
                 "run finished",

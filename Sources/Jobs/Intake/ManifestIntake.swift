@@ -23,25 +23,56 @@ struct ManifestIntake {
                 let others = try await store.workers().filter { $0.isLive && !$0.hasEnded }.count - 1
                 if others > 0 { throw StoreError.campaignBusy(campaign: configuration.campaignName, workers: others) }
             }
+            let current = configuration.provenance(rowSettings: job.intakeSettings)
             if !restart, let signature = try await store.intakeSignature() {
-                guard signature.job == job.intakeSettings else {
-                    throw ManifestError("The job's kind or column settings changed since the state \(stateName) was made. Undo the change to resume, or run with --restart to start over.")
+                let stored = try await store.provenance()
+                if let stored {
+                    try check(stored, against: current)
+                } else {
+                    guard signature.job == job.intakeSettings else { throw settingsChanged }
+                    logger.notice("this state was made before batch-runner recorded where results come from: the origin of its results is unknown; from now on it is \(current.source)")
                 }
+                let sha256: String
                 if store.isShared, !FileManager.default.fileExists(atPath: configuration.manifest) {
                     logger.info("the manifest file is not here; joining the campaign's stored intake", metadata: ["campaign": "\(configuration.campaignName)"])
-                    return signature.manifestSHA256
+                    sha256 = signature.manifestSHA256
+                } else {
+                    sha256 = try ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter).sha256()
+                    guard sha256 == signature.manifestSHA256 else {
+                        throw ManifestError("Manifest \(configuration.manifest) changed since the state \(stateName) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded).")
+                    }
+                    logger.info(store.isShared ? "joining the campaign's stored intake" : "resuming from the saved state")
                 }
-                let sha256 = try ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter).sha256()
-                guard sha256 == signature.manifestSHA256 else {
-                    throw ManifestError("Manifest \(configuration.manifest) changed since the state \(stateName) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded).")
-                }
-                logger.info(store.isShared ? "joining the campaign's stored intake" : "resuming from the saved state")
+                if stored != current { try await store.recordProvenance(current) }
                 return sha256
             }
             let signature = try await read(into: store)
+            try await store.recordProvenance(current)
             let rows = try await store.counts().rows
             logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
             return signature.manifestSHA256
+        }
+    }
+
+    private var settingsChanged: ManifestError {
+        ManifestError("The job's kind or column settings changed since the state \(stateName) was made. Undo the change to resume, or run with --restart to start over.")
+    }
+
+    /// Refuses a state another job made, or whose results came from elsewhere than this job sends to: they would
+    /// pass for this job's results. Never advises `--restart` for another job's state: it would wipe that job's progress.
+    ///
+    /// - Throws: ``ManifestError`` (65) saying whose state it is, or where its results came from.
+    func check(_ stored: StateProvenance, against current: StateProvenance) throws(ManifestError) {
+        if !stored.isSameJob(as: current) {
+            if stored.kind == current.kind, stored.jobFile == current.jobFile { throw settingsChanged }
+            throw ManifestError(
+                "The state \(stateName) belongs to the \(stored.kind) job \(stored.jobFile) (manifest \(stored.manifest)), not to this \(current.kind) job \(current.jobFile)\(stored.kind == current.kind ? ", whose columns or options differ" : ""). Point `state` (or --state) at this job's own state; that one is left as it is."
+            )
+        }
+        if !stored.isSameSource(as: current) {
+            throw ManifestError(
+                "The state \(stateName) holds results from \(stored.source); this job sends to \(current.source), and those results would pass for its own. Use another state (`state`, or --state), or run with --restart to discard them. Nothing was sent."
+            )
         }
     }
 

@@ -64,11 +64,12 @@ public enum JobExport {
         let exporter = OutputExporter(store: store, job: job, outputFolder: folder, formulas: configuration.csvFormulas)
         let now = wallClock.iso8601
         let exitCode = counts.pending > 0 ? JobError.Code.stoppedResumable.exitCode : counts.failed + counts.unknown > 0 ? ExitStatus.someRowsFailed : ExitStatus.success
-        let summary = RunSummary(
+        var summary = RunSummary(
             kind: configuration.kind.rawValue, counts: counts, requests: 0, throttled: 0, retries: 0, durationSeconds: 0, exitCode: exitCode,
             stopReason: counts.pending > 0 ? "exported while \(counts.pending) rows are still pending" : nil,
             apiVersion: nil, sunset: nil, startedAt: now, finishedAt: now, manifestSHA256: signature.manifestSHA256
         )
+        summary.record(try await store.provenance() ?? configuration.provenance(rowSettings: job.intakeSettings))
         try await exporter.writeAll(summary: summary)
         return Outcome(folder: folder, rows: counts.rows, files: saved.count)
     }

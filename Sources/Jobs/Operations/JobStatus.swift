@@ -84,7 +84,8 @@ public struct JobStatus: Sendable, Codable {
 
     /// Reads the status of `configuration`'s job.
     ///
-    /// - Throws: ``StoreError/cannotRead(state:)`` when the state exists but cannot be read.
+    /// - Throws: ``StoreError/cannotRead(state:)`` when the state exists but cannot be read; ``ManifestError`` (65)
+    ///   when another job made it (its counts are not this job's).
     public static func read(_ configuration: JobConfiguration, wallClock: WallClock = .system()) async throws -> JobStatus {
         var path = configuration.statePath
         if case .postgres(let location) = try StoreLocation(path) { path = location.description }
@@ -104,6 +105,11 @@ public struct JobStatus: Sendable, Codable {
     }
 
     private static func read(_ store: any CheckpointStore, into status: inout JobStatus, configuration: JobConfiguration, wallClock: WallClock) async throws {
+        if let stored = try await store.provenance() {
+            let job = configuration.kind.makeJob(configuration)
+            let current = configuration.provenance(rowSettings: job.intakeSettings)
+            if !stored.isSameJob(as: current) { try ManifestIntake(configuration: configuration, job: job).check(stored, against: current) }
+        }
         status.running = try await store.isRunActive()
         if !status.running, case .sqlite(let path)? = try? StoreLocation(configuration.statePath) {
             status.lastRunInterrupted = SQLiteRunLock.holder(statePath: path)?.description

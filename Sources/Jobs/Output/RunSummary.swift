@@ -32,6 +32,10 @@ package struct RunSummary: Codable, Sendable, Equatable {
     package var manifestSHA256: String
     /// The batch-runner version that wrote this summary.
     package var runnerVersion: String = RunnerVersion.current
+    /// Whether the results came from the embedded sandbox (`run --sandbox`): the emulator's, not production's.
+    package var sandbox = false
+    /// Where the results came from: `scheme://host:port` of each endpoint (empty for the embedded sandbox).
+    package var origins: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case kind, rows, accepted, rejected, succeeded, failed, pending, unknown, requests, throttled, retries
@@ -45,6 +49,7 @@ package struct RunSummary: Codable, Sendable, Equatable {
         case finishedAt = "finished_at"
         case manifestSHA256 = "manifest_sha256"
         case runnerVersion = "runner_version"
+        case sandbox, origins
     }
 
     /// The summary of a job whose rows stand at `counts`, after an invocation that sent `requests` (token
@@ -59,6 +64,11 @@ package struct RunSummary: Codable, Sendable, Equatable {
         (self.requests, self.throttled, self.retries, self.durationSeconds) = (requests, throttled, retries, durationSeconds)
         (self.exitCode, self.stopReason, self.apiVersion, self.sunset) = (exitCode, stopReason, apiVersion, sunset)
         (self.startedAt, self.finishedAt, self.manifestSHA256) = (startedAt, finishedAt, manifestSHA256)
+    }
+
+    /// Says where the results came from.
+    package mutating func record(_ provenance: StateProvenance) {
+        (sandbox, origins) = (provenance.sandbox, provenance.origins)
     }
 
     package func jsonData() throws -> Data {

@@ -33,6 +33,12 @@ package protocol CheckpointStore: Sendable {
     /// The signature of the intake the store holds, or nil when it holds none (new, or killed during intake).
     func intakeSignature() async throws -> IntakeSignature?
 
+    /// What made the state and where its results came from; nil for a state made before it was recorded.
+    func provenance() async throws -> StateProvenance?
+
+    /// Records `provenance` with the intake the store holds.
+    func recordProvenance(_ provenance: StateProvenance) async throws
+
     /// Replaces everything with a fresh intake: every batch `source` hands over, then its signature, committed
     /// together or not at all. Answers the signature.
     /// With `duplicateReason`, accepted rows whose value an earlier accepted row has are rejected instead, for

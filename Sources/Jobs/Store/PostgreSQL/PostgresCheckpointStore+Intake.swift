@@ -18,6 +18,23 @@ extension PostgresCheckpointStore {
         }
     }
 
+    package func provenance() async throws -> StateProvenance? {
+        try await connections.with("read where the campaign's results came from") { connection in
+            let rows = try await connection.query(
+                "SELECT provenance FROM batch_runner_campaigns WHERE campaign = \(campaign) AND provenance IS NOT NULL", logger: logger
+            )
+            return try rows.decode(String.self).first.flatMap(StateProvenance.init(json:))
+        }
+    }
+
+    package func recordProvenance(_ provenance: StateProvenance) async throws {
+        try await connections.with("record where the campaign's results come from") { connection in
+            try await connection.query(
+                "UPDATE batch_runner_campaigns SET provenance = \(provenance.json) WHERE campaign = \(campaign)", logger: logger
+            )
+        }
+    }
+
     /// Replaces this campaign's rows (only this campaign's) with a fresh intake, in one transaction.
     ///
     /// The campaign's work items live in a partition of `batch_runner_work` of their own (``workPartition``),

@@ -6,7 +6,7 @@ import PostgresNIO
 /// database user needs only the right to create tables in its schema, no superuser.
 enum PostgresSchema {
     /// The version this runner writes; a database at a higher one belongs to a newer runner.
-    static let version = 5
+    static let version = 6
 
     /// Every table is named `batch_runner_*`, so the tool shares a database with others without a clash.
     static let migrations: [String] = [
@@ -151,6 +151,10 @@ enum PostgresSchema {
         ALTER TABLE batch_runner_quota ALTER COLUMN quota_limit DROP NOT NULL,
             ADD COLUMN learned_rate double precision,
             ADD COLUMN learned_window double precision;
+        """,
+        // 6: what made a campaign and where its results came from (StateProvenance, as JSON).
+        """
+        ALTER TABLE batch_runner_campaigns ADD COLUMN provenance text;
         """,
     ]
 

@@ -11,6 +11,18 @@ extension SQLiteCheckpointStore {
         }
     }
 
+    package func provenance() async throws -> StateProvenance? {
+        try await queue.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'provenance'").flatMap(StateProvenance.init(json:))
+        }
+    }
+
+    package func recordProvenance(_ provenance: StateProvenance) async throws {
+        try await queue.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('provenance', ?)", arguments: [provenance.json])
+        }
+    }
+
     package func replaceIntake(from source: any IntakeSource, duplicateReason: DuplicateReason?) async throws -> IntakeSignature {
         try await queue.writeWithoutTransaction { db in
             // A rollback journal for this one large transaction: WAL would write every new page twice (into the
