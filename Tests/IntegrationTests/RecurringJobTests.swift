@@ -1,6 +1,7 @@
 import Foundation
 import Sandbox
 import Testing
+import TestSupport
 
 extension EndToEnd {
     /// A night's run an operator can trust: a state knows which job made it and where its results came from, so the
@@ -71,6 +72,72 @@ extension EndToEnd {
             #expect(status.status == 65, "\(status.stdout)\(status.stderr)")
             #expect(status.stderr.contains("belongs to the number-verify job"), "\(status.stderr)")
             #expect(try await BatchRunnerProcess.run(["status", numbers.jobFile]).status == 0, "its own job still reads it")
+        }
+
+        /// The archives in `<output>/history/` that this program made, oldest first.
+        static func archives(_ workspace: Workspace) -> [String] {
+            let folder = workspace.output + "/history"
+            return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+                .filter { FileManager.default.fileExists(atPath: folder + "/" + $0 + "/.batch-runner-archive") }.sorted()
+        }
+
+        /// `on_new_manifest: start_over`, three nights with three manifests: each night a new campaign, the
+        /// previous one's outputs archived whole; an unfinished campaign still refuses a new file (65, naming what
+        /// is left); `history_keep` deletes the oldest archives and nothing else.
+        @Test func aNewManifestEveryNightStartsOverOnceTheCampaignIsFinished() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try Workspace()
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, extra: "on_new_manifest: start_over\nhistory_keep: 2\n")
+            let nights = [(1, 12), (101, 7), (201, 9)].map { start, count in
+                "customer_id,msisdn\n" + (start..<(start + count)).map { "C\($0),+\(Manifests.number($0))\n" }.joined()
+            }
+            for (night, manifest) in nights.enumerated() {
+                try workspace.writeManifest(manifest)
+                let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--no-progress"], environment: sandbox.credentials)
+                #expect(outcome.status == 0, "night \(night + 1): \(outcome.stderr.suffix(600))")
+                #expect(try workspace.csv("results.csv").count - 1 == manifest.split(separator: "\n").count - 1, "night \(night + 1)'s results only")
+                #expect(Self.archives(workspace).count == night)
+            }
+            // Each archive is a night's outputs as they were.
+            let archives = Self.archives(workspace)
+            for (index, archive) in archives.enumerated() {
+                let folder = Workspace(folder: workspace.output + "/history/" + archive)
+                #expect(try folder.csv("results.csv", inOutput: false).count - 1 == [12, 7][index])
+                #expect(FileManager.default.fileExists(atPath: folder.folder + "/rejects.csv"))
+                #expect(FileManager.default.fileExists(atPath: folder.folder + "/summary.json"))
+            }
+            #expect(sandbox.stats.count(.ok) == 28, "every number once")
+
+            // Night four is cut short: its campaign is not finished, so night five's new file is refused.
+            try FileManager.default.createDirectory(atPath: workspace.output + "/history/notes", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: workspace.output + "/history/20200101T000000Z", withIntermediateDirectories: true)
+            try workspace.writeManifest("customer_id,msisdn\n" + (301..<311).map { "C\($0),+\(Manifests.number($0))\n" }.joined())
+            let cut = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--limit", "4", "--no-progress"], environment: sandbox.credentials)
+            #expect(cut.status == 0, "\(cut.stderr.suffix(400))")
+            #expect(Self.archives(workspace).count == 2, "history_keep: 2 removed the oldest")
+            #expect(!Self.archives(workspace).contains(archives[0]))
+            #expect(FileManager.default.fileExists(atPath: workspace.output + "/history/notes"), "a folder the runner did not make stays")
+            #expect(FileManager.default.fileExists(atPath: workspace.output + "/history/20200101T000000Z"), "one without the runner's marker stays")
+            try workspace.writeManifest("customer_id,msisdn\n" + (401..<405).map { "C\($0),+\(Manifests.number($0))\n" }.joined())
+            let refused = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--no-progress"], environment: sandbox.credentials)
+            #expect(refused.status == 65, "\(refused.stderr.suffix(600))")
+            #expect(refused.stderr.contains("that campaign is not finished: 6 rows pending"), "\(refused.stderr.suffix(600))")
+            #expect(sandbox.stats.count(.ok) == 32)
+        }
+
+        /// The same on a PostgreSQL campaign: a finished campaign and a new manifest start over there too.
+        @Test func startOverWorksOnAPostgreSQLCampaign() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let campaign = try SharedCampaign(server: try PostgresServer.shared(), body: SharedCampaignTests.numberVerifyBody(sandbox.origin) + "\non_new_manifest: start_over")
+            for night in 0..<2 {
+                try campaign.workspace.writeManifest("customer_id,msisdn\n" + (0..<5).map { "C\($0),+\(Manifests.number(night * 100 + $0 + 1))\n" }.joined())
+                let outcome = try await campaign.run(worker: 1, credentials: sandbox.credentials)
+                #expect(outcome.status == 0, "night \(night + 1): \(outcome.stderr.suffix(600))")
+            }
+            let history = try FileManager.default.contentsOfDirectory(atPath: campaign.output(1) + "/history")
+            #expect(history.count == 1)
+            #expect(try campaign.csv("results.csv", worker: 1).count == 6)
+            #expect(sandbox.stats.count(.ok) == 10)
         }
     }
 }

@@ -43,6 +43,10 @@ public struct JobConfiguration: Sendable {
     public var concurrency: Int
     /// What the CSV files do with text a spreadsheet would run as a formula (`csv_formulas`, default escape).
     public var csvFormulas: CSVFormulas
+    /// What a run does when the manifest differs from the one the state was made from (`on_new_manifest`).
+    public var onNewManifest: NewManifestPolicy = .refuse
+    /// How many archives of earlier campaigns `<output>/history/` keeps (`history_keep`, default 30).
+    public var historyKeep = 30
     public var endpoints: Endpoints
     /// Whether `endpoints` are the embedded sandbox's (`run --sandbox`): its results are the emulator's.
     public var isEmbeddedSandbox = false
@@ -83,6 +87,15 @@ public struct JobConfiguration: Sendable {
         self.numberVerify = NumberVerifyOptions()
         self.pim = PimOptions()
         self.idscan = IDScanOptions()
+    }
+
+    /// `on_new_manifest`: what a run does with a manifest that differs from the state's.
+    public enum NewManifestPolicy: String, Sendable, CaseIterable {
+        /// Exit 65 (the default): the file changed by mistake, or belongs to another campaign.
+        case refuse
+        /// A recurring job: once the state's campaign is finished, archive its outputs to `<output>/history/` and
+        /// start a new campaign with the new manifest; an unfinished campaign still exits 65.
+        case startOver = "start_over"
     }
 
     /// Where requests go. Defaults are production; `--sandbox` points both at the embedded sandbox.

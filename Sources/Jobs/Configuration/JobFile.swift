@@ -97,6 +97,14 @@ public enum JobFile {
             return formulas
         }
 
+        let onNewManifest = try root.string("on_new_manifest").map { (text) throws(JobFileError) -> JobConfiguration.NewManifestPolicy in
+            guard let policy = JobConfiguration.NewManifestPolicy(rawValue: text) else {
+                throw root.error("on_new_manifest", "`\(text)` is not a choice; use refuse (the default: a changed manifest exits 65) or start_over (a recurring job: a finished campaign's outputs go to history/ and a new one starts)")
+            }
+            return policy
+        }
+        let historyKeep = try root.integer("history_keep", in: 1...1000)
+
         let defaults = kind.defaultEndpoints
         var endpoints = defaults
         if var object = try root.object("endpoints") {
@@ -193,6 +201,8 @@ public enum JobFile {
         job.delimiter = delimiter
         job.concurrency = concurrency ?? job.concurrency
         job.csvFormulas = csvFormulas ?? job.csvFormulas
+        job.onNewManifest = onNewManifest ?? job.onNewManifest
+        job.historyKeep = historyKeep ?? job.historyKeep
         job.endpoints = endpoints
         job.credentials = credentials
         job.quota = quota

@@ -86,7 +86,9 @@ public struct JobRunner: Sendable {
         let manifestSHA256: String
         do {
             manifestSHA256 = try await untilStopped {
-                try await ManifestIntake(configuration: configuration, job: job).prepare(store: store, restart: options.restart, logger: logger)
+                var intake = ManifestIntake(configuration: configuration, job: job)
+                intake.wallClock = environment.wallClock
+                return try await intake.prepare(store: store, restart: options.restart, logger: logger)
             }
         } catch {
             return RunResult(failure: ExitTable.jobError(for: control.stopReason ?? error, during: .start))

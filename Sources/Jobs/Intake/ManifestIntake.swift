@@ -8,6 +8,8 @@ struct ManifestIntake {
     let job: any BatchJob
     /// Memory of the repeat filter (see ``ValueFilter``); tests make it tiny.
     var filterBytes = 16 << 20
+    /// What names an archive of a previous campaign's outputs (`on_new_manifest: start_over`).
+    var wallClock = WallClock.system()
 
     /// Reads a fresh intake into `store` (always with `restart`), or resumes the one it holds after checking that
     /// neither the manifest nor the job's row settings changed. Answers the manifest's SHA-256.
@@ -39,9 +41,16 @@ struct ManifestIntake {
                 } else {
                     sha256 = try ManifestReader(path: configuration.manifest, delimiter: configuration.delimiter).sha256()
                     guard sha256 == signature.manifestSHA256 else {
-                        throw ManifestError("Manifest \(configuration.manifest) changed since the state \(stateName) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded).")
+                        guard configuration.onNewManifest == .startOver else {
+                            throw ManifestError("Manifest \(configuration.manifest) changed since the state \(stateName) was made from it. Restore the original file to resume, or run with --restart to start over with this one (the earlier progress is discarded). A job that gets a new file every night sets on_new_manifest: start_over.")
+                        }
+                        return try await startOver(store: store, provenance: current, logger: logger)
                     }
                     logger.info(store.isShared ? "joining the campaign's stored intake" : "resuming from the saved state")
+                }
+                // Another worker started this campaign over: this worker's outputs are the previous campaign's.
+                if configuration.onNewManifest == .startOver, let earlier = outputsManifest, earlier != signature.manifestSHA256 {
+                    try archiveOutputs(logger: logger)
                 }
                 if stored != current { try await store.recordProvenance(current) }
                 return sha256
@@ -52,6 +61,45 @@ struct ManifestIntake {
             logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
             return signature.manifestSHA256
         }
+    }
+
+    /// A recurring job's new manifest (`on_new_manifest: start_over`): once the state's campaign is finished, its
+    /// outputs move to `<output>/history/<UTC time>/` and a new campaign is read from the new manifest.
+    ///
+    /// - Throws: ``ManifestError`` (65) when the previous campaign is not finished, naming what is left.
+    private func startOver(store: any CheckpointStore, provenance: StateProvenance, logger: Logger) async throws -> String {
+        let counts = try await store.counts()
+        guard counts.pending == 0, counts.unknown == 0 else {
+            let left = [(counts.pending, "pending"), (counts.unknown, "unknown (check the ID Scan portal, then --retry-unknown)")]
+                .filter { $0.0 > 0 }.map { "\($0.0) rows \($0.1)" }.joined(separator: " and ")
+            throw ManifestError(
+                "Manifest \(configuration.manifest) differs from the one the state \(stateName) was made from, and that campaign is not finished: \(left). on_new_manifest: start_over starts a new campaign only after the previous one is finished; run with the previous manifest until it is, or with --restart to discard it."
+            )
+        }
+        try archiveOutputs(logger: logger)
+        let signature = try await read(into: store)
+        try await store.recordProvenance(provenance)
+        let rows = try await store.counts().rows
+        logger.notice("a new campaign started from the new manifest (on_new_manifest: start_over)", metadata: ["rows.total": "\(rows)"])
+        return signature.manifestSHA256
+    }
+
+    /// The manifest SHA-256 of the outputs in the output folder (its summary.json), when there are any.
+    private var outputsManifest: String? {
+        guard let data = FileManager.default.contents(atPath: configuration.output + "/summary.json"),
+            let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return summary["manifest_sha256"] as? String
+    }
+
+    /// Moves the previous campaign's outputs into a new archive, and prunes the oldest beyond `history_keep`.
+    private func archiveOutputs(logger: Logger) throws {
+        let history = OutputHistory(outputFolder: configuration.output, subfolders: job.fileFolders)
+        if let archive = try history.archive(at: Date(timeIntervalSince1970: wallClock.epochSeconds)) {
+            logger.notice("the previous campaign's outputs were moved to \(archive)")
+        }
+        let pruned = history.prune(keeping: configuration.historyKeep)
+        if pruned > 0 { logger.info("removed the oldest archives beyond history_keep", metadata: ["history.removed": "\(pruned)"]) }
     }
 
     private var settingsChanged: ManifestError {
