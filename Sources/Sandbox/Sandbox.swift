@@ -16,6 +16,8 @@ public final class Sandbox: Sendable {
     public let configuration: SandboxConfiguration
     /// Every request the sandbox answered, counted.
     public let log: RequestLog
+    /// What `POST /_sandbox/notify` received.
+    public let notifications = NotificationReceiver()
     let tokens: TokenIssuer
     let ledger: QuotaLedger
     let faults: FaultInjector
@@ -48,6 +50,7 @@ public final class Sandbox: Sendable {
         addNumberVerifyRoutes(to: router)
         addPimRoutes(to: router)
         addIDScanRoutes(to: router)
+        notifications.add(to: router, answer: configuration.notifyAnswer)
         router.get("/_sandbox/stats") { _, _ in
             let data = try JSONEncoder().encode(self.log.snapshot)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -118,6 +118,16 @@ public struct SandboxConfiguration: Sendable {
     public var seed: UInt64 = 1
     /// Answer insights with the public spec's bare `session_id`/`polling_id` instead of the seed's URIs.
     public var sendsBareDeviceMatchIDs = false
+    /// How `POST /_sandbox/notify` (a stand-in for `notify.url`'s receiver) answers.
+    public enum NotifyAnswer: String, Sendable {
+        /// 204.
+        case accept
+        /// 500, every time.
+        case refuse
+        /// Nothing for five minutes.
+        case hang
+    }
+    public var notifyAnswer = NotifyAnswer.accept
     /// Numbers (digits with country code) whose lookup answers a bare 404, an HTML page as a gateway gives for a
     /// route it does not know, rather than Number Verify's error body (which numbers ending in `404` get).
     public var bareNotFoundNumbers: Set<String> = []

@@ -139,5 +139,51 @@ extension EndToEnd {
             #expect(try campaign.csv("results.csv", worker: 1).count == 6)
             #expect(sandbox.stats.count(.ok) == 10)
         }
+
+        /// `notify.url` receives summary.json byte for byte, once per run, with the header `headers_env` names;
+        /// a refusing receiver and a failed run change no exit code; a receiver that hangs costs at most 30 s.
+        @Test func everyRunEndsWithItsSummaryPostedToTheReceiver() async throws {
+            let sandbox = try await RunningSandbox.start()
+            let workspace = try Workspace()
+            let notify = "notify: { url: \(sandbox.origin)/_sandbox/notify, headers_env: HOOK_HEADER }\n"
+            try workspace.writeNumberVerifyJob(origin: sandbox.origin, extra: notify)
+            try workspace.writeManifest(Manifests.numbers(count: 10))
+            var environment = sandbox.credentials
+            environment["HOOK_HEADER"] = "Authorization: Bearer hook-secret-123456"
+            let first = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--no-progress"], environment: environment)
+            #expect(first.status == 0, "\(first.stderr.suffix(400))")
+            let received = sandbox.sandbox.notifications.notifications
+            #expect(received.count == 1)
+            #expect(received.first?.body == Array(try Data(contentsOf: URL(fileURLWithPath: workspace.output + "/summary.json"))), "summary.json byte for byte")
+            #expect(received.first?.contentType == "application/json")
+            #expect(received.first?.authorization == "Bearer hook-secret-123456")
+            #expect(!first.stderr.contains("hook-secret-123456"))
+
+            // A run that fails (a manifest gone) notifies too, with its exit code.
+            try FileManager.default.removeItem(atPath: workspace.manifest)
+            try workspace.writeManifest("customer_id,msisdn\nC1,+31612345678\n")
+            let failed = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--no-progress"], environment: environment)
+            #expect(failed.status == 65)
+            let last = try #require(sandbox.sandbox.notifications.notifications.last)
+            let summary = try JSONSerialization.jsonObject(with: Data(last.body)) as? [String: Any]
+            #expect(summary?["exit_code"] as? Int == 65 && sandbox.sandbox.notifications.notifications.count == 2)
+        }
+
+        @Test func aRefusingOrHangingReceiverChangesNoExitCode() async throws {
+            for answer in [SandboxConfiguration.NotifyAnswer.refuse, .hang] {
+                let receiver = try await RunningSandbox.start { $0.notifyAnswer = answer }
+                let sandbox = try await RunningSandbox.start()
+                let workspace = try Workspace()
+                try workspace.writeNumberVerifyJob(origin: sandbox.origin, extra: "notify: { url: \(receiver.origin)/_sandbox/notify }\n")
+                try workspace.writeManifest(Manifests.numbers(count: 5))
+                let started = ContinuousClock.now
+                let outcome = try await BatchRunnerProcess.run(["run", workspace.jobFile, "--no-progress"], environment: sandbox.credentials)
+                let took = started.duration(to: .now)
+                #expect(outcome.status == 0, "\(answer): \(outcome.stderr.suffix(400))")
+                #expect(outcome.stderr.contains("notify: the receiver did not take the summary"), "\(answer): \(outcome.stderr.suffix(400))")
+                #expect(took < .seconds(45), "\(answer): the notification held the exit for \(took)")
+                #expect(receiver.sandbox.notifications.notifications.count == 3, "\(answer): three tries")
+            }
+        }
     }
 }

@@ -47,6 +47,8 @@ public struct JobConfiguration: Sendable {
     public var onNewManifest: NewManifestPolicy = .refuse
     /// How many archives of earlier campaigns `<output>/history/` keeps (`history_keep`, default 30).
     public var historyKeep = 30
+    /// Where summary.json goes at the end of every run (`notify`); nil for nowhere.
+    public var notify: Notify?
     public var endpoints: Endpoints
     /// Whether `endpoints` are the embedded sandbox's (`run --sandbox`): its results are the emulator's.
     public var isEmbeddedSandbox = false
@@ -87,6 +89,14 @@ public struct JobConfiguration: Sendable {
         self.numberVerify = NumberVerifyOptions()
         self.pim = PimOptions()
         self.idscan = IDScanOptions()
+    }
+
+    /// `notify`: a POST of summary.json at the end of every run.
+    public struct Notify: Sendable {
+        /// `https://`, or `http://` to loopback.
+        public var url: String
+        /// The environment variable whose value (`Name: value`) is sent as one header (`headers_env`).
+        public var headerVariable: String?
     }
 
     /// `on_new_manifest`: what a run does with a manifest that differs from the state's.

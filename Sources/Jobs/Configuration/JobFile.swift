@@ -183,6 +183,14 @@ public enum JobFile {
             try object.finish()
         }
 
+        var notify: JobConfiguration.Notify?
+        if var object = try root.object("notify") {
+            guard let url = try object.string("url") else { throw object.error("url", "is missing; write the receiver's https:// URL") }
+            if let problem = EndpointPolicy.problem(with: url) { throw object.error("url", problem) }
+            notify = JobConfiguration.Notify(url: url, headerVariable: try object.variableName("headers_env"))
+            try object.finish()
+        }
+
         let numberVerify = try JobConfiguration.NumberVerifyOptions.read(from: &root, kind: kind)
         let pim = try JobConfiguration.PimOptions.read(from: &root, kind: kind)
         let idscan = try JobConfiguration.IDScanOptions.read(from: &root, kind: kind)
@@ -203,6 +211,7 @@ public enum JobFile {
         job.csvFormulas = csvFormulas ?? job.csvFormulas
         job.onNewManifest = onNewManifest ?? job.onNewManifest
         job.historyKeep = historyKeep ?? job.historyKeep
+        job.notify = notify
         job.endpoints = endpoints
         job.credentials = credentials
         job.quota = quota

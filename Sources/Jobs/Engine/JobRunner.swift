@@ -36,8 +36,29 @@ public struct JobRunner: Sendable {
 
     static let interruptedSendError = "the run stopped while this row's request may have been on its way; check whether ID Scan created it, then run with --retry-unknown to send it again"
 
-    /// Runs the job to its end, or until it must stop. Never throws: every ending is an exit code.
+    /// Runs the job to its end, or until it must stop, then sends the summary to `notify.url`. Never throws: every
+    /// ending is an exit code.
     public func run() async -> RunResult {
+        let result = await runToEnd()
+        if let notify = configuration.notify {
+            await RunNotifier(notify: notify, environment: environment, logger: logger).send(result.summary ?? failureSummary(result))
+        }
+        return result
+    }
+
+    /// What `notify` gets from a run that ended before it wrote summary.json: the kind, the exit code and why.
+    private func failureSummary(_ result: RunResult) -> Data {
+        var summary: [String: Any] = [
+            "kind": configuration.kind.rawValue, "exit_code": Int(result.exitCode), "finished_at": environment.wallClock.iso8601,
+            "runner_version": RunnerVersion.current, "sandbox": configuration.isEmbeddedSandbox,
+        ]
+        summary["stop_reason"] = SecretScrubber.shared.scrub(result.message)
+        var data = (try? JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        data.append(0x0A)
+        return data
+    }
+
+    private func runToEnd() async -> RunResult {
         SecretScrubber.shared.register(credentials)
         var configuration = configuration
         let job: any BatchJob

@@ -39,6 +39,7 @@ struct RunFinish {
             )
             summary.record(configuration.provenance(rowSettings: job.intakeSettings))
             try await OutputExporter(store: store, job: job, outputFolder: configuration.output, formulas: configuration.csvFormulas).writeAll(summary: summary)
+            let summaryBytes = try summary.jsonData()
             logger.info(
                 "run finished",
                 metadata: [
@@ -53,7 +54,9 @@ struct RunFinish {
             if stop == nil, exitCode == ExitStatus.someRowsFailed {
                 message = "\(counts.failed + counts.unknown) of \(counts.accepted) rows did not succeed; see the error column of \(configuration.output)/results.csv."
             }
-            return RunResult(exitCode: exitCode, message: message, outputFolder: configuration.output)
+            var result = RunResult(exitCode: exitCode, message: message, outputFolder: configuration.output)
+            result.summary = summaryBytes
+            return result
         } catch {
             return RunResult(failure: ExitTable.jobError(for: error, during: .outputs(folder: configuration.output)))
         }

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// What the command line adds to a job file for one run.
 public struct RunOptions: Sendable {
@@ -32,6 +32,8 @@ public struct RunResult: Sendable {
     public var message: String?
     /// Where the outputs are, when they were written.
     public var outputFolder: String?
+    /// The summary.json this run wrote, byte for byte (what `notify` sends); nil when it wrote none.
+    package var summary: Data?
 
     public init(exitCode: Int32, message: String?, outputFolder: String?) {
         self.exitCode = exitCode
