@@ -20,6 +20,20 @@ import Testing
         #expect(progress.line == "1,234/10,000 rows (12%) · 61.7 rows/s · ETA 2m23s · quota 120 of 600 left, resets in 42s · 34 failed")
     }
 
+    /// When the quota bounds the run, the ETA counts the resets it must wait for: here 8,766 items left, 120 in
+    /// this window (resets in 41.2 s), then 14 whole windows of 600 (10 min each) and 246 items at 61.7 rows/s.
+    @Test func theETACountsTheQuotaWindowsTheRowsLeftNeed() throws {
+        var bound = progress
+        bound.pendingWork = 8_766
+        bound.quotaWindowSeconds = 600
+        let eta = try #require(bound.etaSeconds)
+        #expect(abs(eta - (41.2 + 14 * 600 + 246 / (1_234.0 / 20))) < 0.01)
+        #expect(bound.line.contains("ETA 2h20m"), "\(bound.line)")
+        var unbound = bound
+        unbound.pendingWork = 100
+        #expect(unbound.etaSeconds == Double(8_766) / (1_234.0 / 20), "the rate bounds a run the window's quota covers")
+    }
+
     @Test func theLineLeavesOutWhatIsNotKnown() {
         var progress = RunProgress(kind: "pim-qr", job: "qr")
         (progress.rows, progress.pending) = (3, 3)

@@ -77,7 +77,7 @@ struct SendingStage {
         logger.info("sending", metadata: ["work.pending": "\(pendingWork)", "concurrency": "\(configuration.concurrency)"])
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await monitor.report() }
+                group.addTask { await monitor.report(campaign: store.isShared ? store : nil) }
                 defer { group.cancelAll() }
                 let complete = job.makeRowCompleter(client: client, journal: journal, inFlight: inFlight)
                 try await pool.run(next: { try await queue.next() }) { item in

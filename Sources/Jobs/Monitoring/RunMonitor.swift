@@ -89,18 +89,26 @@ package final class RunMonitor: Sendable {
                 progress.quotaLimit = quota.limit
                 progress.quotaUsed = quota.used
                 progress.quotaResetInSeconds = quota.resetIn?.seconds
+                progress.quotaWindowSeconds = quota.window?.seconds
             }
             return progress
         }
     }
 
-    /// Shows progress and writes metrics until cancelled.
-    package func report() async {
+    /// Shows progress and writes metrics until cancelled. With `campaign` (a store several workers share), the
+    /// row counts are read from it every 5 s, so the progress is the campaign's, not this worker's alone.
+    package func report(campaign: (any CheckpointStore)? = nil) async {
         let tick: Duration = display == .line ? .seconds(1) : .seconds(5)
         var sinceLog = Duration.zero
+        var sinceCounts = Duration.zero
         while !Task.isCancelled {
             do { try await clock.sleep(for: tick) } catch { return }
             sinceLog += tick
+            sinceCounts += tick
+            if let campaign, sinceCounts >= .seconds(5), let counts = try? await campaign.counts() {
+                sinceCounts = .zero
+                state.withLock { $0.progress.apply(counts) }
+            }
             let progress = snapshot
             switch display {
             case .line:
@@ -144,7 +152,7 @@ package final class RunMonitor: Sendable {
             "rows.per_second": "\(String(format: "%.1f", progress.rate))", "http.requests": "\(progress.requests)",
             "http.throttled": "\(progress.throttled)",
         ]
-        if progress.rate > 0 { metadata["eta_s"] = "\(Int((Double(progress.pending) / progress.rate).rounded()))" }
+        if let eta = progress.etaSeconds { metadata["eta_s"] = "\(Int(eta.rounded()))" }
         if let limit = progress.quotaLimit { metadata["quota.left"] = "\(max(limit - progress.quotaUsed, 0))" }
         if let reset = progress.quotaResetInSeconds { metadata["quota.reset_in_s"] = "\(Int(reset.rounded(.up)))" }
         return metadata

@@ -18,6 +18,8 @@ package struct RunProgress: Sendable, Equatable {
     package var quotaLimit: Int?
     package var quotaUsed = 0
     package var quotaResetInSeconds: Double?
+    /// The quota window's length, when known.
+    package var quotaWindowSeconds: Double?
     package var elapsedSeconds = 0.0
     /// Epoch seconds of the last row that succeeded, when one did.
     package var lastSuccessEpochSeconds: Double?
@@ -44,13 +46,32 @@ package struct RunProgress: Sendable, Equatable {
     /// Rows per second this invocation.
     package var rate: Double { elapsedSeconds > 0 ? Double(finishedThisRun) / elapsedSeconds : 0 }
 
+    /// Seconds until the rows left are done: at this run's rate, or, when the quota bounds the run (more items left
+    /// than the window has quota), through the resets it must wait for: the rest of this window, whole windows, then
+    /// the last items at the rate. Nil when nothing is left or nothing tells yet.
+    package var etaSeconds: Double? {
+        guard counts.pending > 0 else { return nil }
+        let atRate = rate > 0 ? Double(counts.pending) / rate : nil
+        guard let limit = quotaLimit, limit > 0, let window = quotaWindowSeconds, window > 0, let resetIn = quotaResetInSeconds else {
+            return atRate
+        }
+        let left = max(limit - quotaUsed, 0)
+        let items = max(counts.pendingWork, 1)
+        guard items > left else { return atRate }
+        let beyond = items - left
+        let wholeWindows = (beyond - 1) / limit
+        let lastItems = beyond - wholeWindows * limit
+        let throughResets = resetIn + Double(wholeWindows) * window + (rate > 0 ? Double(lastItems) / rate : 0)
+        return max(throughResets, atRate ?? 0)
+    }
+
     /// The progress line for a terminal: `1,234/10,000 rows (12%) · 85 rows/s · ETA 1m43s · quota 480/600, resets in
     /// 42s · 3 failed`.
     package var line: String {
         let percent = accepted > 0 ? done * 100 / accepted : 100
         var parts = ["\(done.grouped)/\(accepted.grouped) rows (\(percent)%)"]
         parts.append(String(format: "%.1f rows/s", rate))
-        if rate > 0, counts.pending > 0 { parts.append("ETA \(Self.duration(Double(counts.pending) / rate))") }
+        if let etaSeconds { parts.append("ETA \(Self.duration(etaSeconds))") }
         if let quotaLimit {
             let reset = quotaResetInSeconds.map { ", resets in \(Self.duration($0))" } ?? ""
             parts.append("quota \(max(quotaLimit - quotaUsed, 0)) of \(quotaLimit) left\(reset)")
