@@ -94,6 +94,23 @@ import TestSupport
         expectDamaged(path, saying: "rolled back by 6 commits")
     }
 
+    /// A fresh intake (a restart, a recurring job starting over) keeps the commit count: a run killed right after
+    /// it, before any commit, leaves a state that opens, not one that looks rolled back.
+    @Test func aFreshIntakeKeepsTheCommitCount() async throws {
+        let path = try await makeState()
+        do {
+            let store = try SQLiteCheckpointStore(path: path, access: .run)
+            for item in try await store.claim(limit: 3) {
+                try await store.complete([WorkCompletion(id: item.id, state: .succeeded, attempts: 1, result: ["KPN", "NL", "", ""], error: nil)], quota: nil)
+            }
+            try await store.replaceIntake(rows: rows, duplicateReason: nil)
+            await store.endRun()
+        }
+        let reopened = try SQLiteCheckpointStore(path: path, access: .run)
+        #expect(try await reopened.counts().pending == 6)
+        await reopened.endRun()
+    }
+
     @Test func aStateThatIsALinkIsRefused() async throws {
         let path = try await makeState()
         let link = try TemporaryFiles.folder() + "/state.sqlite"

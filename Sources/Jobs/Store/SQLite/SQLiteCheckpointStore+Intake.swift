@@ -35,7 +35,7 @@ extension SQLiteCheckpointStore {
             try db.inTransaction {
                 try db.execute(
                     sql: """
-                        DELETE FROM meta; DELETE FROM work; DELETE FROM extra_rows; DELETE FROM quota; DELETE FROM files;
+                        DELETE FROM meta WHERE key <> 'generation'; DELETE FROM work; DELETE FROM extra_rows; DELETE FROM quota; DELETE FROM files;
                         UPDATE state_counts SET rows = 0, items = 0;
                         """
                 )
