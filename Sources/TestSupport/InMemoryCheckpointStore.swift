@@ -1,4 +1,5 @@
 package import Jobs
+import Foundation
 import Synchronization
 
 /// A checkpoint store in memory, for engine tests: it behaves as the SQLite store does (the conformance suite
@@ -15,6 +16,15 @@ package final class InMemoryCheckpointStore: CheckpointStore {
         var error: String?
         var files: [SavedFile] = []
         var rows: [Int] = []
+        /// When it finished (epoch seconds), for `reuse`.
+        var finishedAt: Double?
+    }
+
+    private struct Answer {
+        var state: WorkState
+        var result: [String]?
+        var answeredAt: Double
+        var source: String
     }
 
     private struct State {
@@ -27,6 +37,8 @@ package final class InMemoryCheckpointStore: CheckpointStore {
         var claimed: Int64 = 0
         var quotas: [String: StoredQuota] = [:]
         var isRunActive = false
+        var answers: [String: Answer] = [:]
+        var reused = 0
     }
 
     private let state = Mutex(State())
@@ -104,7 +116,10 @@ package final class InMemoryCheckpointStore: CheckpointStore {
         }
         let signature = try source.signature()
         fresh.signature = signature
-        state.withLock { $0 = fresh }
+        state.withLock { state in
+            fresh.answers = state.answers
+            state = fresh
+        }
         return signature
     }
 
@@ -133,9 +148,33 @@ package final class InMemoryCheckpointStore: CheckpointStore {
                 state.items[completion.id]!.attempts = completion.attempts
                 state.items[completion.id]!.result = completion.result
                 state.items[completion.id]!.error = completion.error
+                state.items[completion.id]!.finishedAt = Date().timeIntervalSince1970
                 if !completion.files.isEmpty { state.items[completion.id]!.files = completion.files }
             }
             if let quota { state.quotas[quota.limiter] = quota }
+        }
+    }
+
+    package func keepAnswers(source: String) async throws {
+        state.withLock { state in
+            for item in state.items.values where [.succeeded, .notFound].contains(item.state) {
+                guard let at = item.finishedAt else { continue }
+                state.answers[item.value] = Answer(state: item.state, result: item.result, answeredAt: at, source: source)
+            }
+        }
+    }
+
+    package func reuseAnswers(source: String, since: Double) async throws -> Int {
+        state.withLock { state in
+            var rows = 0
+            for (id, item) in state.items where item.state == .pending {
+                guard let answer = state.answers[item.value], answer.source == source, answer.answeredAt >= since else { continue }
+                state.items[id]!.state = answer.state
+                (state.items[id]!.result, state.items[id]!.attempts, state.items[id]!.finishedAt) = (answer.result, 0, answer.answeredAt)
+                rows += item.rows.count
+            }
+            state.reused = rows
+            return rows
         }
     }
 
@@ -152,6 +191,7 @@ package final class InMemoryCheckpointStore: CheckpointStore {
         state.withLock { state in
             var counts = StateCounts()
             counts.rows = state.rows.count
+            counts.reused = state.reused
             counts.rejected = state.rows.values.filter { $0.reason != nil }.count
             for item in state.items.values {
                 switch item.state {

@@ -131,6 +131,20 @@ import Testing
         #expect(DurationText.parse(text) == expected)
     }
 
+    /// The recurring-job keys: `on_new_manifest`, `history_keep`, `reuse` (number-verify only) and `notify`.
+    @Test func readsTheRecurringJobKeys() throws {
+        let job = try JobFile.parse(
+            "kind: number-verify\nmanifest: m.csv\non_new_manifest: start_over\nhistory_keep: 7\nreuse: 1d\nnotify: { url: https://hooks.example/x, headers_env: HOOK }\n",
+            path: path
+        )
+        #expect(job.onNewManifest == .startOver && job.historyKeep == 7 && job.reuse == .seconds(86_400))
+        #expect(job.notify?.url == "https://hooks.example/x" && job.notify?.headerVariable == "HOOK")
+        expectError("kind: number-verify\nmanifest: m.csv\non_new_manifest: replace\n", containing: ["`on_new_manifest`", "start_over"])
+        expectError("kind: pim-qr\nmanifest: m.csv\ncolumns: { key: k }\nreuse: 1d\n", containing: ["`reuse`", "number-verify jobs only"])
+        expectError("kind: number-verify\nmanifest: m.csv\nnotify: { url: http://hooks.example/x }\n", containing: ["`notify.url`", "https://"])
+        expectError("kind: number-verify\nmanifest: m.csv\nhistory_keep: 0\n", containing: ["`history_keep`", "1 to 1000"])
+    }
+
     @Test func pointsEveryEndpointAtASandboxOrigin() throws {
         let job = try parse("kind: number-verify\nmanifest: m.csv\n").pointing(at: "http://127.0.0.1:9999")
         #expect(job.endpoints.base == "http://127.0.0.1:9999/communication/kpn/numberverify")

@@ -47,6 +47,8 @@ public struct JobConfiguration: Sendable {
     public var onNewManifest: NewManifestPolicy = .refuse
     /// How many archives of earlier campaigns `<output>/history/` keeps (`history_keep`, default 30).
     public var historyKeep = 30
+    /// How old an earlier campaign's answer may be to be reused instead of sent again (`reuse`); nil for never.
+    public var reuse: Duration?
     /// Where summary.json goes at the end of every run (`notify`); nil for nowhere.
     public var notify: Notify?
     public var endpoints: Endpoints

@@ -104,6 +104,10 @@ public enum JobFile {
             return policy
         }
         let historyKeep = try root.integer("history_keep", in: 1...1000)
+        let reuse = try root.duration("reuse")
+        if reuse != nil, kind != .numberVerify {
+            throw root.error("reuse", "applies to number-verify jobs only (a \(kind.rawValue) row's answer is a file, which this version does not carry over); remove it")
+        }
 
         let defaults = kind.defaultEndpoints
         var endpoints = defaults
@@ -212,6 +216,7 @@ public enum JobFile {
         job.onNewManifest = onNewManifest ?? job.onNewManifest
         job.historyKeep = historyKeep ?? job.historyKeep
         job.notify = notify
+        job.reuse = reuse
         job.endpoints = endpoints
         job.credentials = credentials
         job.quota = quota

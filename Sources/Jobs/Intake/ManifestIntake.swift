@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RateLimiter
 
 /// The engine's side of the intake: reads a job's manifest through the job's row reader and hands the rows to
 /// the store, or checks that the store's intake was made from this very manifest and job.
@@ -57,6 +58,7 @@ struct ManifestIntake {
             }
             let signature = try await read(into: store)
             try await store.recordProvenance(current)
+            try await reuseAnswers(store: store, source: current, logger: logger)
             let rows = try await store.counts().rows
             logger.info("manifest read", metadata: ["rows.total": "\(rows)"])
             return signature.manifestSHA256
@@ -76,12 +78,25 @@ struct ManifestIntake {
                 "Manifest \(configuration.manifest) differs from the one the state \(stateName) was made from, and that campaign is not finished: \(left). on_new_manifest: start_over starts a new campaign only after the previous one is finished; run with the previous manifest until it is, or with --restart to discard it."
             )
         }
+        try await store.keepAnswers(source: provenance.sourceKey)
         try archiveOutputs(logger: logger)
         let signature = try await read(into: store)
         try await store.recordProvenance(provenance)
+        try await reuseAnswers(store: store, source: provenance, logger: logger)
         let rows = try await store.counts().rows
         logger.notice("a new campaign started from the new manifest (on_new_manifest: start_over)", metadata: ["rows.total": "\(rows)"])
         return signature.manifestSHA256
+    }
+
+    /// `reuse`: finishes the fresh intake's items that an earlier campaign answered from the same source recently
+    /// enough, with that answer; they send no request.
+    private func reuseAnswers(store: any CheckpointStore, source: StateProvenance, logger: Logger) async throws {
+        guard let reuse = configuration.reuse else { return }
+        let since = wallClock.epochSeconds - reuse.seconds
+        let rows = try await store.reuseAnswers(source: source.sourceKey, since: since)
+        if rows > 0 {
+            logger.notice("rows answered by an earlier campaign within `reuse` are not sent again", metadata: ["rows.reused": "\(rows)"])
+        }
     }
 
     /// The manifest SHA-256 of the outputs in the output folder (its summary.json), when there are any.

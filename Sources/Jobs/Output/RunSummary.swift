@@ -13,6 +13,8 @@ package struct RunSummary: Codable, Sendable, Equatable {
     package var unknown: Int
     /// Rows the service answered it does not know (number-verify's 404 with its error body): finished, not failed.
     package var notFound: Int
+    /// Rows finished with an earlier campaign's answer (`reuse`): counted in `succeeded` or `not_found` too.
+    package var reused: Int
     /// HTTP requests this invocation sent, token requests included.
     package var requests: Int
     /// Rate-limit answers this invocation received (429 or a `policies.ratelimit.*` fault).
@@ -40,6 +42,7 @@ package struct RunSummary: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case kind, rows, accepted, rejected, succeeded, failed, pending, unknown, requests, throttled, retries
         case notFound = "not_found"
+        case reused
         case durationSeconds = "duration_seconds"
         case exitCode = "exit_code"
         case stopReason = "stop_reason"
@@ -61,6 +64,7 @@ package struct RunSummary: Codable, Sendable, Equatable {
     ) {
         (self.kind, self.rows, self.accepted, self.rejected) = (kind, counts.rows, counts.accepted, counts.rejected)
         (self.succeeded, self.failed, self.pending, self.unknown, self.notFound) = (counts.succeeded, counts.failed, counts.pending, counts.unknown, counts.notFound)
+        self.reused = counts.reused
         (self.requests, self.throttled, self.retries, self.durationSeconds) = (requests, throttled, retries, durationSeconds)
         (self.exitCode, self.stopReason, self.apiVersion, self.sunset) = (exitCode, stopReason, apiVersion, sunset)
         (self.startedAt, self.finishedAt, self.manifestSHA256) = (startedAt, finishedAt, manifestSHA256)

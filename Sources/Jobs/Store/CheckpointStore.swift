@@ -39,6 +39,14 @@ package protocol CheckpointStore: Sendable {
     /// Records `provenance` with the intake the store holds.
     func recordProvenance(_ provenance: StateProvenance) async throws
 
+    /// Keeps the answers (`ok`, `not_found`) of the campaign the store holds, received from `source` (a
+    /// ``StateProvenance/sourceKey``), for later campaigns to reuse; call before a fresh intake replaces them.
+    func keepAnswers(source: String) async throws
+
+    /// Finishes every pending item whose value an earlier campaign had answered from `source` at `since` (epoch
+    /// seconds) or later, with that answer (attempts 0); answers the rows so finished.
+    func reuseAnswers(source: String, since: Double) async throws -> Int
+
     /// Replaces everything with a fresh intake: every batch `source` hands over, then its signature, committed
     /// together or not at all. Answers the signature.
     /// With `duplicateReason`, accepted rows whose value an earlier accepted row has are rejected instead, for

@@ -34,6 +34,9 @@ package struct StateProvenance: Codable, Sendable, Equatable {
         }).sorted()
     }
 
+    /// Where the results come from, as kept answers are keyed: `sandbox`, or the origins separated by spaces.
+    package var sourceKey: String { sandbox ? "sandbox" : origins.joined(separator: " ") }
+
     /// Where the results come from, for messages: `the embedded sandbox` or `https://api-prd.kpn.com:443`.
     package var source: String { sandbox ? "the embedded sandbox" : origins.joined(separator: " and ") }
 

@@ -162,6 +162,8 @@ package struct StateCounts: Sendable, Equatable {
     package var unknown = 0
     /// Rows the service answered it does not know (``WorkState/notFound``).
     package var notFound = 0
+    /// Rows finished with an earlier campaign's answer (`reuse`), counted in `succeeded` or `notFound` too.
+    package var reused = 0
     package var pending = 0
     /// Distinct work items still pending (what the run will send).
     package var pendingWork = 0

@@ -102,8 +102,9 @@ struct Workspace {
         return rows
     }
 
-    func summary() throws -> [String: Any] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: output + "/summary.json"))
+    /// summary.json of the output folder (`inOutput`) or of this folder itself.
+    func summary(inOutput: Bool = true) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: (inOutput ? output : folder) + "/summary.json"))
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 }

@@ -10,11 +10,11 @@ extension PostgresCheckpointStore {
             var counts = StateCounts()
             var items: Int?
             let totals = try await connection.query(
-                "SELECT rows, rejected, items FROM batch_runner_campaigns WHERE campaign = \(campaign) AND manifest_sha256 IS NOT NULL",
+                "SELECT rows, rejected, items, reused FROM batch_runner_campaigns WHERE campaign = \(campaign) AND manifest_sha256 IS NOT NULL",
                 logger: logger
             )
-            for (rows, rejected, itemCount) in try totals.decode((Int64, Int64, Int64?).self) {
-                (counts.rows, counts.rejected, items) = (Int(rows), Int(rejected), itemCount.map(Int.init))
+            for (rows, rejected, itemCount, reused) in try totals.decode((Int64, Int64, Int64?, Int64).self) {
+                (counts.rows, counts.rejected, items, counts.reused) = (Int(rows), Int(rejected), itemCount.map(Int.init), Int(reused))
             }
             let states = try await connection.query(
                 items == nil

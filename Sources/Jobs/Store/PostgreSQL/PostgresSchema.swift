@@ -6,7 +6,7 @@ import PostgresNIO
 /// database user needs only the right to create tables in its schema, no superuser.
 enum PostgresSchema {
     /// The version this runner writes; a database at a higher one belongs to a newer runner.
-    static let version = 6
+    static let version = 7
 
     /// Every table is named `batch_runner_*`, so the tool shares a database with others without a clash.
     static let migrations: [String] = [
@@ -155,6 +155,20 @@ enum PostgresSchema {
         // 6: what made a campaign and where its results came from (StateProvenance, as JSON).
         """
         ALTER TABLE batch_runner_campaigns ADD COLUMN provenance text;
+        """,
+        // 7: answers of a campaign's earlier runs, kept for `reuse` (the latest per value), and how many rows of
+        // the campaign were finished with one.
+        """
+        CREATE TABLE batch_runner_answers (
+            campaign text NOT NULL,
+            value text NOT NULL,
+            state smallint NOT NULL,
+            result text,
+            answered_at timestamptz NOT NULL,
+            source text NOT NULL,
+            PRIMARY KEY (campaign, value)
+        );
+        ALTER TABLE batch_runner_campaigns ADD COLUMN reused bigint NOT NULL DEFAULT 0;
         """,
     ]
 

@@ -143,6 +143,12 @@ extension SQLiteCheckpointStore {
             // A number the service does not know is a finished state of its own (WorkState.notFound), counted too.
             try db.execute(sql: "INSERT OR IGNORE INTO state_counts (state, rows, items) VALUES (5, 0, 0)")
         }
+        migrator.registerMigration("v6-answers") { db in
+            // Answers of earlier campaigns, kept for `reuse` (one per value: the latest).
+            try db.execute(
+                sql: "CREATE TABLE answers (value TEXT PRIMARY KEY, state INTEGER NOT NULL, result TEXT, answered_at REAL NOT NULL, source TEXT NOT NULL)"
+            )
+        }
         return migrator
     }
 

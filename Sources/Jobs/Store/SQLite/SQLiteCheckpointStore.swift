@@ -92,12 +92,12 @@ package final class SQLiteCheckpointStore: CheckpointStore {
     }
 
     /// Raises the commit generation inside a write transaction; call ``recordGeneration(_:)`` with the answer after it.
-    private func raiseGeneration(_ db: Database) throws -> Int64? {
+    func raiseGeneration(_ db: Database) throws -> Int64? {
         guard generation != nil else { return nil }
         return try SQLiteCommitGeneration.raise(db)
     }
 
-    private func recordGeneration(_ value: Int64?) {
+    func recordGeneration(_ value: Int64?) {
         if let value { generation?.record(value) }
     }
 
@@ -224,10 +224,14 @@ package final class SQLiteCheckpointStore: CheckpointStore {
     package func counts() async throws -> StateCounts {
         try await queue.read { db in
             var counts = StateCounts()
-            let totals = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('rows', 'rejected')")
+            let totals = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('rows', 'rejected', 'reused')")
             for total in totals {
                 let value = Int(total[1] as String) ?? 0
-                if total[0] == "rows" { counts.rows = value } else { counts.rejected = value }
+                switch total[0] as String {
+                case "rows": counts.rows = value
+                case "rejected": counts.rejected = value
+                default: counts.reused = value
+                }
             }
             for row in try Row.fetchAll(db, sql: "SELECT state, rows, items FROM state_counts") {
                 let rows: Int = row[1]
