@@ -31,15 +31,20 @@ extension EndToEnd {
                 ["run", workspace.jobFile, "--no-progress"], environment: sandbox.idscanCredentials,
                 wrapper: [
                     Self.strace, "-f", "-qq", "-y", "-s", "48", "-o", tracePath,
-                    "-e", "trace=write,writev,pwrite64,pwritev,pwritev2,sendmsg,sendto,fsync,fdatasync",
+                    "-e", "trace=write,writev,pwrite64,pwritev,pwritev2,sendmsg,sendmmsg,sendto,fsync,fdatasync",
                 ]
             )
             #expect(outcome.status == 0, "\(outcome.stderr.suffix(800))")
             #expect(sandbox.stats.served.count == rows)
 
-            let trace = SyscallTrace(try String(contentsOfFile: tracePath, encoding: .utf8))
+            let text = try String(contentsOfFile: tracePath, encoding: .utf8)
+            let trace = SyscallTrace(text)
             let creations = trace.events.indices.filter { trace.events[$0].kind == .creation }
-            #expect(creations.count == rows, "\(creations.count) creation requests in the trace")
+            let lines = text.split(separator: "\n")
+            #expect(
+                creations.count == rows,
+                "\(creations.count) creation requests in a trace of \(lines.count) lines; lines with POST: \(lines.filter { $0.contains("POST") }.prefix(3))"
+            )
             for (number, creation) in creations.enumerated() {
                 for file in [SyscallTrace.File.wal, .generation] {
                     let written = trace.events[..<creation].lastIndex { $0.kind == .write(file) }
@@ -76,10 +81,11 @@ struct SyscallTrace {
     init(_ text: String) {
         var unfinishedSyncs: [Substring: File] = [:]
         for line in text.split(separator: "\n") {
+            // `1234 writev(...)`; strace leaves the pid out while it traces one thread only.
             let fields = line.split(separator: " ", maxSplits: 1)
-            guard fields.count == 2 else { continue }
-            let pid = fields[0]
-            let call = fields[1]
+            let hasPID = fields.count == 2 && fields[0].allSatisfy(\.isNumber)
+            let pid = hasPID ? fields[0] : "main"
+            let call = hasPID ? fields[1] : line
             if call.hasPrefix("<... fsync resumed>") || call.hasPrefix("<... fdatasync resumed>") {
                 if let file = unfinishedSyncs.removeValue(forKey: pid), call.contains("= 0") { events.append(Event(kind: .sync(file))) }
                 continue
@@ -101,7 +107,7 @@ struct SyscallTrace {
                 } else if call.contains("\"POST /id-scan/v1/transactions") {
                     events.append(Event(kind: .creation))
                 }
-            case "sendmsg", "sendto":
+            case "sendmsg", "sendmmsg", "sendto":
                 if call.contains("\"POST /id-scan/v1/transactions") { events.append(Event(kind: .creation)) }
             default:
                 continue
