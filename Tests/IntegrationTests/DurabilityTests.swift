@@ -56,6 +56,24 @@ extension EndToEnd {
     }
 }
 
+extension EndToEnd.DurabilityTests {
+    /// The trace reader on strace's own layouts: five-digit and padded four-digit pids, a sync that another
+    /// thread's call interrupts, and the socket write of a creation.
+    @Test func theTraceReaderFollowsStracesLayouts() {
+        let trace = SyscallTrace(
+            """
+            5535  pwrite64(7</tmp/w/out/state.sqlite-wal>, "\\0\\0"..., 4120, 0) = 4120
+            5535  fdatasync(7</tmp/w/out/state.sqlite-wal> <unfinished ...>
+            12345 pwrite64(9</tmp/w/out/state.sqlite.generation>, "  3\\n", 21, 0) = 21
+            5535  <... fdatasync resumed>) = 0
+            12345 fdatasync(9</tmp/w/out/state.sqlite.generation>) = 0
+            5540  writev(20<socket:[2752291]>, [{iov_base="POST /id-scan/v1/transactions HTTP/1.1\\r\\n"..., iov_len=461}], 1) = 461
+            """
+        )
+        #expect(trace.events.map(\.kind) == [.write(.wal), .write(.generation), .sync(.wal), .sync(.generation), .creation])
+    }
+}
+
 /// The events of an `strace -f -y` trace that matter for durability, in the order they happened: writes and syncs
 /// of the state's `-wal` file and its commit count, and the first write of each creation request. A sync counts
 /// where it ended (`<... fdatasync resumed>`), a request where it began.
@@ -81,11 +99,12 @@ struct SyscallTrace {
     init(_ text: String) {
         var unfinishedSyncs: [Substring: File] = [:]
         for line in text.split(separator: "\n") {
-            // `1234 writev(...)`; strace leaves the pid out while it traces one thread only.
+            // `12345 writev(...)`, the pid padded to five columns (`5535  writev(...)`); strace leaves the pid out
+            // while it traces one thread only.
             let fields = line.split(separator: " ", maxSplits: 1)
             let hasPID = fields.count == 2 && fields[0].allSatisfy(\.isNumber)
             let pid = hasPID ? fields[0] : "main"
-            let call = hasPID ? fields[1] : line
+            let call = hasPID ? fields[1].drop { $0 == " " } : line[...]
             if call.hasPrefix("<... fsync resumed>") || call.hasPrefix("<... fdatasync resumed>") {
                 if let file = unfinishedSyncs.removeValue(forKey: pid), call.contains("= 0") { events.append(Event(kind: .sync(file))) }
                 continue
