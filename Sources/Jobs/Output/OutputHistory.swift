@@ -56,10 +56,8 @@ struct OutputHistory {
 
     /// `20261206T031500Z` for `date` in UTC.
     static func name(of date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
+        // `2026-12-06T03:15:00.000Z` without its separators and milliseconds.
+        WallClock.iso8601(epochSeconds: date.timeIntervalSince1970).prefix(19).filter { $0 != "-" && $0 != ":" } + "Z"
     }
 
     /// Whether `name` is one this program gives an archive: `20261206T031500Z`, maybe with `-2`, `-3`, ...

@@ -4,14 +4,11 @@ package import Foundation
 package enum ResetText {
     /// `at 21:50:12Z, in 1h00m02s` for a reset `seconds` after `now` (the date is added when it is not today's).
     package static func describe(in seconds: Double, from now: Date = Date()) -> String {
-        let reset = now.addingTimeInterval(max(seconds, 0).rounded(.up))
-        let calendar = Calendar(identifier: .gregorian)
-        var utc = calendar
-        utc.timeZone = TimeZone(identifier: "UTC")!
-        let parts = utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: reset)
-        let time = String(format: "%02d:%02d:%02dZ", parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
-        let day = utc.isDate(reset, inSameDayAs: now) ? "" : String(format: "%04d-%02d-%02d ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
-        return "at \(day)\(time), in \(duration(seconds))"
+        // `2026-12-06T21:50:12.000Z`: the time, and the date when it is not today's.
+        let reset = WallClock.iso8601(epochSeconds: now.timeIntervalSince1970 + max(seconds, 0).rounded(.up))
+        let today = WallClock.iso8601(epochSeconds: now.timeIntervalSince1970)
+        let day = reset.prefix(10) == today.prefix(10) ? "" : reset.prefix(10) + " "
+        return "at \(day)\(reset.dropFirst(11).prefix(8))Z, in \(duration(seconds))"
     }
 
     /// `1h00m02s`, `3m05s`, `42s`: whole seconds, rounded up.
