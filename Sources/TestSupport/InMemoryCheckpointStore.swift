@@ -21,10 +21,12 @@ package final class InMemoryCheckpointStore: CheckpointStore {
     }
 
     private struct Answer {
+        var payload: String?
         var state: WorkState
         var result: [String]?
         var answeredAt: Double
         var source: String
+        var files: [(file: SavedFile, content: [UInt8])] = []
     }
 
     private struct State {
@@ -155,27 +157,61 @@ package final class InMemoryCheckpointStore: CheckpointStore {
         }
     }
 
-    package func keepAnswers(source: String) async throws {
+    package func keepAnswers(source: String, since: Double?, contents: (SavedFile) -> [UInt8]?) async throws {
+        let finished = state.withLock { state in state.items.values.filter { [.succeeded, .notFound].contains($0.state) && $0.finishedAt != nil } }
+        var kept: [String: Answer] = [:]
+        for item in finished {
+            var answer = Answer(payload: item.payload, state: item.state, result: item.result, answeredAt: item.finishedAt!, source: source)
+            let files = item.files.map { ($0, contents($0)) }
+            guard files.allSatisfy({ $0.1 != nil }) else { continue }
+            answer.files = files.map { ($0.0, $0.1!) }
+            kept[item.value] = answer
+        }
         state.withLock { state in
-            for item in state.items.values where [.succeeded, .notFound].contains(item.state) {
-                guard let at = item.finishedAt else { continue }
-                state.answers[item.value] = Answer(state: item.state, result: item.result, answeredAt: at, source: source)
-            }
+            for item in finished { state.answers[item.value] = kept[item.value] }
+            if let since { state.answers = state.answers.filter { $0.value.answeredAt >= since } }
         }
     }
 
-    package func reuseAnswers(source: String, since: Double) async throws -> Int {
-        state.withLock { state in
+    package func reuseAnswers(source: String, since: Double, restore: (SavedFile, [UInt8]) throws -> Void) async throws -> Int {
+        let matches = state.withLock { state in
+            state.items.filter { id, item in
+                guard item.state == .pending, let answer = state.answers[item.value] else { return false }
+                return answer.source == source && answer.answeredAt >= since && answer.payload == item.payload
+            }.map { ($0.key, state.answers[$0.value.value]!) }
+        }
+        for (_, answer) in matches {
+            for (file, content) in answer.files { try restore(file, content) }
+        }
+        return state.withLock { state in
             var rows = 0
-            for (id, item) in state.items where item.state == .pending {
-                guard let answer = state.answers[item.value], answer.source == source, answer.answeredAt >= since else { continue }
+            for (id, answer) in matches {
                 state.items[id]!.state = answer.state
                 (state.items[id]!.result, state.items[id]!.attempts, state.items[id]!.finishedAt) = (answer.result, 0, answer.answeredAt)
-                rows += item.rows.count
+                state.items[id]!.files = answer.files.map(\.file)
+                rows += state.items[id]!.rows.count
             }
             state.reused = rows
             return rows
         }
+    }
+
+    package func forEachReusableAnswer(
+        source: String, since: Double, includingCurrent: Bool, _ body: (KeptAnswer) throws -> Void
+    ) async throws {
+        let answers = state.withLock { state in
+            var answers = state.answers.filter { $0.value.source == source && $0.value.answeredAt >= since }.map {
+                KeptAnswer(value: $0.key, payload: $0.value.payload, state: $0.value.state, result: $0.value.result, answeredAt: $0.value.answeredAt)
+            }
+            if includingCurrent {
+                for item in state.items.values where [.succeeded, .notFound].contains(item.state) {
+                    guard let at = item.finishedAt, at >= since else { continue }
+                    answers.append(KeptAnswer(value: item.value, payload: item.payload, state: item.state, result: item.result, answeredAt: at))
+                }
+            }
+            return answers.sorted { $0.answeredAt < $1.answeredAt }
+        }
+        for answer in answers { try body(answer) }
     }
 
     package func requeue(_ states: [WorkState]) async throws -> Int {

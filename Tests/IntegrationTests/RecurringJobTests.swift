@@ -185,58 +185,5 @@ extension EndToEnd {
                 #expect(receiver.sandbox.notifications.notifications.count == 3, "\(answer): three tries")
             }
         }
-
-        /// Night one's manifest and night two's overlap: with `reuse: 1d`, only the new numbers reach the service;
-        /// the others carry night one's answers (`not_found` included), with attempts 0, counted in `reused`.
-        func expectReuse(night: (Int) throws -> Void, run: () async throws -> BatchRunnerProcess.Outcome, results: () throws -> [[String]], summary: () throws -> [String: Any], sandbox: RunningSandbox) async throws {
-            try night(1)
-            #expect(try await run().status == 0)
-            let first = try results()
-            #expect(sandbox.stats.served.count == 11)
-            try night(2)
-            let second = try await run()
-            #expect(second.status == 0, "\(second.stderr.suffix(600))")
-            #expect(sandbox.stats.served.count == 15, "only the four new numbers were looked up")
-            #expect(sandbox.stats.served.values.allSatisfy { $0 == 1 }, "no number twice")
-            let rows = try results().dropFirst()
-            #expect(rows.count == 11)
-            let earlier = Dictionary(first.dropFirst().map { ($0[2], $0) }, uniquingKeysWith: { a, _ in a })
-            for row in rows where earlier[row[2]] != nil {
-                #expect(row[3...8] == earlier[row[2]]![3...8], "the earlier answer's columns, unchanged")
-                #expect(row[9] == "0", "attempts 0")
-            }
-            #expect(rows.contains { $0[3] == "not_found" && $0[9] == "0" })
-            let counts = try summary()
-            #expect(counts["reused"] as? Int == 7 && counts["succeeded"] as? Int == 10 && counts["not_found"] as? Int == 1, "\(counts)")
-        }
-
-        static func nightManifest(_ night: Int) -> String {
-            let numbers = night == 1 ? Array(1...10) : Array(5...14)
-            return "customer_id,msisdn\n" + numbers.map { "C\($0),+\(Manifests.number($0))\n" }.joined() + "C404,0612000404\n"
-        }
-
-        @Test func answersFromYesterdayAreReusedNotBoughtAgain() async throws {
-            let sandbox = try await RunningSandbox.start()
-            let workspace = try Workspace()
-            try workspace.writeNumberVerifyJob(origin: sandbox.origin, extra: "on_new_manifest: start_over\nreuse: 1d\n")
-            try await expectReuse(
-                night: { try workspace.writeManifest(Self.nightManifest($0)) },
-                run: { try await BatchRunnerProcess.run(["run", workspace.jobFile, "--no-progress"], environment: sandbox.credentials) },
-                results: { try workspace.csv("results.csv") }, summary: { try workspace.summary() }, sandbox: sandbox
-            )
-        }
-
-        @Test func answersAreReusedOnAPostgreSQLCampaignToo() async throws {
-            let sandbox = try await RunningSandbox.start()
-            let campaign = try SharedCampaign(
-                server: try PostgresServer.shared(), body: SharedCampaignTests.numberVerifyBody(sandbox.origin) + "\non_new_manifest: start_over\nreuse: 1d"
-            )
-            try await expectReuse(
-                night: { try campaign.workspace.writeManifest(Self.nightManifest($0)) },
-                run: { try await campaign.run(worker: 1, credentials: sandbox.credentials) },
-                results: { try campaign.csv("results.csv", worker: 1) },
-                summary: { try Workspace(folder: campaign.output(1)).summary(inOutput: false) }, sandbox: sandbox
-            )
-        }
     }
 }

@@ -100,39 +100,6 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         #expect(rejected == [RejectedRow(row: 4, key: "d", value: "bad", reason: "msisdn is wrong")])
     }
 
-    /// A recurring job's state: its provenance, `not_found` counted apart, and answers kept when a campaign starts
-    /// over and reused by the next one from the same source only (attempts 0, counted as reused).
-    @Test(arguments: StoreKind.allCases) func answersAreKeptAndReusedAcrossCampaigns(_ kind: StoreKind) async throws {
-        let store = try await makeStore(kind, rows: rows)
-        let provenance = StateProvenance(kind: "number-verify", rowSettings: "nv", jobFile: "/j.yml", manifest: "/m.csv", origins: ["https://a:443"], sandbox: false)
-        #expect(try await store.provenance() == nil)
-        try await store.recordProvenance(provenance)
-        #expect(try await store.provenance() == provenance)
-        let pending = try await store.claim(limit: 100)
-        try await store.complete(
-            [
-                WorkCompletion(id: pending[0].id, state: .succeeded, attempts: 2, result: ["KPN", "NL", "", ""], error: nil),
-                WorkCompletion(id: pending[1].id, state: .notFound, attempts: 1, result: nil, error: nil),
-            ],
-            quota: nil
-        )
-        #expect(try await store.counts().notFound == 1)
-        try await store.keepAnswers(source: provenance.sourceKey)
-        let next = try await StoreKind.nextRun(after: store)
-        try await next.replaceIntake(rows: rows, duplicateReason: nil)
-        #expect(try await next.reuseAnswers(source: "https://elsewhere:443", since: 0) == 0, "answers from another source are never reused")
-        #expect(try await next.reuseAnswers(source: provenance.sourceKey, since: Date().timeIntervalSince1970 + 3_600) == 0, "nor older ones")
-        #expect(try await next.reuseAnswers(source: provenance.sourceKey, since: 0) == 3, "rows 1 and 3 share the ok answer; row 2 was not_found")
-        let counts = try await next.counts()
-        #expect(counts.succeeded == 2 && counts.notFound == 1 && counts.reused == 3 && counts.pending == 1)
-        var finished: [FinishedRow] = []
-        try await next.forEachFinishedRow { finished.append($0) }
-        #expect(finished.map(\.row) == [1, 2, 3])
-        #expect(finished[0].result == ["KPN", "NL", "", ""] && finished[0].attempts == 0)
-        #expect(finished[1].state == .notFound)
-        #expect(try await next.claim(limit: 100).map(\.value) == ["31633333333"], "only the new number is left to send")
-    }
-
     @Test(arguments: StoreKind.allCases) func claimsHandEachPendingItemOutOnceInManifestOrder(_ kind: StoreKind) async throws {
         let many = (1...1_200).map { IntakeRow(row: $0, key: nil, value: "v\($0)") }
         let store = try await makeStore(kind, rows: many)

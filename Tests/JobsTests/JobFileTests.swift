@@ -140,7 +140,8 @@ import Testing
         #expect(job.onNewManifest == .startOver && job.historyKeep == 7 && job.reuse == .seconds(86_400))
         #expect(job.notify?.url == "https://hooks.example/x" && job.notify?.headerVariable == "HOOK")
         expectError("kind: number-verify\nmanifest: m.csv\non_new_manifest: replace\n", containing: ["`on_new_manifest`", "start_over"])
-        expectError("kind: pim-qr\nmanifest: m.csv\ncolumns: { key: k }\nreuse: 1d\n", containing: ["`reuse`", "number-verify jobs only"])
+        #expect(try JobFile.parse("kind: pim-qr\nmanifest: m.csv\ncolumns: { key: k }\nreuse: 12h\n", path: path).reuse == .seconds(43_200))
+        expectError("kind: idscan-reports\nmanifest: m.csv\nreuse: 1d\n", containing: ["`reuse`", "number-verify and pim-qr jobs only"])
         expectError("kind: number-verify\nmanifest: m.csv\nnotify: { url: http://hooks.example/x }\n", containing: ["`notify.url`", "https://"])
         expectError("kind: number-verify\nmanifest: m.csv\nhistory_keep: 0\n", containing: ["`history_keep`", "1 to 1000"])
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Jobs
+import RateLimiter
 
 /// `batch-runner validate JOB.yml`: checks a job before it runs, without calling any API.
 struct ValidateCommand: AsyncParsableCommand {
@@ -55,6 +56,8 @@ struct ValidateCommand: AsyncParsableCommand {
         do {
             job = try JobFile.load(path: jobFile)
             if let manifest { job.manifest = absolutePath(manifest) }
+            // A run with --sandbox keeps its answers as the sandbox's: `reuse` is counted from those.
+            job.isEmbeddedSandbox = sandbox
             if !sandbox { credentials = try Credentials.resolve(job.credentials) }
             network = try NetworkSettings.resolve(job.http, environment: ProcessInfo.processInfo.environment)
         } catch {
@@ -62,7 +65,9 @@ struct ValidateCommand: AsyncParsableCommand {
         }
         var report: JobValidation
         do {
-            report = try await JobValidation.validate(job, rejectLimit: max(rejects, 0))
+            // A PostgreSQL state is reached only with --connect: without it, validate needs no network.
+            let stateIsLocal = if case .sqlite = try StoreLocation(job.statePath) { true } else { false }
+            report = try await JobValidation.validate(job, rejectLimit: max(rejects, 0), readState: stateIsLocal || connect)
         } catch {
             throw failure(error, during: .validation)
         }
@@ -80,6 +85,13 @@ struct ValidateCommand: AsyncParsableCommand {
             sandbox ? "credentials: not checked (--sandbox)" : "credentials: \(job.credentials.clientIDVariable) and \(job.credentials.clientSecretVariable) are set",
             "manifest \(report.manifest): \(report.rows) rows, \(report.accepted) accepted, \(report.rejected) rejected; a run sends \(report.requests) requests",
         ]
+        if let reuse = job.reuse {
+            let window = ResetText.duration(reuse.seconds)
+            lines.append(
+                report.reused.map { "reuse \(window): \($0) rows have an answer from the last \(window) in the state; a new campaign of this manifest sends no request for them (not counted in the requests above)" }
+                    ?? "reuse \(window): not counted (the state is on PostgreSQL; add --connect to count the rows a run would reuse)"
+            )
+        }
         for reject in report.rejects {
             lines.append("  row \(reject.row)\(reject.key.map { $0.isEmpty ? "" : " (key \($0))" } ?? ""): \(reject.reason)")
         }

@@ -105,8 +105,8 @@ public enum JobFile {
         }
         let historyKeep = try root.integer("history_keep", in: 1...1000)
         let reuse = try root.duration("reuse")
-        if reuse != nil, kind != .numberVerify {
-            throw root.error("reuse", "applies to number-verify jobs only (a \(kind.rawValue) row's answer is a file, which this version does not carry over); remove it")
+        if reuse != nil, kind != .numberVerify, kind != .pimQR {
+            throw root.error("reuse", "applies to number-verify and pim-qr jobs only (an ID Scan transaction or report is never the same twice); remove it")
         }
 
         let defaults = kind.defaultEndpoints

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import RateLimiter
@@ -78,7 +79,13 @@ struct ManifestIntake {
                 "Manifest \(configuration.manifest) differs from the one the state \(stateName) was made from, and that campaign is not finished: \(left). on_new_manifest: start_over starts a new campaign only after the previous one is finished; run with the previous manifest until it is, or with --restart to discard it."
             )
         }
-        try await store.keepAnswers(source: provenance.sourceKey)
+        try await store.keepAnswers(source: provenance.sourceKey, since: configuration.reuse.map { wallClock.epochSeconds - $0.seconds }) { file in
+            // A saved file is kept as the output folder holds it, if it is still the one the answer saved.
+            guard SavedFilePath.isSafe(file.path), let data = FileManager.default.contents(atPath: configuration.output + "/" + file.path),
+                SHA256.hash(data: data).hexString == file.sha256
+            else { return nil }
+            return Array(data)
+        }
         try archiveOutputs(logger: logger)
         let signature = try await read(into: store)
         try await store.recordProvenance(provenance)
@@ -93,7 +100,13 @@ struct ManifestIntake {
     private func reuseAnswers(store: any CheckpointStore, source: StateProvenance, logger: Logger) async throws {
         guard let reuse = configuration.reuse else { return }
         let since = wallClock.epochSeconds - reuse.seconds
-        let rows = try await store.reuseAnswers(source: source.sourceKey, since: since)
+        let output = configuration.output
+        let rows = try await store.reuseAnswers(source: source.sourceKey, since: since) { file, content in
+            guard SavedFilePath.isSafe(file.path), SHA256.hash(data: content).hexString == file.sha256 else {
+                throw StoreError.stateDamaged(state: stateName, problem: "holds a kept answer's file \(file.path) whose bytes do not match its checksum")
+            }
+            try AtomicFile.write(path: output + "/" + file.path, bytes: content)
+        }
         if rows > 0 {
             logger.notice("rows answered by an earlier campaign within `reuse` are not sent again", metadata: ["rows.reused": "\(rows)"])
         }
@@ -113,6 +126,8 @@ struct ManifestIntake {
         if let archive = try history.archive(at: Date(timeIntervalSince1970: wallClock.epochSeconds)) {
             logger.notice("the previous campaign's outputs were moved to \(archive)")
         }
+        // The saved files' folders moved with the archive: the new campaign gets empty ones, checked as at start.
+        _ = try OutputFolder.prepare(configuration.output, subfolders: job.fileFolders, logger: logger)
         let pruned = history.prune(keeping: configuration.historyKeep)
         if pruned > 0 { logger.info("removed the oldest archives beyond history_keep", metadata: ["history.removed": "\(pruned)"]) }
     }

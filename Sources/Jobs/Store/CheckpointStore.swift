@@ -40,12 +40,19 @@ package protocol CheckpointStore: Sendable {
     func recordProvenance(_ provenance: StateProvenance) async throws
 
     /// Keeps the answers (`ok`, `not_found`) of the campaign the store holds, received from `source` (a
-    /// ``StateProvenance/sourceKey``), for later campaigns to reuse; call before a fresh intake replaces them.
-    func keepAnswers(source: String) async throws
+    /// ``StateProvenance/sourceKey``), with their saved files, for later campaigns to reuse; call before a fresh
+    /// intake replaces them. A file's bytes come from the store when it keeps them, else from `contents` (nil: the
+    /// file is gone or changed, and its answer is not kept). Kept answers older than `since` (epoch seconds) go.
+    func keepAnswers(source: String, since: Double?, contents: (SavedFile) -> [UInt8]?) async throws
 
-    /// Finishes every pending item whose value an earlier campaign had answered from `source` at `since` (epoch
-    /// seconds) or later, with that answer (attempts 0); answers the rows so finished.
-    func reuseAnswers(source: String, since: Double) async throws -> Int
+    /// Finishes every pending item that an earlier campaign had answered from `source` at `since` (epoch seconds)
+    /// or later, for the same request (value and payload), with that answer (attempts 0); answers the rows so
+    /// finished. Each answer's saved files are handed to `restore` before the commit that finishes their items.
+    func reuseAnswers(source: String, since: Double, restore: (SavedFile, [UInt8]) throws -> Void) async throws -> Int
+
+    /// Every answer a new campaign could reuse from `source` since `since`: the kept ones, and the current
+    /// campaign's own when `includingCurrent` (its results came from `source`), oldest first (`validate`).
+    func forEachReusableAnswer(source: String, since: Double, includingCurrent: Bool, _ body: (KeptAnswer) throws -> Void) async throws
 
     /// Replaces everything with a fresh intake: every batch `source` hands over, then its signature, committed
     /// together or not at all. Answers the signature.

@@ -72,7 +72,7 @@ package enum CheckpointStores {
 
     /// Runs `body` with a private store that is deleted after it (`validate` reads a manifest into one). It lives
     /// in a temporary file, not in memory, so a manifest of millions of rows costs disk, not memory.
-    package static func withScratchStore<T>(_ body: (any CheckpointStore) async throws -> T) async throws -> T {
+    package static func withScratchStore<T>(_ body: (SQLiteCheckpointStore) async throws -> T) async throws -> T {
         let folder = NSTemporaryDirectory() + "batch-runner-scratch-\(getpid())-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         return try await body(try SQLiteCheckpointStore(path: folder + "/state.sqlite"))

@@ -210,3 +210,17 @@ package struct StoredQuota: Sendable, Equatable {
         resetEpochSeconds.map { $0 - (localEpochSeconds + serverClockOffset) }
     }
 }
+
+/// An answer kept for `reuse`: what a request (value and payload) was answered, and when.
+package struct KeptAnswer: Sendable, Equatable {
+    package var value: String
+    package var payload: String?
+    package var state: WorkState
+    package var result: [String]?
+    /// Epoch seconds.
+    package var answeredAt: Double
+
+    package init(value: String, payload: String?, state: WorkState, result: [String]?, answeredAt: Double) {
+        (self.value, self.payload, self.state, self.result, self.answeredAt) = (value, payload, state, result, answeredAt)
+    }
+}

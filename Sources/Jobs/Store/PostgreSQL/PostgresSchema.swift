@@ -6,7 +6,7 @@ import PostgresNIO
 /// database user needs only the right to create tables in its schema, no superuser.
 enum PostgresSchema {
     /// The version this runner writes; a database at a higher one belongs to a newer runner.
-    static let version = 7
+    static let version = 8
 
     /// Every table is named `batch_runner_*`, so the tool shares a database with others without a clash.
     static let migrations: [String] = [
@@ -169,6 +169,25 @@ enum PostgresSchema {
             PRIMARY KEY (campaign, value)
         );
         ALTER TABLE batch_runner_campaigns ADD COLUMN reused bigint NOT NULL DEFAULT 0;
+        """,
+        // 8: an answer is reused only for the same request (value and payload), with the files it saved.
+        """
+        ALTER TABLE batch_runner_answers ADD COLUMN payload text;
+        CREATE TABLE batch_runner_answer_files (
+            campaign text NOT NULL,
+            value text NOT NULL,
+            path text NOT NULL,
+            kind text NOT NULL,
+            sha256 text NOT NULL,
+            bytes bigint NOT NULL,
+            requested_at text NOT NULL,
+            api_path text NOT NULL,
+            http_status integer NOT NULL,
+            api_version text NOT NULL,
+            content_type text NOT NULL,
+            content bytea,
+            PRIMARY KEY (campaign, value, path)
+        );
         """,
     ]
 

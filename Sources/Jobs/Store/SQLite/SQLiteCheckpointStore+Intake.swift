@@ -11,49 +11,6 @@ extension SQLiteCheckpointStore {
         }
     }
 
-    package func provenance() async throws -> StateProvenance? {
-        try await queue.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'provenance'").flatMap(StateProvenance.init(json:))
-        }
-    }
-
-    package func recordProvenance(_ provenance: StateProvenance) async throws {
-        try await queue.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('provenance', ?)", arguments: [provenance.json])
-        }
-    }
-
-    package func keepAnswers(source: String) async throws {
-        try await queue.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO answers (value, state, result, answered_at, source)
-                    SELECT value, state, result, updated_at, ? FROM work WHERE state IN (?, ?) AND updated_at IS NOT NULL
-                    """,
-                arguments: [source, WorkState.succeeded.rawValue, WorkState.notFound.rawValue]
-            )
-        }
-    }
-
-    package func reuseAnswers(source: String, since: Double) async throws -> Int {
-        let (rows, generation) = try await queue.write { db -> (Int, Int64?) in
-            let reused = try Row.fetchAll(
-                db,
-                sql: """
-                    UPDATE work SET state = a.state, result = a.result, attempts = 0, error = NULL, updated_at = a.answered_at
-                    FROM answers a WHERE a.value = work.value AND work.state = 0 AND a.answered_at >= ? AND a.source = ?
-                    RETURNING 1 + work.shared_rows
-                    """,
-                arguments: [since, source]
-            ).reduce(0) { $0 + ($1[0] as Int) }
-            guard reused > 0 else { return (0, nil) }
-            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('reused', ?)", arguments: [String(reused)])
-            return (reused, try self.raiseGeneration(db))
-        }
-        recordGeneration(generation)
-        return rows
-    }
-
     package func replaceIntake(from source: any IntakeSource, duplicateReason: DuplicateReason?) async throws -> IntakeSignature {
         try await queue.writeWithoutTransaction { db in
             // A rollback journal for this one large transaction: WAL would write every new page twice (into the

@@ -73,7 +73,7 @@ extension SQLiteCheckpointStore {
 
     /// A synchronous read, so rows stream straight into a non-escaping body (GRDB's async read needs an escaping,
     /// Sendable one). Only used at exit, when nothing else waits on the cooperative pool.
-    private func readStreaming(_ body: (Database) throws -> Void) throws {
+    func readStreaming(_ body: (Database) throws -> Void) throws {
         try queue.read(body)
     }
 

@@ -149,6 +149,28 @@ extension SQLiteCheckpointStore {
                 sql: "CREATE TABLE answers (value TEXT PRIMARY KEY, state INTEGER NOT NULL, result TEXT, answered_at REAL NOT NULL, source TEXT NOT NULL)"
             )
         }
+        migrator.registerMigration("v7-answer-requests-and-files") { db in
+            // An answer is reused only for the same request (value and payload), with the files it saved.
+            try db.execute(
+                sql: """
+                    ALTER TABLE answers ADD COLUMN payload TEXT;
+                    CREATE TABLE answer_files (
+                        value TEXT NOT NULL,
+                        path TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        requested_at TEXT NOT NULL,
+                        api_path TEXT NOT NULL,
+                        http_status INTEGER NOT NULL,
+                        api_version TEXT NOT NULL,
+                        content_type TEXT NOT NULL,
+                        content BLOB NOT NULL,
+                        PRIMARY KEY (value, path)
+                    );
+                    """
+            )
+        }
         return migrator
     }
 
