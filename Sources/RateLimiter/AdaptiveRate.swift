@@ -1,53 +1,59 @@
 /// Send-rate control for servers that publish no quota headers and only answer 429.
 ///
 /// It learns the gateway from its throttle episodes: an episode is a run of rate-limit answers ended by the first
-/// success after them (the *opening*: the window turned, or the spike arrest's spacing passed).
+/// success of a request sent during it (the *opening*: the window turned, the bucket refilled, the spike arrest's
+/// spacing passed). Whatever the shape (fixed or sliding window, token bucket, spike arrest), a gateway admits a
+/// sustainable rate, and an even pace below it is never refused: that rate is what is learned.
 ///
 /// - Slow start: before the first rate-limit answer there is no rate, only a cap on requests in flight that
 ///   starts at one and grows by one with every success (so a spike-arresting gateway meets one early 429, not a
-///   burst of `concurrency`), until the cap no longer matters.
-/// - At every opening the rate becomes what the period since the previous opening proved: its successes over its
-///   length. For a fixed window that period is the window (plus the probing's lag), for a spike arrest the
-///   spacing; either way the gateway admitted that rate, so the rate never falls below what the last period proved.
-///   When the period is longer than the window learned before, its last such window counts instead of its average
-///   if that proves more (a rate that climbed through a long period). The period itself is the learned window,
-///   which bounds how far apart probes in an episode may be. After a short episode (the first probe at the paced
-///   spacing got through: a rate limit, not a spent window) the rate keeps `shortEpisodeKeeps` of the rate that
-///   met the throttle, when that is more. Only a request sent during the episode can open it: a late answer to one
-///   sent before proves nothing about the window.
+///   burst of `concurrency`), until the cap no longer matters. A 429 while several are in flight may be a limit on
+///   the number in flight instead: ``InFlightLimit`` learns that one, and no rate is learned.
+/// - At every opening the rate becomes what the period since the previous opening proved (its successes over its
+///   length; for a fixed window the period is the window), and never more than `targetShare` of the *ceiling*: the
+///   pace at which the throttle was met. The period is the learned window, which bounds how far apart probes may be.
 /// - Inside an episode probes double their spacing from one request at the learned rate (in the first episode,
 ///   from the spacing of the successes so far, a second at least), at most a sixteenth of the learned window
 ///   (before one is learned, `probeCapBeforeWindow`), so finding the turn costs a few 429s and a sixteenth of a
-///   window at worst. Only turned-away probes double the spacing, not the 429s of requests already in flight.
-/// - Between episodes the rate climbs by `climbPerPeriod` over the first period's worth of successes (at least
-///   `climbSuccessesAtLeast`), and twice as much over each further one (up to 64 times), so a rate learned with
-///   a lagging probe recovers within a few periods, and a gateway that loosens its limit is found again.
+///   window at worst. Only probes double the spacing, not the 429s of requests already in flight.
+/// - Between episodes, after each *step* (a learned window's worth of successes, `stepSuccessesAtLeast` at least)
+///   without a throttle, the rate closes half the gap to `targetShare` of the ceiling (doubles, while no ceiling is
+///   known). At the target it holds, and only after `stepsBeforeProbing` clean steps raises the ceiling by a tenth,
+///   so a gateway that loosens its limit is found again at the cost of one episode now and then.
 struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
-    /// Shared mode (``SharedQuota``): a rate-limit answer sets the rate to this fraction of the proven rate.
-    var decrease = 0.8
-    /// Shared mode: successes to climb back to a throttled rate.
-    var successesPerThrottle = 60.0
-    /// Shared mode: how far back successes prove a rate.
-    var horizon = Duration.seconds(60)
-    /// No rate falls below this many requests per second.
-    var floor = 0.05
-    /// How much the rate rises over a learned period's worth of successes without a throttle.
-    var climbPerPeriod = 0.01
+    /// No rate falls below this many requests per second (one every five minutes).
+    var floor = 1.0 / 300
+    /// The pace kept below the ceiling.
+    var targetShare = 0.95
     /// Probes inside an episode are at most this fraction of the learned window apart.
     var probeFraction = 1.0 / 16
     /// Before any window is learned, probes are at most this far apart (a window of an hour costs a probe a
     /// minute, and the opening is found within a minute of the turn).
     var probeCapBeforeWindow = Duration.seconds(60)
+    /// A step of the climb is at least this many successes.
+    var stepSuccessesAtLeast = 20
+    /// Clean steps at the target before the ceiling is raised to look for a loosened limit.
+    var stepsBeforeProbing = 8
     /// Requests per second once an episode has ended; nil before.
     private(set) var ratePerSecond: Double?
+    /// The lowest pace that met a throttle lately; nil while none is known (the first episode came in slow start).
+    private(set) var ceiling: Double?
     /// Slow start's cap on requests in flight; nil once it has grown past any concurrency, or after a throttle.
-    private(set) var inFlightCap: Int? = 1
+    private var slowStartCap: Int? = 1
+    /// The gateway's limit on requests in flight, when it has one.
+    private(set) var inFlightLimit = InFlightLimit()
     /// The spacing of the last two openings (or from the first send to the first opening).
     private(set) var learnedWindow: Duration?
     private var nextSend: Instant?
+    private var lastSend: Instant?
+    private var lastSuccess: Instant?
+    /// The mean spacing of recent successes, in seconds (an exponentially weighted mean).
+    private var successSpacing: Double?
     private var firstSend: Instant?
     private var lastOpening: Instant?
     private var successesSinceOpening = 0
+    private var successesThisStep = 0
+    private var stepsAtTarget = 0
     /// Recent success instants, oldest first (a ring of at most `successCapacity`).
     private var successes: [Instant] = []
     private var successStart = 0
@@ -58,40 +64,66 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// Requests sent since the current episode began: only their success is an opening (a success of a request
     /// sent before the throttle, answered late, proves nothing about the window).
     private var episodeProbes = 0
-    /// The climb is spread over at least this many successes, however short the last period was.
-    var climbSuccessesAtLeast = 50
-    /// When the current episode began, and the rate that paced the sends then.
-    private var episodeStart: (instant: Instant, rate: Double?, retryAfter: Duration?)?
-    /// After a short episode (the first probe at the paced spacing got through) the rate keeps this fraction of the
-    /// rate the throttle met: the gateway limits a rate (a spike arrest), not a window's count.
-    var shortEpisodeKeeps = 0.95
+    /// When the current episode began, and the pace then (nil in slow start).
+    private var episodeStart: Instant?
+    private var episodePace: Double??
+
+    /// What a rate-limit answer means for the sends that follow.
+    enum ThrottleResponse: Equatable {
+        /// The gateway limits the requests in flight: go on under the new cap, without a pause.
+        case inFlightLimit
+        /// Pause this long before the next probe (nil: no success seen yet; the caller's backoff decides).
+        case pause(Duration?)
+    }
 
     var isActive: Bool { ratePerSecond != nil }
 
-    /// Whether slow start lets another request join `inFlight` others.
-    func allowsAnother(inFlight: Int) -> Bool { inFlightCap.map { inFlight < $0 } ?? true }
+    /// Whether the caps on requests in flight (slow start's, the gateway's) let another join `inFlight` others.
+    func allowsAnother(inFlight: Int) -> Bool {
+        if let slowStartCap, inFlight >= slowStartCap { return false }
+        if let cap = inFlightLimit.cap, inFlight >= cap { return false }
+        return true
+    }
 
-    /// Until when the next request must wait, or nil to send now.
+    /// Until when the next request must wait, or nil to send now: the learned pace, or before one is learned,
+    /// half the recent spacing of successes after the last send (a cap that grows by one sends its extra request
+    /// between two others, not beside one: a spike arrest refuses two requests a moment apart).
     func sendTime(at now: Instant) -> Instant? {
-        guard let nextSend, now < nextSend else { return nil }
-        return nextSend
+        let next: Instant?
+        if ratePerSecond != nil {
+            next = nextSend
+        } else if let successSpacing, let lastSend {
+            next = lastSend.advanced(by: .seconds(successSpacing / 2))
+        } else {
+            next = nil
+        }
+        guard let next, now < next else { return nil }
+        return next
     }
 
     mutating func recordSend(at now: Instant) {
         if firstSend == nil { firstSend = now }
+        lastSend = now
         if episodeThrottles > 0 { episodeProbes += 1 }
         guard let ratePerSecond else { return }
         let earliest = nextSend.map { max($0, now) } ?? now
         nextSend = earliest.advanced(by: .seconds(1 / ratePerSecond))
     }
 
-    mutating func recordSuccess(at now: Instant) {
+    /// A success, with `inFlight` requests in flight (itself included) as it came back.
+    mutating func recordSuccess(at now: Instant, inFlight: Int = 1) {
         if successes.count < Self.successCapacity {
             successes.append(now)
         } else {
             successes[successStart] = now
             successStart = (successStart + 1) % Self.successCapacity
         }
+        inFlightLimit.recordSuccess(sentWith: inFlight)
+        if let lastSuccess {
+            let spacing = lastSuccess.duration(to: now).seconds
+            successSpacing = successSpacing.map { $0 * 0.8 + spacing * 0.2 } ?? spacing
+        }
+        lastSuccess = now
         if episodeThrottles > 0, episodeProbes > 0 {
             open(at: now)
             return
@@ -100,26 +132,48 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
         // Late answers of requests sent before the episode began: counted, but neither an opening nor a climb.
         guard episodeThrottles == 0 else { return }
         if let ratePerSecond {
-            // Each clean period doubles the climb: a rate learned far too low recovers in a few periods.
-            let unit = max(lastPeriodSuccesses, climbSuccessesAtLeast)
-            let cleanPeriods = min((successesSinceOpening - 1) / unit, 6)
-            let climb = climbPerPeriod * Double(1 << cleanPeriods) / Double(unit)
-            self.ratePerSecond = ratePerSecond * (1 + climb)
-        } else if let inFlightCap {
-            self.inFlightCap = inFlightCap >= 256 ? nil : inFlightCap + 1
+            successesThisStep += 1
+            guard successesThisStep >= max(lastPeriodSuccesses, stepSuccessesAtLeast) else { return }
+            successesThisStep = 0
+            climb(from: ratePerSecond)
+        } else if let slowStartCap {
+            self.slowStartCap = slowStartCap >= 256 ? nil : slowStartCap + 1
         }
     }
 
-    /// A rate-limit answer: answers how long to pause before the next probe, or nil while not even one success
-    /// has been seen (the caller's backoff decides).
+    /// One clean step: towards the target under the ceiling, or (held there long enough) a higher ceiling.
+    private mutating func climb(from rate: Double) {
+        guard let ceiling else {
+            ratePerSecond = rate * 2
+            return
+        }
+        let target = ceiling * targetShare
+        if rate < target * 0.99 {
+            ratePerSecond = rate + (target - rate) / 2
+            return
+        }
+        ratePerSecond = max(rate, target)
+        stepsAtTarget += 1
+        if stepsAtTarget >= stepsBeforeProbing {
+            stepsAtTarget = 0
+            self.ceiling = ceiling * 1.1
+        }
+    }
+
+    /// A rate-limit answer, with `inFlight` requests in flight (itself included): a limit on requests in flight
+    /// (``InFlightLimit``), or how long to pause before the next probe (nil while not even one success has been
+    /// seen: the caller's backoff decides).
     ///
     /// The pause doubles with every probe of this episode that was turned away, not with every 429: the requests
     /// that were already in flight when the window ran out come back throttled too, and prove nothing new.
-    mutating func recordThrottle(at now: Instant, retryAfter: Duration? = nil) -> Duration? {
-        inFlightCap = nil
+    mutating func recordThrottle(at now: Instant, retryAfter: Duration? = nil, inFlight: Int = 1) -> ThrottleResponse {
+        slowStartCap = nil
+        // A `Retry-After` of more than a second names a time to wait for: a limit on the rate.
+        if ratePerSecond == nil, (retryAfter ?? .zero) <= .seconds(1), inFlightLimit.recordThrottle(sentWith: inFlight) {
+            return .inFlightLimit
+        }
         if episodeThrottles == 0 {
-            episodeStart = (now, ratePerSecond, retryAfter)
-            episodeProbes = 0
+            (episodeStart, episodePace, episodeProbes) = (now, .some(ratePerSecond), 0)
         }
         episodeThrottles += 1
         nextSend = nil
@@ -131,28 +185,30 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
         } else if let firstSend, successesSinceOpening > 0 {
             // The first episode: probe from the spacing the successes so far had, a second at least (a burst
             // that spent a window in a moment says nothing of the window's length).
-            let throttled = episodeStart?.instant ?? now
-            spacing = max(firstSend.duration(to: throttled).seconds / Double(successesSinceOpening), 1)
+            spacing = max(firstSend.duration(to: episodeStart ?? now).seconds / Double(successesSinceOpening), 1)
             cap = max(spacing, probeCapBeforeWindow.seconds)
         } else {
-            return nil
+            return .pause(nil)
         }
         let doubled = spacing * Double(1 << min(episodeProbes, 30))
-        return .seconds(min(doubled, cap))
+        return .pause(.seconds(min(doubled, cap)))
     }
 
     /// Seeds the rate and window a previous run learned: pacing starts at once, without slow start.
     mutating func restore(ratePerSecond: Double, window: Duration?) {
         guard ratePerSecond.isFinite, ratePerSecond > 0 else { return }
         self.ratePerSecond = max(ratePerSecond, floor)
+        ceiling = self.ratePerSecond! / targetShare
         if let window, window > .zero { learnedWindow = window }
-        inFlightCap = nil
+        slowStartCap = nil
+        inFlightLimit.markRateLimited()
     }
 
     /// The first success after an episode: the period since the last opening proved its successes per second.
     private mutating func open(at now: Instant) {
         episodeThrottles = 0
         episodeProbes = 0
+        inFlightLimit.markRateLimited()
         // The first period, from the first send, counts as a second at least: a burst proves no more than that.
         let period = lastOpening.map { $0.duration(to: now) } ?? max((firstSend ?? now).duration(to: now), .seconds(1))
         if period > .zero {
@@ -164,16 +220,12 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
                 let recent = successes.reduce(0) { $0 + ($1 > since ? 1 : 0) }
                 proven = max(proven, Double(recent) / learnedWindow.seconds)
             }
-            if let (began, rate, retryAfter) = episodeStart, let rate,
-                began.duration(to: now).seconds <= (retryAfter?.seconds ?? 0) + 2.5 / rate
-            {
-                proven = max(proven, rate * shortEpisodeKeeps)
-            }
-            ratePerSecond = max(proven, floor)
+            if case .some(.some(let pace)) = episodePace { ceiling = pace }
+            ratePerSecond = max(ceiling.map { min(proven, $0 * targetShare) } ?? proven, floor)
             learnedWindow = period
             lastPeriodSuccesses = max(successesSinceOpening, 1)
         }
-        episodeStart = nil
+        (episodePace, stepsAtTarget, successesThisStep) = (nil, 0, 0)
         lastOpening = now
         successesSinceOpening = 1
         if let ratePerSecond { nextSend = now.advanced(by: .seconds(1 / ratePerSecond)) }

@@ -39,6 +39,10 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     private var announcedReset: Instant?
     /// A wait for a spent window's reset that began at the last decision and is not yet announced: how long.
     private var resetWaitToAnnounce: Duration?
+    /// How many requests were in flight as each request in flight left (itself included), oldest first. Answers
+    /// are not matched to requests: a 429 (which a gateway answers at once) is taken as the newest's, any other
+    /// answer as the oldest's.
+    private var sendLevels = SendLevels()
 
     init(configuration: RateLimiterConfiguration) {
         self.configuration = configuration
@@ -90,11 +94,14 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if isProbing && inFlight > 0 { return .park }
         if limit == nil, !adaptive.allowsAnother(inFlight: inFlight) { return .park }
         if let wait = localCap?.waitTime(at: now) { return .sleep(until: now.advanced(by: wait)) }
-        if limit == nil, configuration.pacesAdaptively, let next = adaptive.sendTime(at: now) { return .sleep(until: next) }
+        if limit == nil, configuration.pacesAdaptively, let next = adaptive.sendTime(at: now) {
+            return .sleep(until: next)
+        }
         let smoothingSpacing = smoothingSpacing(at: now)
         if smoothingSpacing != nil, let next = smoothingNextSend, now < next { return .sleep(until: next) }
 
         inFlight += 1
+        sendLevels.append(inFlight)
         localCap?.take(at: now)
         adaptive.recordSend(at: now)
         if let smoothingSpacing { smoothingNextSend = now.advanced(by: smoothingSpacing) }
@@ -142,18 +149,20 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// An answer arrived (any status but a rate limit).
     mutating func recordAnswer(_ observation: QuotaObservation, at now: Instant) {
         inFlight = max(inFlight - 1, 0)
+        let level = sendLevels.popOldest()
         isProbing = false
         consecutiveThrottles = 0
         if observation.hasQuota {
             apply(observation, at: now)
         } else {
-            adaptive.recordSuccess(at: now)
+            adaptive.recordSuccess(at: now, inFlight: level ?? inFlight + 1)
         }
     }
 
     /// A 429, or a `policies.ratelimit.*` fault, arrived: pause every request.
     mutating func recordRateLimit(_ observation: QuotaObservation, at now: Instant, unitRandom: Double) {
         inFlight = max(inFlight - 1, 0)
+        let level = sendLevels.popNewest()
         consecutiveThrottles += 1
         if observation.hasQuota { apply(observation, at: now) }
         var learnedPause: Duration?
@@ -161,7 +170,14 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
             // Spent until the reset, unless the server said when to try again.
             if observation.retryAfter == nil { used = max(used, limit) }
         } else {
-            learnedPause = adaptive.recordThrottle(at: now, retryAfter: observation.retryAfter)
+            // `inFlight` still counts this request: the number in flight when the gateway refused it.
+            switch adaptive.recordThrottle(at: now, retryAfter: observation.retryAfter, inFlight: level ?? inFlight + 1) {
+            case .inFlightLimit:
+                // A limit on requests in flight: sending goes on under the new cap, without a pause.
+                consecutiveThrottles = max(consecutiveThrottles - 1, 0)
+                return
+            case .pause(let pause): learnedPause = pause
+            }
         }
         let until: Instant
         if let retryAfter = observation.retryAfter {
@@ -181,6 +197,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// The request got no answer (transport error, timeout) or was never sent.
     mutating func recordNoAnswer() {
         inFlight = max(inFlight - 1, 0)
+        _ = sendLevels.popOldest()
     }
 
     /// Without quota headers: the rate the adaptive mode learned (requests per second), and its learned window.
@@ -229,5 +246,31 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
             used = observedUsed
             self.resetAt = observedReset
         }
+    }
+}
+
+/// The numbers in flight as the requests in flight left, oldest first (a queue that drops its oldest past 4,096).
+struct SendLevels: Sendable {
+    private var levels: [Int] = []
+    private var head = 0
+
+    mutating func append(_ level: Int) {
+        if levels.count - head >= 4_096 { head += 1 }
+        if head > 1_024 {
+            levels.removeFirst(head)
+            head = 0
+        }
+        levels.append(level)
+    }
+
+    mutating func popOldest() -> Int? {
+        guard head < levels.count else { return nil }
+        defer { head += 1 }
+        return levels[head]
+    }
+
+    mutating func popNewest() -> Int? {
+        guard head < levels.count else { return nil }
+        return levels.popLast()
     }
 }

@@ -3,26 +3,55 @@ import TestSupport
 @testable import RateLimiter
 
 /// A gateway that publishes no quota headers, modelled on the manual clock: it admits a request or answers 429,
-/// with or without `Retry-After`.
-struct HeaderlessGateway {
-    enum Shape: CustomStringConvertible {
+/// with or without `Retry-After`. The shapes are the ones API gateways offer.
+struct SimulatedGateway {
+    enum Shape: CustomStringConvertible, Sendable {
         /// `limit` requests per window of `window` seconds, windows aligned at `phase` (Apigee Quota).
         case fixedWindow(limit: Int, window: Double, phase: Double)
+        /// At most `limit` requests in any span of `window` seconds (a rolling log, as Kong and Envoy offer).
+        case slidingWindow(limit: Int, window: Double)
+        /// A token bucket refilled at `rate` per second holding `burst` (GCRA, as AWS API Gateway and Stripe do).
+        case tokenBucket(rate: Double, burst: Int)
         /// `limit` per `window` spread evenly: one request per `window / limit` seconds (Apigee SpikeArrest).
         case spikeArrest(limit: Int, window: Double)
+        /// At most `limit` requests open at once; one more is answered 429 at once.
+        case concurrencyLimit(Int)
 
         var description: String {
             switch self {
-            case .fixedWindow(let limit, let window, _): "fixed window \(limit)/\(window)s"
-            case .spikeArrest(let limit, let window): "spike arrest \(limit)/\(window)s"
+            case .fixedWindow(let limit, let window, _): "fixed window \(limit)/\(Self.seconds(window))"
+            case .slidingWindow(let limit, let window): "sliding window \(limit)/\(Self.seconds(window))"
+            case .tokenBucket(let rate, let burst): "token bucket \(Self.number(rate))/s burst \(burst)"
+            case .spikeArrest(let limit, let window): "spike arrest \(limit)/\(Self.seconds(window))"
+            case .concurrencyLimit(let limit): "at most \(limit) in flight"
             }
         }
 
-        /// The least wall time `rows` can take.
-        func idealSeconds(rows: Int) -> Double {
+        /// The least wall time `rows` can take through the gateway alone.
+        func idealSeconds(rows: Int, latency: Double) -> Double {
             switch self {
-            case .fixedWindow(let limit, let window, _), .spikeArrest(let limit, let window): Double(rows) / Double(limit) * window
+            case .fixedWindow(let limit, let window, _), .slidingWindow(let limit, let window), .spikeArrest(let limit, let window):
+                Double(rows) / Double(limit) * window
+            case .tokenBucket(let rate, let burst): Double(max(rows - burst, 0)) / rate
+            case .concurrencyLimit(let limit): Double(rows) * latency / Double(limit)
             }
+        }
+
+        /// Rows for a run of at least `windows` windows, and enough rows that the learning is a small part of it.
+        func rows(windows: Int) -> Int {
+            switch self {
+            case .fixedWindow(let limit, _, _), .slidingWindow(let limit, _), .spikeArrest(let limit, _): max(limit * windows, 600)
+            case .tokenBucket(let rate, let burst): max(Int(rate * 10) * windows + burst, 600)
+            case .concurrencyLimit(let limit): limit * 100
+            }
+        }
+
+        private static func seconds(_ value: Double) -> String {
+            value >= 3_600 ? "\(number(value / 3_600))h" : value >= 60 ? "\(number(value / 60))min" : "\(number(value))s"
+        }
+
+        private static func number(_ value: Double) -> String {
+            value == value.rounded() ? String(Int(value)) : String(value)
         }
     }
 
@@ -30,7 +59,11 @@ struct HeaderlessGateway {
     let sendsRetryAfter: Bool
     private var windowIndex = Int.min
     private var admittedInWindow = 0
-    private var lastAdmitted = -Double.infinity
+    private var admitted: [Double] = []
+    private var admittedStart = 0
+    /// GCRA's theoretical arrival time; the spike arrest's last admission.
+    private var theoretical = -Double.infinity
+    private(set) var open = 0
 
     init(_ shape: Shape, sendsRetryAfter: Bool) {
         self.shape = shape
@@ -39,30 +72,43 @@ struct HeaderlessGateway {
 
     /// Whether a request arriving at `time` is admitted; for a 429, the `Retry-After` it carries (whole seconds).
     mutating func admit(at time: Double) -> (admitted: Bool, retryAfter: Duration?) {
+        func refuse(until: Double) -> (Bool, Duration?) {
+            (false, sendsRetryAfter ? .seconds(max(1, (until - time).rounded(.up))) : nil)
+        }
         switch shape {
         case .fixedWindow(let limit, let window, let phase):
             let index = Int(((time + phase) / window).rounded(.down))
             if index != windowIndex { (windowIndex, admittedInWindow) = (index, 0) }
-            if admittedInWindow < limit {
-                admittedInWindow += 1
-                return (true, nil)
-            }
-            let reset = Double(index + 1) * window - phase
-            return (false, sendsRetryAfter ? .seconds((reset - time).rounded(.up)) : nil)
+            guard admittedInWindow < limit else { return refuse(until: Double(index + 1) * window - phase) }
+            admittedInWindow += 1
+        case .slidingWindow(let limit, let window):
+            while admittedStart < admitted.count, admitted[admittedStart] <= time - window { admittedStart += 1 }
+            guard admitted.count - admittedStart < limit else { return refuse(until: admitted[admittedStart] + window) }
+            admitted.append(time)
+        case .tokenBucket(let rate, let burst):
+            let interval = 1 / rate
+            let tolerance = Double(burst - 1) * interval
+            let arrival = max(theoretical, time)
+            guard arrival - tolerance <= time else { return refuse(until: arrival - tolerance) }
+            theoretical = arrival + interval
         case .spikeArrest(let limit, let window):
             let spacing = window / Double(limit)
-            if time - lastAdmitted >= spacing {
-                lastAdmitted = time
-                return (true, nil)
-            }
-            return (false, sendsRetryAfter ? .seconds(max(1, (lastAdmitted + spacing - time).rounded(.up))) : nil)
+            guard time - theoretical >= spacing else { return refuse(until: theoretical + spacing) }
+            theoretical = time
+        case .concurrencyLimit(let limit):
+            guard open < limit else { return (false, sendsRetryAfter ? .seconds(1) : nil) }
         }
+        open += 1
+        return (true, nil)
     }
+
+    /// An admitted request was answered: it is no longer open.
+    mutating func close() { open -= 1 }
 }
 
-/// One runner (a `LimiterState`, `concurrency` workers) against a ``HeaderlessGateway``, as discrete events on
-/// the manual clock: no task, no sleeping. A throttled row is sent again.
-struct HeaderlessRun {
+/// One runner (a `LimiterState`, `concurrency` workers) against a ``SimulatedGateway``, as discrete events on the
+/// manual clock: no task, no sleeping. A throttled row is sent again.
+struct GatewayRun {
     struct Outcome: CustomStringConvertible {
         var requests = 0
         var throttled = 0
@@ -76,15 +122,16 @@ struct HeaderlessRun {
         }
     }
 
-    var gateway: HeaderlessGateway
+    var gateway: SimulatedGateway
     var rows: Int
-    var concurrency = 8
-    /// From send to answer; the gateway decides as the request leaves (so it sees requests in their order).
+    var concurrency = 16
+    /// From send to answer; the gateway decides as the request leaves (so it sees requests in their order). A 429
+    /// comes back at once (the gateway answers it, not the service), after at most `throttleLatency`.
     var latency = 0.08
+    var throttleLatency = 0.002
     /// Each answer's latency varies by up to this fraction either way, so answers overtake one another.
     var latencyJitter = 0.5
     var configuration = RateLimiterConfiguration()
-
     mutating func run() -> Outcome {
         enum Event { case wake(worker: Int), answer(worker: Int, admitted: Bool, retryAfter: Duration?) }
         var state = LimiterState<Instant>(configuration: configuration)
@@ -94,7 +141,8 @@ struct HeaderlessRun {
             order += 1
             events.append((time, order, event))
         }
-        var outcome = Outcome(idealSeconds: gateway.shape.idealSeconds(rows: rows))
+        let ideal = max(gateway.shape.idealSeconds(rows: rows, latency: latency), Double(rows) * latency / Double(concurrency))
+        var outcome = Outcome(idealSeconds: ideal)
         var left = rows
         var parked: [Int] = []
         var random = SplitMix(seed: 42)
@@ -108,9 +156,10 @@ struct HeaderlessRun {
                 case .send:
                     left -= 1
                     outcome.requests += 1
-                    let thisLatency = latency * (1 + latencyJitter * (2 * random.unit() - 1))
                     let (admitted, retryAfter) = gateway.admit(at: now)
-                    schedule(now + thisLatency, .answer(worker: worker, admitted: admitted, retryAfter: retryAfter))
+                    let thisLatency = latency * (1 + latencyJitter * (2 * random.unit() - 1))
+                    let answered = now + (admitted ? thisLatency : min(thisLatency, throttleLatency))
+                    schedule(answered, .answer(worker: worker, admitted: admitted, retryAfter: retryAfter))
                 case .sleep(let until):
                     // Never the same instant again: a Double round trip could otherwise wake the worker before `until`.
                     schedule(max(seconds(until), now + 1e-6), .wake(worker: worker))
@@ -121,6 +170,7 @@ struct HeaderlessRun {
                 }
             case .answer(let worker, let admitted, let retryAfter):
                 if admitted {
+                    gateway.close()
                     state.recordAnswer(QuotaObservation(), at: at(now))
                     outcome.seconds = now
                 } else {

@@ -1,0 +1,66 @@
+import Testing
+
+@testable import RateLimiter
+
+/// The learner of a limit on requests in flight, rule by rule.
+@Suite struct InFlightLimitTests {
+    /// A gateway that admits 4 in flight: successes up to 4, a refusal at 5.
+    private func learnedFour() -> InFlightLimit {
+        var limit = InFlightLimit()
+        for level in 1...4 { limit.recordSuccess(sentWith: level) }
+        let charged = limit.recordThrottle(sentWith: 5)
+        #expect(charged)
+        return limit
+    }
+
+    @Test func aRefusalAboveEveryAdmittedNumberIsALimitOnRequestsInFlight() {
+        let limit = learnedFour()
+        #expect(limit.cap == 3 && limit.refusedAt == 5 && !limit.limitsRate, "three quarters of 5, sent on without a pause")
+    }
+
+    @Test func aRefusalWithFewerInFlightThanAnAdmissionOrAloneIsARateLimit() {
+        var limit = learnedFour()
+        let fewer = limit.recordThrottle(sentWith: 2)
+        #expect(!fewer, "2 in flight were admitted before")
+        #expect(limit.limitsRate && limit.cap == nil)
+        let later = limit.recordThrottle(sentWith: 9)
+        #expect(!later, "from then on every 429 is the rate learner's")
+        var alone = InFlightLimit()
+        let lone = alone.recordThrottle(sentWith: 1)
+        #expect(!lone, "a gateway that refuses a lone request limits a rate")
+    }
+
+    @Test func theCapClimbsBackUnderTheRefusedLevelAtOnceAndTriesItRarely() {
+        var limit = learnedFour()
+        for _ in 0..<3 { limit.recordSuccess(sentWith: 3) }
+        #expect(limit.cap == 4, "a cap's worth of successes: one more, up to just under the refused level")
+        for _ in 0..<(4 * 4 - 1) { limit.recordSuccess(sentWith: 4) }
+        #expect(limit.cap == 4, "the refused level waits for four caps' worth of successes")
+        limit.recordSuccess(sentWith: 4)
+        #expect(limit.cap == 5)
+        // Refused again there: the wait doubles.
+        let again = limit.recordThrottle(sentWith: 5)
+        #expect(again)
+        for _ in 0..<3 { limit.recordSuccess(sentWith: 3) }
+        #expect(limit.cap == 4)
+        for _ in 0..<(4 * 4 * 2 - 1) { limit.recordSuccess(sentWith: 4) }
+        #expect(limit.cap == 4)
+        limit.recordSuccess(sentWith: 4)
+        #expect(limit.cap == 5)
+    }
+
+    @Test func aRefusedLevelThatHoldsIsForgotten() {
+        var limit = learnedFour()
+        for _ in 0..<3 { limit.recordSuccess(sentWith: 3) }
+        for _ in 0..<16 { limit.recordSuccess(sentWith: 4) }
+        #expect(limit.cap == 5)
+        for _ in 0..<5 { limit.recordSuccess(sentWith: 5) }
+        #expect(limit.cap == 6 && limit.refusedAt == nil, "the gateway loosened: the climb goes on a cap's worth at a time")
+    }
+
+    @Test func aRateLearnedElsewhereEndsIt() {
+        var limit = learnedFour()
+        limit.markRateLimited()
+        #expect(limit.cap == nil && limit.limitsRate)
+    }
+}
