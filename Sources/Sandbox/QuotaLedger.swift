@@ -1,7 +1,8 @@
 import Synchronization
 
 /// Counts each client's calls against the quota, in fixed windows that start at the first call after the last
-/// window ended (Apigee's flexible quota), and runs the optional header-less spike arrest.
+/// window ended (Apigee's flexible quota), and runs the optional header-less limits: a spike arrest, a sliding
+/// window, a token bucket.
 final class QuotaLedger: Sendable {
     /// The verdict on one call.
     enum Verdict: Sendable {
@@ -22,15 +23,23 @@ final class QuotaLedger: Sendable {
         var windowStart: Double?
         var used = 0
         var lastSpikeArrestCall: Double?
+        /// The sliding window's admitted calls, oldest first.
+        var admitted: [Double] = []
+        /// The token bucket's theoretical arrival time (GCRA).
+        var bucketArrival = -Double.infinity
     }
 
     private let quota: SandboxConfiguration.Quota?
     private let spikeArrestPerMinute: Int?
+    private let slidingWindow: (limit: Int, seconds: Double)?
+    private let tokenBucket: (rate: Double, burst: Int)?
     private let clients = Mutex<[String: ClientState]>([:])
 
-    init(quota: SandboxConfiguration.Quota?, spikeArrestPerMinute: Int?) {
-        self.quota = quota
-        self.spikeArrestPerMinute = spikeArrestPerMinute
+    init(_ configuration: SandboxConfiguration) {
+        quota = configuration.quota
+        spikeArrestPerMinute = configuration.spikeArrestPerMinute
+        slidingWindow = configuration.slidingWindow
+        tokenBucket = configuration.tokenBucket
     }
 
     /// Ends every client's window, as a provider does when it raises or resets a quota.
@@ -62,6 +71,22 @@ final class QuotaLedger: Sendable {
                 }
                 state.lastSpikeArrestCall = now
             }
+            if let (limit, seconds) = slidingWindow {
+                state.admitted.removeAll { $0 <= now - seconds }
+                if state.admitted.count >= limit {
+                    return .limited(window, retryAfterSeconds: state.admitted[0] + seconds - now)
+                }
+                state.admitted.append(now)
+            }
+            if let (rate, burst) = tokenBucket {
+                let interval = 1 / rate
+                let arrival = max(state.bucketArrival, now)
+                let tolerance = Double(max(burst, 1) - 1) * interval
+                if arrival - tolerance > now {
+                    return .limited(window, retryAfterSeconds: arrival - tolerance - now)
+                }
+                state.bucketArrival = arrival + interval
+            }
             if quota != nil {
                 if state.windowStart == nil { state.windowStart = now }
                 state.used += 1
@@ -82,5 +107,26 @@ final class QuotaLedger: Sendable {
             }
             return Window(limit: quota.limit, used: state.used, quota: quota, resetEpoch: start + quota.windowSeconds)
         }
+    }
+}
+
+/// The calls open at once, for a gateway that limits them (`--concurrency-limit`).
+final class OpenCalls: Sendable {
+    private let count = Mutex(0)
+
+    /// Counts a call as open and answers true, or answers false when `limit` are open already (nil: no limit).
+    func open(limit: Int?) -> Bool {
+        guard let limit else { return true }
+        return count.withLock { open in
+            guard open < limit else { return false }
+            open += 1
+            return true
+        }
+    }
+
+    /// A call that ``open(limit:)`` counted was answered.
+    func close(limit: Int?) {
+        guard limit != nil else { return }
+        count.withLock { $0 -= 1 }
     }
 }

@@ -20,6 +20,7 @@ public final class Sandbox: Sendable {
     public let notifications = NotificationReceiver()
     let tokens: TokenIssuer
     let ledger: QuotaLedger
+    let openCalls = OpenCalls()
     let faults: FaultInjector
     let pollingSessions = PollingSessions()
     let idscanTransactions = IDScanTransactions()
@@ -34,7 +35,7 @@ public final class Sandbox: Sendable {
         self.wallClock = wallClock ?? { Date().timeIntervalSince1970 }
         self.log = RequestLog(path: configuration.requestLogPath)
         self.tokens = TokenIssuer(lifetimeSeconds: configuration.tokenLifetimeSeconds)
-        self.ledger = QuotaLedger(quota: configuration.quota, spikeArrestPerMinute: configuration.spikeArrestPerMinute)
+        self.ledger = QuotaLedger(configuration)
         self.faults = FaultInjector(seed: configuration.seed)
     }
 
@@ -134,6 +135,17 @@ public final class Sandbox: Sendable {
             let sent = request.headers[.authorization] ?? ""
             return respond(status: .badRequest, body: try json(["message": "bad request; you sent Authorization: \(sent)"]), contentType: "application/json", window: nil)
         }
+        // A gateway that limits the calls open at once answers one more 429 at once, and counts no quota for it.
+        guard openCalls.open(limit: configuration.concurrencyLimit) else {
+            log.record(endpoint: endpoint, subject: subject, status: 429, outcome: .rateLimited, received: received)
+            var response = fault(
+                status: .tooManyRequests, text: "Too many concurrent requests. Identifier : _default",
+                code: "policies.ratelimit.ConcurrentRatelimitViolation", window: nil
+            )
+            if configuration.sendsRetryAfter { response.headers[.retryAfter] = "1" }
+            return response
+        }
+        defer { openCalls.close(limit: configuration.concurrencyLimit) }
         let window: QuotaLedger.Window?
         switch ledger.admit(client: grant.client, now: now) {
         case .limited(let limitedWindow, let retryAfter):

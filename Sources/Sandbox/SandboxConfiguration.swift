@@ -93,6 +93,12 @@ public struct SandboxConfiguration: Sendable {
     public var sendsRetryAfter = false
     /// Header-less spike arrest: at most this many calls a minute, evenly spaced (Apigee `SpikeArrest`).
     public var spikeArrestPerMinute: Int?
+    /// Header-less sliding window: at most `limit` calls in any span of `seconds` (a rolling log, as Kong offers).
+    public var slidingWindow: (limit: Int, seconds: Double)?
+    /// Header-less token bucket refilled at `rate` calls a second, holding `burst` (GCRA, as AWS API Gateway does).
+    public var tokenBucket: (rate: Double, burst: Int)?
+    /// At most this many calls open at once: one more is answered 429 at once (a gateway protecting a backend).
+    public var concurrencyLimit: Int?
     /// Share of calls answered 500, 502 or 503.
     public var faultRate = 0.0
     /// Share of calls whose connection is closed without an answer.

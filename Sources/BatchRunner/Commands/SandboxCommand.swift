@@ -52,6 +52,15 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Header-less spike arrest: at most this many calls a minute, evenly spaced.")
     var spikeArrest: Int?
 
+    @Option(help: ArgumentHelp("Header-less sliding window: at most LIMIT calls in any SECONDS (e.g. 30/10).", valueName: "LIMIT/SECONDS"))
+    var slidingWindow: String?
+
+    @Option(help: ArgumentHelp("Header-less token bucket: RATE calls a second, BURST at once (e.g. 5/20).", valueName: "RATE/BURST"))
+    var tokenBucket: String?
+
+    @Option(help: "At most this many calls open at once; one more is answered 429 at once.")
+    var concurrencyLimit: Int?
+
     @Option(help: "Share of calls answered 500, 502 or 503 (0 to 1).")
     var faultRate = 0.0
 
@@ -134,6 +143,13 @@ struct SandboxCommand: AsyncParsableCommand {
         }
         guard (0...1).contains(answerDamageRate) else { throw ValidationError("--answer-damage-rate must be from 0 to 1.") }
         guard jwtLeeway >= 0 else { throw ValidationError("--jwt-leeway must not be negative.") }
+        if let slidingWindow, Self.pair(slidingWindow).map({ $0.0 >= 1 && $0.0 == $0.0.rounded() && $0.1 > 0 }) != true {
+            throw ValidationError("--sliding-window takes LIMIT/SECONDS, a whole number of calls and a number of seconds: 30/10.")
+        }
+        if let tokenBucket, Self.pair(tokenBucket).map({ $0.0 > 0 && $0.1 >= 1 && $0.1 == $0.1.rounded() }) != true {
+            throw ValidationError("--token-bucket takes RATE/BURST, calls a second and a whole number of calls: 5/20.")
+        }
+        if let concurrencyLimit, concurrencyLimit < 1 { throw ValidationError("--concurrency-limit must be 1 or more.") }
         guard reportBytes >= 0 else { throw ValidationError("--report-bytes must not be negative.") }
         for (name, rate) in [("--fault-rate", faultRate), ("--drop-rate", dropRate), ("--slow-rate", slowRate), ("--stall-rate", stallRate)] where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be from 0 to 1.")
@@ -148,6 +164,9 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.rateLimitStatus = rateLimitStatus
         configuration.sendsRetryAfter = retryAfter
         configuration.spikeArrestPerMinute = spikeArrest
+        configuration.slidingWindow = slidingWindow.flatMap(Self.pair).map { (Int($0.0), $0.1) }
+        configuration.tokenBucket = tokenBucket.flatMap(Self.pair).map { ($0.0, Int($0.1)) }
+        configuration.concurrencyLimit = concurrencyLimit
         configuration.faultRate = faultRate
         configuration.dropRate = dropRate
         configuration.slowRate = slowRate
@@ -190,5 +209,12 @@ struct SandboxCommand: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+
+    /// `30/10` as (30, 10); nil when it is not two positive numbers around a slash.
+    static func pair(_ text: String) -> (Double, Double)? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let first = Double(parts[0]), let second = Double(parts[1]), first.isFinite, second.isFinite else { return nil }
+        return (first, second)
     }
 }
