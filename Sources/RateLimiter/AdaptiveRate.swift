@@ -25,6 +25,8 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
     var floor = 1.0 / 300
     /// The pace kept below the ceiling.
     var targetShare = 0.95
+    /// The share of the learned rate that is spent (`quota.share`): requests are paced at `share` times it.
+    var share = 1.0
     /// Probes inside an episode are at most this fraction of the learned window apart.
     var probeFraction = 1.0 / 16
     /// Before any window is learned, probes are at most this far apart (a window of an hour costs a probe a
@@ -107,7 +109,15 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if episodeThrottles > 0 { episodeProbes += 1 }
         guard let ratePerSecond else { return }
         let earliest = nextSend.map { max($0, now) } ?? now
-        nextSend = earliest.advanced(by: .seconds(1 / ratePerSecond))
+        nextSend = earliest.advanced(by: .seconds(1 / (ratePerSecond * share)))
+    }
+
+    /// A request that was let out was never sent (its row was dropped first): its slot of the pace is free again,
+    /// and it probed nothing.
+    mutating func recordNotSent() {
+        if episodeThrottles > 0 { episodeProbes = max(episodeProbes - 1, 0) }
+        guard let ratePerSecond, let nextSend else { return }
+        self.nextSend = nextSend.advanced(by: .seconds(-1 / (ratePerSecond * share)))
     }
 
     /// A success, with `inFlight` requests in flight (itself included) as it came back.
@@ -228,6 +238,6 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
         (episodePace, stepsAtTarget, successesThisStep) = (nil, 0, 0)
         lastOpening = now
         successesSinceOpening = 1
-        if let ratePerSecond { nextSend = now.advanced(by: .seconds(1 / ratePerSecond)) }
+        if let ratePerSecond { nextSend = now.advanced(by: .seconds(1 / (ratePerSecond * share))) }
     }
 }

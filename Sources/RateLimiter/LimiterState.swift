@@ -46,16 +46,20 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
 
     init(configuration: RateLimiterConfiguration) {
         self.configuration = configuration
+        adaptive.share = min(max(configuration.share, 0.01), 1)
         if let perSecond = configuration.maxPerSecond, perSecond > 0 {
             localCap = TokenBucket(ratePerSecond: perSecond, capacity: perSecond)
         }
     }
 
-    /// Calls left in the current window by the limiter's count, or nil while the quota is unknown.
-    var remaining: Int? { limit.map { $0 - used - inFlight } }
+    /// The calls this limiter may count in a window: `quota.share` of the advertised limit.
+    var allowance: Int? { limit.map { configuration.share >= 1 ? $0 : Int((Double($0) * configuration.share).rounded(.down)) } }
 
-    /// Whether the window's quota is spent by the server's own count (the requests in flight not counted).
-    var isSpent: Bool { limit.map { used >= $0 } ?? false }
+    /// Calls left in the current window by the limiter's count, or nil while the quota is unknown.
+    var remaining: Int? { allowance.map { $0 - used - inFlight } }
+
+    /// Whether the window's allowance is spent by the server's own count (the requests in flight not counted).
+    var isSpent: Bool { allowance.map { used >= $0 } ?? false }
 
     // MARK: Deciding
 
@@ -194,7 +198,16 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         pausedUntil = max(pausedUntil ?? until, until)
     }
 
-    /// The request got no answer (transport error, timeout) or was never sent.
+    /// A request that was let out was never sent (its row was dropped before it left): it is charged nothing,
+    /// neither the window's count nor the local cap's token nor a slot of the learned pace.
+    mutating func recordNotSent() {
+        inFlight = max(inFlight - 1, 0)
+        _ = sendLevels.popNewest()
+        localCap?.giveBack()
+        adaptive.recordNotSent()
+    }
+
+    /// The request got no answer (transport error, timeout).
     mutating func recordNoAnswer() {
         inFlight = max(inFlight - 1, 0)
         _ = sendLevels.popOldest()

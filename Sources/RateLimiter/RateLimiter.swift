@@ -3,7 +3,8 @@ import Synchronization
 /// Paces requests to one API host and credential by the quota its answers publish.
 ///
 /// One limiter is shared by every worker of a run. A worker calls ``acquire()`` before each request and reports
-/// the outcome with exactly one of ``recordAnswer(_:)``, ``recordRateLimit(_:)`` or ``recordNoAnswer()``.
+/// the outcome with exactly one of ``recordAnswer(_:)``, ``recordRateLimit(_:)``, ``recordNoAnswer()`` or
+/// ``recordNotSent()``.
 /// Generic over `Clock`, so tests drive it with a manual clock and never sleep.
 ///
 /// ```swift
@@ -87,10 +88,16 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
         update { $0.recordRateLimit(observation, at: now, unitRandom: random) }
     }
 
-    /// An acquired request got no answer, or was never sent.
+    /// An acquired request got no answer.
     @_specialize(exported: true, where C == ContinuousClock)
     public func recordNoAnswer() {
         update { $0.recordNoAnswer() }
+    }
+
+    /// An acquired request was never sent (its row was dropped first): its token is given back. Tokens are charged
+    /// for requests that leave, never for work fetched and dropped.
+    public func recordNotSent() {
+        update { $0.recordNotSent() }
     }
 
     /// Seeds the quota from a previous run, so a resumed run does not overspend a nearly used window.

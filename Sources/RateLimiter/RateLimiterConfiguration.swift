@@ -19,6 +19,9 @@ public struct RateLimiterConfiguration: Sendable, Equatable {
     public var resetMargin: Duration
     /// Pauses after a rate-limit answer that says neither when the quota resets nor `Retry-After`.
     public var backoff: Backoff
+    /// The share of every advertised window (with quota headers) or of the learned rate (without) this limiter
+    /// spends, above 0 and at most 1 (the default): the rest stays for other clients of the same credential.
+    public var share = 1.0
     /// Without quota headers, once throttled, this limiter paces requests by its own ``AdaptiveRate``. Off when a
     /// rate shared by several processes paces them (``SharedQuota``); slow start and pauses still apply.
     public var pacesAdaptively = true

@@ -100,13 +100,15 @@ public struct SharedQuota: Sendable, Equatable {
     /// - Parameters:
     ///   - margin: Seconds after a reset before the window is taken as turned (clock differences, latency).
     ///   - probeTimeout: How long a probe's answer is awaited before another worker may probe.
-    public mutating func take(want: Int, now: Double, margin: Double, probeTimeout: Double) -> Grant {
+    ///   - share: The share of every window (with quota headers) or of the shared rate (without) the workers
+    ///     together spend (`quota.share`).
+    public mutating func take(want: Int, now: Double, margin: Double, probeTimeout: Double, share: Double = 1) -> Grant {
         if let pausedUntil {
             if now < pausedUntil { return .wait(until: pausedUntil) }
             self.pausedUntil = nil
         }
         if let headerlessUntil {
-            if now < headerlessUntil { return pace(want: want, now: now) }
+            if now < headerlessUntil { return pace(want: want, now: now, share: share) }
             self.headerlessUntil = nil
         }
         if let reset = resetEpoch, now >= reset {
@@ -124,7 +126,7 @@ public struct SharedQuota: Sendable, Equatable {
             granted += 1
             return .sends(1, reset: nil)
         }
-        let remaining = limit - granted
+        let remaining = (share >= 1 ? limit : Int((Double(limit) * share).rounded(.down))) - granted
         // Spent: ask again at the reset, or sooner, as a worker that runs out of rows gives back what it holds.
         guard remaining > 0 else { return .wait(until: min(resetEpoch + margin, now + recheckInterval)) }
         let sends = min(max(want, 1), remaining)
@@ -136,13 +138,13 @@ public struct SharedQuota: Sendable, Equatable {
     /// the window's length is unknown.
     private var recheckInterval: Double { max(0.1, (windowSeconds ?? 3_000) / 50) }
 
-    private mutating func pace(want: Int, now: Double) -> Grant {
+    private mutating func pace(want: Int, now: Double, share: Double) -> Grant {
         if adaptiveRate == nil, generation > 0 {
             // The first rate limit's pause has passed: by now every worker has told the successes it had before
             // it (they travel with each worker's next request for sends), so the rate they proved is known.
             adaptiveRate = max((provenRate() ?? 1) * adaptation.decrease, adaptation.floor)
         }
-        guard let rate = adaptiveRate else { return .unlimited }
+        guard let rate = adaptiveRate.map({ $0 * min(max(share, 0.01), 1) }) else { return .unlimited }
         let every = 1 / rate
         let from = max(now, nextSlot ?? now)
         let count = min(max(want, 1), max(1, Int(rate * adaptation.grantSpan)))

@@ -24,6 +24,11 @@ struct TokenBucket<Instant: InstantProtocol>: Sendable where Instant.Duration ==
         tokens -= 1
     }
 
+    /// Gives back a token taken for a request that was never sent.
+    mutating func giveBack() {
+        tokens = min(capacity, tokens + 1)
+    }
+
     private mutating func refill(at now: Instant) {
         if let updatedAt {
             let elapsed = updatedAt.duration(to: now).seconds

@@ -67,7 +67,7 @@ import Testing
             kind: number-verify
             manifest: m.csv
             state: /var/lib/batch/state.db
-            quota: { on_exhausted: stop, max_wait: 90s, smooth: true }
+            quota: { on_exhausted: stop, max_wait: 90s, smooth: true, share: 0.8 }
             limits: { max_per_second: 2.5 }
             retry: { max_attempts: 3 }
             number_verify: { scopes: "operator_lookup,device_match" }
@@ -77,6 +77,10 @@ import Testing
         #expect(job.statePath == "/var/lib/batch/state.db")
         #expect(job.quota.onExhausted == .stop(maxWait: .seconds(90)))
         #expect(job.quota.smooth)
+        #expect(job.quota.share == 0.8)
+        #expect(try parse("kind: number-verify\nmanifest: m.csv\n").quota.share == 1, "the whole quota by default")
+        expectError("kind: number-verify\nmanifest: m.csv\nquota: { share: 1.5 }\n", containing: ["`quota.share`", "at most 1"])
+        expectError("kind: number-verify\nmanifest: m.csv\nquota: { share: 0 }\n", containing: ["`quota.share`", "above 0"])
         #expect(job.quota.maxPerSecond == 2.5)
         #expect(job.retry.maxAttempts == 3)
         #expect(job.numberVerify.pollsDeviceMatch)

@@ -142,6 +142,10 @@ public enum JobFile {
             }
             maxWait = try object.duration("max_wait") ?? maxWait
             quota.smooth = try object.bool("smooth") ?? false
+            if let share = try object.number("share", above: 0) {
+                guard share <= 1 else { throw object.error("share", "must be above 0 and at most 1 (the share of the quota this job may spend), not `\(share)`") }
+                quota.share = share
+            }
             try object.finish()
         }
         quota.onExhausted = waits ? .wait : .stop(maxWait: maxWait)

@@ -232,10 +232,10 @@ package final class SharedQuotaGate: Sendable {
             try Task.checkCancellation()
             let (report, headerless) = state.withLock { $0.takePending() }
             let now = serverClock.epochSeconds
-            let (margin, want, probeTimeout) = (self.margin, batch, self.probeTimeout)
+            let (margin, want, probeTimeout, share) = (self.margin, batch, self.probeTimeout, configuration.share)
             let grant = try await ledger.update(limiter) { quota in
                 quota.tell(report, headerless: headerless, now: now, margin: margin)
-                return quota.take(want: want, now: now, margin: margin, probeTimeout: probeTimeout)
+                return quota.take(want: want, now: now, margin: margin, probeTimeout: probeTimeout, share: share)
             }
             switch grant {
             case .sends(let count, let reset):

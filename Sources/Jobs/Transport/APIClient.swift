@@ -144,7 +144,7 @@ package final class APIClient: Sendable {
             do {
                 try await sharedQuota?.acquire()
             } catch {
-                limiter.recordNoAnswer()
+                limiter.recordNotSent()
                 if case RateLimiterError.quotaExhausted(let resetIn) = error { throw ServiceError.quotaExhausted(resetIn: resetIn) }
                 throw error
             }
@@ -152,7 +152,7 @@ package final class APIClient: Sendable {
             do {
                 token = try await tokens?.token()
             } catch {
-                limiter.recordNoAnswer()
+                limiter.recordNotSent()
                 throw error
             }
             if let beforeFirstSend = request.beforeFirstSend, !announced {
@@ -160,7 +160,7 @@ package final class APIClient: Sendable {
                 do {
                     try await beforeFirstSend()
                 } catch {
-                    limiter.recordNoAnswer()
+                    limiter.recordNotSent()
                     throw error
                 }
             }
@@ -168,7 +168,7 @@ package final class APIClient: Sendable {
             do {
                 try await sendPermit?()
             } catch {
-                limiter.recordNoAnswer()
+                limiter.recordNotSent()
                 throw error
             }
             let requestedAt = wallClock.iso8601
