@@ -220,6 +220,11 @@ extension EndToEnd {
             #expect(first.status == 0, "\(first.stderr)")
             #expect(sandbox.stats.count(.rateLimited) >= 1, "the first run met the gateway's limit and learned from it")
             #expect(!first.stderr.contains("learned rate restored"))
+            let status = try await BatchRunnerProcess.run(["status", workspace.jobFile, "--json"])
+            let learned = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["learned"] as? [[String: Any]]
+            #expect((learned?.first?["rate_per_second"] as? Double).map { $0 > 0 } == true, "status shows the learned rate: \(status.stdout)")
+            let text = try await BatchRunnerProcess.run(["status", workspace.jobFile])
+            #expect(text.stdout.contains("requests a second (no quota headers: learned from the gateway's 429s"), "\(text.stdout)")
 
             let second = try await BatchRunnerProcess.run(["run", workspace.jobFile], environment: sandbox.credentials)
             #expect(second.status == 0, "\(second.stderr)")

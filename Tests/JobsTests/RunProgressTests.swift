@@ -40,6 +40,13 @@ import Testing
         #expect(progress.line == "0/3 rows (0%) · 0.0 rows/s")
     }
 
+    @Test func withoutQuotaHeadersTheLineShowsTheLearnedRate() {
+        var progress = RunProgress(kind: "number-verify", job: "nv")
+        (progress.rows, progress.pending) = (3, 3)
+        (progress.learnedRate, progress.learnedWindowSeconds) = (3.94, 10)
+        #expect(progress.line == "0/3 rows (0%) · 0.0 rows/s · learned 3.9/s over 10s")
+    }
+
     @Test(arguments: [(42.0, "42s"), (185.0, "3m05s"), (3_720.0, "1h02m"), (0.2, "1s")])
     func durationsReadLikeAClock(seconds: Double, text: String) {
         #expect(RunProgress.duration(seconds) == text)

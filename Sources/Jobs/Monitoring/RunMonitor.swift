@@ -90,6 +90,7 @@ package final class RunMonitor: Sendable {
                 progress.quotaUsed = quota.used
                 progress.quotaResetInSeconds = quota.resetIn?.seconds
                 progress.quotaWindowSeconds = quota.window?.seconds
+                (progress.learnedRate, progress.learnedWindowSeconds) = (quota.learnedRate, quota.learnedWindow?.seconds)
             }
             return progress
         }

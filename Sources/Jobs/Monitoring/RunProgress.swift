@@ -20,6 +20,9 @@ package struct RunProgress: Sendable, Equatable {
     package var quotaResetInSeconds: Double?
     /// The quota window's length, when known.
     package var quotaWindowSeconds: Double?
+    /// Without quota headers: the rate learned from the gateway's 429s (requests a second), and its window.
+    package var learnedRate: Double?
+    package var learnedWindowSeconds: Double?
     package var elapsedSeconds = 0.0
     /// Epoch seconds of the last row that succeeded, when one did.
     package var lastSuccessEpochSeconds: Double?
@@ -75,6 +78,9 @@ package struct RunProgress: Sendable, Equatable {
         if let quotaLimit {
             let reset = quotaResetInSeconds.map { ", resets in \(Self.duration($0))" } ?? ""
             parts.append("quota \(max(quotaLimit - quotaUsed, 0)) of \(quotaLimit) left\(reset)")
+        } else if let learnedRate {
+            let window = learnedWindowSeconds.map { " over \(Self.duration($0))" } ?? ""
+            parts.append(String(format: "learned %.1f/s", learnedRate) + window)
         }
         if counts.failed + counts.unknown > 0 { parts.append("\(counts.failed + counts.unknown) failed") }
         return parts.joined(separator: " · ")

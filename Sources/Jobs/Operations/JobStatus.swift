@@ -20,6 +20,19 @@ public struct JobStatus: Sendable, Codable {
         }
     }
 
+    /// Without quota headers: the rate a limiter learned from the gateway's 429s, with its window.
+    public struct LearnedRate: Sendable, Codable {
+        public var limiter: String
+        public var ratePerSecond: Double
+        public var windowSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case limiter
+            case ratePerSecond = "rate_per_second"
+            case windowSeconds = "window_seconds"
+        }
+    }
+
     /// A worker of a shared (PostgreSQL) campaign.
     public struct Worker: Sendable, Codable {
         public var host: String
@@ -60,6 +73,8 @@ public struct JobStatus: Sendable, Codable {
     public var notFound = 0
     public var pending = 0
     public var quota: [Quota] = []
+    /// Limiters paced by a rate learned without quota headers (the next run paces from it).
+    public var learned: [LearnedRate] = []
     /// A shared campaign's name (nil for a SQLite state).
     public var campaign: String?
     /// A shared campaign's workers, live ones and those that ended in the last day.
@@ -74,7 +89,7 @@ public struct JobStatus: Sendable, Codable {
     public var lastFinishedAt: String?
 
     enum CodingKeys: String, CodingKey {
-        case kind, state, started, running, rows, accepted, rejected, succeeded, failed, unknown, pending, quota, campaign, workers
+        case kind, state, started, running, rows, accepted, rejected, succeeded, failed, unknown, pending, quota, learned, campaign, workers
         case notFound = "not_found"
         case lastErrors = "last_errors"
         case lastRunInterrupted = "last_run_interrupted"
@@ -129,6 +144,9 @@ public struct JobStatus: Sendable, Codable {
         let now = wallClock.epochSeconds
         // A gateway without quota headers has no quota to show, only the rate learned from its 429s.
         for stored in try await store.allQuotas() {
+            if stored.limit == nil, let rate = stored.learnedRate {
+                status.learned.append(LearnedRate(limiter: stored.limiter, ratePerSecond: rate, windowSeconds: stored.learnedWindowSeconds))
+            }
             // A window that is over says nothing about the next run.
             guard let limit = stored.limit, let resetIn = stored.resetIn(atLocal: now), resetIn > 0 else { continue }
             status.quota.append(
@@ -170,6 +188,10 @@ extension JobStatus {
         for quota in self.quota {
             let reset = quota.resetsInSeconds.map { " resets \(ResetText.describe(in: Double($0)))" } ?? " reset unknown"
             lines.append("quota \(quota.used) of \(quota.limit) used;\(reset)")
+        }
+        for learned in self.learned {
+            let window = learned.windowSeconds.map { ", learned over \(ResetText.duration($0))" } ?? ""
+            lines.append(String(format: "pace %.2f requests a second", learned.ratePerSecond) + " (no quota headers: learned from the gateway's 429s\(window))")
         }
         if !lastErrors.isEmpty {
             lines.append("errors:")
