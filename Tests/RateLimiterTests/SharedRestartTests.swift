@@ -1,0 +1,37 @@
+import Testing
+
+@testable import RateLimiter
+
+/// After a restart, never start full: a worker that joins a campaign whose ledger holds a rate learned without
+/// quota headers is paced by it from its first grant (or, once the campaign has been idle, after one probe).
+@Suite struct SharedRestartTests {
+    /// The ledger of a campaign whose workers learned 2 requests a second; the last answer came at t = 1000.
+    private func learned() -> SharedQuota {
+        var quota = SharedQuota()
+        quota.adaptiveRate = 2
+        quota.generation = 1
+        quota.recordHeaderless(1, at: 1_000)
+        return quota
+    }
+
+    @Test func aWorkerJoiningALiveCampaignIsPacedFromItsFirstGrant() {
+        var quota = learned()
+        guard case .paced(let count, let from, let every, _) = quota.take(want: 8, now: 1_001, margin: 1, probeTimeout: 30) else {
+            Issue.record("a joining worker got no paced grant")
+            return
+        }
+        #expect(count <= 2 && from == 1_001)
+        #expect(every > 0.49, "about the learned rate (each success raises it a little), never a burst")
+    }
+
+    @Test func aWorkerRestartingAnIdleCampaignProbesOnceThenIsPaced() {
+        var quota = learned()
+        #expect(quota.take(want: 8, now: 2_000, margin: 1, probeTimeout: 30) == .sends(1, reset: nil), "one probe, not a burst")
+        quota.recordHeaderless(1, at: 2_000.1)
+        guard case .paced(_, _, let every, _) = quota.take(want: 8, now: 2_000.2, margin: 1, probeTimeout: 30) else {
+            Issue.record("no paced grant after the probe")
+            return
+        }
+        #expect(every > 0.49)
+    }
+}
