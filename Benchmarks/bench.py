@@ -7,6 +7,7 @@
     python3 Benchmarks/bench.py memory [--rows 1000000 4000000]
     python3 Benchmarks/bench.py resume [--rows 1000000]
     python3 Benchmarks/bench.py quota [--variant headers|skew-ahead|skew-behind|no-headers[-10s|-5m|-1h][-retry-after]|spike-arrest[-retry-after]]
+    python3 Benchmarks/bench.py quota --variant spike-40-10s|spike-1-min|token-bucket-5-20|sliding-60-min|concurrency-8|share-0.8
     python3 Benchmarks/bench.py export [--rows 10000] [--runs 5]         # against the bare client loop
     python3 Benchmarks/bench.py postgres --variant throughput|intake|workers|quota|takeover   # the PostgreSQL store
 
@@ -409,19 +410,30 @@ QUOTA_VARIANTS = {
     "no-headers-1h": (_fixed(1000, 3600), [], 8000, 1000, 3600),
     "spike-arrest": (["--quota-limit", "0", "--spike-arrest", "75"], [], 600, 75, 60),
     "spike-arrest-retry-after": (["--quota-limit", "0", "--spike-arrest", "75", "--retry-after"], [], 600, 75, 60),
+    # Every gateway shape (issue 30): the grid's end-to-end corners. A sixth element is YAML added to the job, a
+    # seventh the ideal wall time when it is not rows / limit x window.
+    "spike-40-10s": (["--quota-limit", "0", "--spike-arrest", "240"], [], 800, 40, 10),
+    "spike-1-min": (["--quota-limit", "0", "--spike-arrest", "1"], [], 10, 1, 60),
+    "token-bucket-5-20": (["--quota-limit", "0", "--token-bucket", "5/20"], [], 1000, 5, 1, "", (1000 - 20) / 5),
+    "sliding-60-min": (["--quota-limit", "0", "--sliding-window", "60/60"], [], 600, 60, 60),
+    "concurrency-8": (["--quota-limit", "0", "--concurrency-limit", "8", "--latency-ms", "200"], [], 800, 8, 0.2, "",
+                      800 * 0.2 / 8),
+    "share-0.8": (["--quota-limit", "100", "--quota-interval", "10", "--quota-time-unit", "second"], [], 800, 80, 10,
+                  "quota: { share: 0.8 }"),
 }
 
 
 def quota(arguments):
     """Quota adherence: 429s, calls per full window against the limit, wall time against the ideal."""
-    sandbox_options, runner_options, rows, limit, window = QUOTA_VARIANTS[arguments.variant]
+    sandbox_options, runner_options, rows, limit, window, *more = QUOTA_VARIANTS[arguments.variant]
+    job_extra, ideal_seconds = (list(more) + ["", None])[:2]
     rows = arguments.rows or rows
     folder = tempfile.mkdtemp(prefix="bench-quota-")
     log = os.path.join(folder, "requests.jsonl")
     sandbox = Sandbox(*sandbox_options, "--request-log", log)
     try:
         write_manifest(os.path.join(folder, "manifest.csv"), rows)
-        job = write_job(folder, sandbox.origin, arguments.concurrency)
+        job = write_job(folder, sandbox.origin, arguments.concurrency, extra=job_extra)
         status, elapsed, _ = run_job(job, *runner_options)
         assert status == 0, "run failed with %d" % status
         stats = sandbox.stats()
@@ -440,7 +452,7 @@ def quota(arguments):
             windows.append(0)
         windows[-1] += 1
     full = windows[:-1]
-    ideal = rows / limit * window
+    ideal = ideal_seconds or rows / limit * window
     report("quota-" + arguments.variant, rows=rows, limit=limit, window_seconds=window, requests=len(calls),
            rate_limited=limited, rate_limited_share=round(limited / max(len(calls), 1), 4),
            calls_per_full_window=full, min_full_window_share=round(min(full) / limit, 3) if full else None,
