@@ -7,7 +7,10 @@ import Testing
 /// to 50 a second, a limit on requests in flight) x answers taking 1 ms to 1 s x with and without `Retry-After`,
 /// each over a run of at least eight windows on the manual clock: at most 3% of requests answered 429, and wall
 /// time at most 1.3x the ideal (for a limit on requests in flight, at least 90% of it used: 1.11x).
-@Suite struct GatewayGridTests {
+///
+/// Serialized: each cell is CPU-bound synchronous work, and in parallel they would hold every thread of the
+/// cooperative pool for minutes, starving the other suites' timed work (a JWT's minute of validity, say).
+@Suite(.serialized) struct GatewayGridTests {
     static let shapes: [SimulatedGateway.Shape] = [
         .fixedWindow(limit: 40, window: 10, phase: 3),
         .fixedWindow(limit: 20, window: 10, phase: 7),

@@ -46,11 +46,13 @@ import Testing
         #expect(pdf.starts(with: Array("%PDF-1.".utf8)))
         #expect(pdf.suffix(6) == Array("%%EOF\n".utf8))
         let tail = text.split(separator: "\n").suffix(3).map(String.init)
-        #expect(tail.first == "startxref")
-        let xref = try #require(Int(tail[1]))
+        try #require(tail.count == 3 && tail.first == "startxref", "not a PDF's tail: \(tail.prefix(1))")
+        let xref = try #require(Int(tail[1]).flatMap { $0 < pdf.count ? $0 : nil })
         #expect(pdf[xref...].starts(with: Array("xref\n".utf8)))
         let table = String(decoding: pdf[xref...], as: UTF8.self).split(separator: "\n")
+        try #require(table.count > 1 && table[1].split(separator: " ").count > 1, "no xref table")
         let count = try #require(Int(table[1].split(separator: " ")[1]))
+        try #require(table.count >= 2 + count, "the xref table is short")
         #expect(count > 1)
         for object in 1..<count {
             let entry = table[2 + object]
