@@ -40,14 +40,14 @@ struct SimulatedGateway {
         /// Rows for a run of `windows` windows (at least eight for the largest limits, which need no more to
         /// show their pattern and would cost minutes of a debug build's CPU), and 600 at least, so the learning is
         /// a small part of the run.
-        func rows(windows: Int) -> Int {
+        func rows(windows: Int, atMost most: Int = 6_000) -> Int {
             let rows: Int
             switch self {
             case .fixedWindow(let limit, _, _), .slidingWindow(let limit, _), .spikeArrest(let limit, _): rows = limit * windows
             case .tokenBucket(let rate, let burst): rows = Int(rate * 10) * windows + burst
             case .concurrencyLimit(let limit): return limit * 100
             }
-            return max(min(rows, 6_000), 600)
+            return max(min(rows, most), 600)
         }
 
         private static func seconds(_ value: Double) -> String {
