@@ -68,7 +68,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
     private var episodeProbes = 0
     /// When the current episode began, and the pace then (nil in slow start).
     private var episodeStart: Instant?
-    private var episodePace: Double??
+    private var episodePace: Double?
 
     /// What a rate-limit answer means for the sends that follow.
     enum ThrottleResponse: Equatable {
@@ -183,7 +183,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
             return .inFlightLimit
         }
         if episodeThrottles == 0 {
-            (episodeStart, episodePace, episodeProbes) = (now, .some(ratePerSecond), 0)
+            (episodeStart, episodePace, episodeProbes) = (now, ratePerSecond, 0)
         }
         episodeThrottles += 1
         nextSend = nil
@@ -230,12 +230,12 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
                 let recent = successes.reduce(0) { $0 + ($1 > since ? 1 : 0) }
                 proven = max(proven, Double(recent) / learnedWindow.seconds)
             }
-            if case .some(.some(let pace)) = episodePace { ceiling = pace }
+            if let episodePace { ceiling = episodePace }
             ratePerSecond = max(ceiling.map { min(proven, $0 * targetShare) } ?? proven, floor)
             learnedWindow = period
             lastPeriodSuccesses = max(successesSinceOpening, 1)
         }
-        (episodePace, stepsAtTarget, successesThisStep) = (nil, 0, 0)
+        (episodeStart, episodePace, stepsAtTarget, successesThisStep) = (nil, nil, 0, 0)
         lastOpening = now
         successesSinceOpening = 1
         if let ratePerSecond { nextSend = now.advanced(by: .seconds(1 / (ratePerSecond * share))) }

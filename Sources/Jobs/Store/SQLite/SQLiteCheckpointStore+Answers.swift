@@ -74,9 +74,9 @@ extension SQLiteCheckpointStore {
     }
 
     package func reuseAnswers(source: String, since: Double, restore: (SavedFile, [UInt8]) throws -> Void) async throws -> Int {
-        // A pending item, and the answer kept for its very request (value and payload).
-        let match = """
-            FROM answers a JOIN work w ON w.value = a.value
+        // The files of the answers kept for a pending item's very request (value and payload).
+        let matchingFiles = """
+            FROM answer_files af JOIN answers a ON a.value = af.value JOIN work w ON w.value = a.value
             WHERE w.state = 0 AND a.answered_at >= ? AND a.source = ? AND a.payload IS w.payload
             """
         let (rows, generation) = try writeStreaming { db -> (Int, Int64?) in
@@ -88,7 +88,7 @@ extension SQLiteCheckpointStore {
                     sql: """
                         SELECT af.path, af.kind, af.sha256, af.bytes, af.requested_at, af.api_path, af.http_status,
                             af.api_version, af.content_type, af.content
-                        \(match.replacingOccurrences(of: "FROM answers a", with: "FROM answer_files af JOIN answers a ON a.value = af.value"))
+                        \(matchingFiles)
                         """,
                     arguments: [since, source]
                 )
@@ -99,7 +99,7 @@ extension SQLiteCheckpointStore {
                             (path, work_id, kind, sha256, bytes, requested_at, api_path, http_status, api_version, content_type)
                         SELECT af.path, w.id, af.kind, af.sha256, af.bytes, af.requested_at, af.api_path, af.http_status,
                             af.api_version, af.content_type
-                        \(match.replacingOccurrences(of: "FROM answers a", with: "FROM answer_files af JOIN answers a ON a.value = af.value"))
+                        \(matchingFiles)
                         """,
                     arguments: [since, source]
                 )
