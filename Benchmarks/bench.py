@@ -9,7 +9,7 @@
     python3 Benchmarks/bench.py quota [--variant headers|skew-ahead|skew-behind|no-headers[-10s|-5m|-1h][-retry-after]|spike-arrest[-retry-after]]
     python3 Benchmarks/bench.py quota --variant spike-40-10s|spike-1-min|token-bucket-5-20|sliding-60-min|concurrency-8|share-0.8
     python3 Benchmarks/bench.py export [--rows 10000] [--runs 5]         # against the bare client loop
-    python3 Benchmarks/bench.py postgres --variant throughput|intake|workers|quota|takeover   # the PostgreSQL store
+    python3 Benchmarks/bench.py postgres --variant throughput|intake|workers|quota|quota-no-headers|takeover   # the PostgreSQL store
 
 Every figure is printed as one JSON line and a human-readable line; BENCHMARKS.md records them with the command
 that produced them. The sandbox runs as its own process (`batch-runner sandbox`), so the runner is measured alone.
@@ -551,7 +551,8 @@ def postgres(arguments):
     server = Postgres(folder)
     try:
         {"throughput": postgres_throughput, "intake": postgres_intake, "workers": postgres_workers,
-         "quota": postgres_quota, "takeover": postgres_takeover}[arguments.variant](arguments, folder, server)
+         "quota": postgres_quota, "quota-no-headers": lambda *given: postgres_quota(*given, headers=False),
+         "takeover": postgres_takeover}[arguments.variant](arguments, folder, server)
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -644,14 +645,16 @@ def postgres_workers(arguments, folder, server):
     report("postgres-workers", rows=arguments.rows, concurrency_each=arguments.concurrency, **figures)
 
 
-def postgres_quota(arguments, folder, server):
-    """Three workers, one quota (300 per 10 s): 429s and calls per full window against the limit."""
-    limit, window = 300, 10
-    rows = arguments.rows if arguments.rows != 100_000 else 3_000
+def postgres_quota(arguments, folder, server, headers=True):
+    """Three workers, one quota: with headers 300 per 10 s (calls per full window against the limit); without
+    (`quota-no-headers`), a fixed window of 40 per 10 s that answers only 429s, which the workers learn together.
+    429s, and wall time against the ideal."""
+    limit, window = (300, 10) if headers else (40, 10)
+    rows = arguments.rows if arguments.rows != 100_000 else (3_000 if headers else 800)
     write_manifest(os.path.join(folder, "manifest.csv"), rows)
     log = os.path.join(folder, "requests.jsonl")
-    sandbox = Sandbox("--quota-limit", str(limit), "--quota-interval", str(window), "--quota-time-unit", "second",
-                      "--request-log", log)
+    sandbox = Sandbox(*(["--quota-limit", str(limit), "--quota-interval", str(window), "--quota-time-unit", "second"]
+                        + ([] if headers else ["--no-quota-headers"])), "--request-log", log)
     try:
         jobs = [shared_job(folder, "q%d" % n, sandbox.origin, 8, server, "quota") for n in range(3)]
         start = time.monotonic()
@@ -672,9 +675,11 @@ def postgres_quota(arguments, folder, server):
             windows.append(0)
         windows[-1] += 1
     full = windows[:-1]
-    report("postgres-quota", rows=rows, workers=3, limit=limit, window_seconds=window, rate_limited=limited,
+    ideal = rows / limit * window
+    report("postgres-quota" + ("" if headers else "-no-headers"), rows=rows, workers=3, limit=limit, window_seconds=window,
+           requests=len(calls), rate_limited=limited, rate_limited_share=round(limited / max(len(calls), 1), 4),
            calls_per_full_window=full, min_full_window_share=round(min(full) / limit, 3) if full else None,
-           wall_seconds=round(elapsed, 1), ideal_seconds=round(rows / limit * window, 1))
+           wall_seconds=round(elapsed, 1), ideal_seconds=round(ideal, 1), wall_over_ideal=round(elapsed / ideal, 2))
 
 
 def postgres_takeover(arguments, folder, server):
@@ -711,7 +716,7 @@ def main():
     parser.add_argument("--rows", type=int, nargs="+")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--variant", choices=sorted(QUOTA_VARIANTS) + ["throughput", "intake", "workers", "quota", "takeover"], default="headers")
+    parser.add_argument("--variant", choices=sorted(QUOTA_VARIANTS) + ["throughput", "intake", "workers", "quota", "quota-no-headers", "takeover"], default="headers")
     parser.add_argument("--report-bytes", type=int, default=100_000)
     parser.add_argument("--tls", action="store_true", help="throughput over HTTPS, with a test CA both trust")
     parser.add_argument("--proxy", action="store_true", help="throughput through tinyproxy (give --tls as well)")

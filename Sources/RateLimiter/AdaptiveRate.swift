@@ -20,7 +20,7 @@
 ///   without a throttle, the rate closes half the gap to `targetShare` of the ceiling (doubles, while no ceiling is
 ///   known). At the target it holds, and only after `stepsBeforeProbing` clean steps raises the ceiling by a tenth,
 ///   so a gateway that loosens its limit is found again at the cost of one episode now and then.
-struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant.Duration == Duration {
     /// No rate falls below this many requests per second (one every five minutes).
     var floor = 1.0 / 300
     /// The pace kept below the ceiling.
@@ -46,7 +46,8 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
     private(set) var inFlightLimit = InFlightLimit()
     /// The spacing of the last two openings (or from the first send to the first opening).
     private(set) var learnedWindow: Duration?
-    private var nextSend: Instant?
+    /// When the next request may leave at the learned pace; nil before a rate is learned and inside an episode.
+    private(set) var nextSend: Instant?
     private var lastSend: Instant?
     private var lastSuccess: Instant?
     /// The mean spacing of recent successes, in seconds (an exponentially weighted mean).
@@ -120,8 +121,10 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
         self.nextSend = nextSend.advanced(by: .seconds(-1 / (ratePerSecond * share)))
     }
 
-    /// A success, with `inFlight` requests in flight (itself included) as it came back.
-    mutating func recordSuccess(at now: Instant, inFlight: Int = 1) {
+    /// A success, with `inFlight` requests in flight (itself included) as it came back. `mayOpen` is false for
+    /// a request known to have been sent before the current episode began (a shared ledger knows it): its
+    /// success is counted but ends no episode.
+    mutating func recordSuccess(at now: Instant, inFlight: Int = 1, mayOpen: Bool = true) {
         if successes.count < Self.successCapacity {
             successes.append(now)
         } else {
@@ -134,7 +137,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
             successSpacing = successSpacing.map { $0 * 0.8 + spacing * 0.2 } ?? spacing
         }
         lastSuccess = now
-        if episodeThrottles > 0, episodeProbes > 0 {
+        if episodeThrottles > 0, episodeProbes > 0, mayOpen {
             open(at: now)
             return
         }
@@ -241,3 +244,5 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if let ratePerSecond { nextSend = now.advanced(by: .seconds(1 / (ratePerSecond * share))) }
     }
 }
+
+extension AdaptiveRate: Codable where Instant: Codable {}

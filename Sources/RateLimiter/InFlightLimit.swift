@@ -12,7 +12,7 @@
 /// level last refused is remembered: the cap climbs back to just under it at once, and tries it again only after
 /// `probeSuccesses` times the cap's successes, doubling with each refusal there (up to 64 times), so probing costs
 /// well under 3% of the requests while every allowed slot stays in use.
-struct InFlightLimit: Sendable, Equatable {
+struct InFlightLimit: Sendable, Equatable, Codable {
     /// Requests allowed in flight; nil while no limit was learned.
     private(set) var cap: Int?
     /// The lowest number in flight the gateway refused, while it is believed.

@@ -113,8 +113,8 @@ extension EndToEnd {
         }
 
         /// A gateway that enforces its quota silently (no quota headers, 429s without `Retry-After`): the workers
-        /// share one adaptive rate through the store, so together they meet about as few 429s as one process.
-        @Test func threeWorkersWithoutQuotaHeadersShareOneAdaptiveRate() async throws {
+        /// share one learner through the store, so together they meet about as few 429s as one process.
+        @Test func threeWorkersWithoutQuotaHeadersShareOneLearner() async throws {
             let (limit, window, count) = (60, 2, 600)
             let sandbox = try await RunningSandbox.start {
                 $0.quota = SandboxConfiguration.Quota(limit: limit, interval: window, unit: .second)
@@ -133,13 +133,15 @@ extension EndToEnd {
             #expect(limited >= 1, "the gateway's limit was met")
             // The ledger of this sandbox's quota paced the workers with one learned rate.
             let rate = try server.psql(
-                "SELECT adaptive_rate FROM batch_runner_shared_quota WHERE limiter LIKE '127.0.0.1:\(sandbox.port)|%'",
+                "SELECT state::json->'learner'->>'ratePerSecond' FROM batch_runner_shared_quota WHERE limiter LIKE '127.0.0.1:\(sandbox.port)|%'",
                 database: PostgresServer.database
             ).trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(Double(rate).map { $0 > 0 } == true, "a shared adaptive rate: `\(rate)`")
-            // Measured 3.8% on a quiet machine and 9.9% on a contended CI run; the sharper goal is issue 18's.
+            #expect(Double(rate).map { $0 > 0 } == true, "a shared learned rate: `\(rate)`")
+            // The goal (at most 3%) is measured by `bench.py postgres --variant quota-no-headers` and the simulation
+            // (SharedLearnerTests); here, beside other suites on a busy machine, a bound that still fails the AIMD
+            // rate this learner replaced.
             let share = Double(limited) / Double(count + limited)
-            #expect(share <= 0.15, "429s: \(limited) for \(count) rows")
+            #expect(share <= 0.06, "429s: \(limited) for \(count) rows")
         }
 
         @Test func idscanCreateWithTwoWorkersAndAKillNeverCreatesATransactionTwice() async throws {

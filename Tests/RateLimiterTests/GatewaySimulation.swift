@@ -189,11 +189,6 @@ struct GatewayRun {
         }
         return outcome
     }
-
-    private func seconds(_ instant: Instant) -> Double {
-        let offset = Instant(offset: .zero).duration(to: instant)
-        return Double(offset.components.seconds) + Double(offset.components.attoseconds) / 1e18
-    }
 }
 
 /// SplitMix64, for the jitter the limiter asks for: the same on every run.

@@ -11,6 +11,12 @@ func at(_ seconds: Double) -> Instant {
     Instant(offset: .seconds(seconds))
 }
 
+/// The seconds since the manual clock's start of `instant` (`at`'s inverse).
+func seconds(_ instant: Instant) -> Double {
+    let offset = Instant(offset: .zero).duration(to: instant)
+    return Double(offset.components.seconds) + Double(offset.components.attoseconds) / 1e18
+}
+
 /// The quota headers of a KPN-style answer, already parsed.
 func quota(
     limit: Int,

@@ -13,42 +13,16 @@ import Synchronization
 /// whose error ends the run like any store error.
 package final class SharedQuotaGate: Sendable {
     private struct State {
-        var sends = 0
-        /// The reset of the window `sends` belong to (server epoch seconds), when known: they are dropped there, as a
-        /// send made after it would land in the next window.
-        var sendsReset: Double?
-        /// Paced slots (no quota headers, after a rate limit): `slots` left, the next at `slotAt`, then every
-        /// `slotSpacing` seconds, the last ending at `slotsEnd` (server epoch seconds).
-        var slots = 0
-        var slotAt = 0.0
-        var slotSpacing = 0.0
-        var slotsEnd: Double?
-        /// The ledger's generation of the rate the slots were paced at.
-        var slotsGeneration: Int?
-        /// Until then (server time) no quota is published: requests go without asking.
-        var unlimitedUntil: Double?
-        var pendingReport: SharedQuota.Report?
-        /// Answers without quota headers not yet told to the ledger.
-        var pendingHeaderless = 0
+        var hand = SharedQuotaHand()
         /// A worker asks the ledger for sends now; the others wait for it.
         var isRefilling = false
         var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
         var nextWaiter: UInt64 = 0
-
-        /// Takes what was told and not yet sent to the ledger.
-        mutating func takePending() -> (SharedQuota.Report?, Int) {
-            defer { (pendingReport, pendingHeaderless) = (nil, 0) }
-            return (pendingReport, pendingHeaderless)
-        }
-
-        mutating func dropGrants() {
-            (sends, slots, slotsEnd, slotsGeneration, unlimitedUntil) = (0, 0, nil, nil, nil)
-        }
     }
 
     private enum Step {
-        case go
-        case goAt(Double)
+        case go(Int?)
+        case goAt(Double, Int?)
         case refill
         case wait
     }
@@ -80,37 +54,31 @@ package final class SharedQuotaGate: Sendable {
 
     private var margin: Double { configuration.resetMargin.seconds }
 
-    /// Waits for a send the shared quota allows.
+    /// Waits for a send the shared quota allows; answers the episode it was granted under (see
+    /// ``SharedQuota/generation``), which its answer is told with.
     ///
     /// - Throws: ``RateLimiterError/quotaExhausted(resetIn:)`` when the wait would pass `max_wait` under
     ///   `on_exhausted: stop`; the store's errors; `CancellationError`.
-    func acquire() async throws {
+    func acquire() async throws -> Int? {
         while true {
             try Task.checkCancellation()
             let now = serverClock.epochSeconds
             let step = state.withLock { state -> Step in
-                if let until = state.unlimitedUntil, now < until { return .go }
-                if let reset = state.sendsReset, now >= reset { state.sends = 0 }
-                if state.sends > 0 {
-                    state.sends -= 1
-                    return .go
+                switch state.hand.take(now: now) {
+                case .go(let generation): return .go(generation)
+                case .goAt(let at, let generation): return .goAt(at, generation)
+                case .refill:
+                    if state.isRefilling { return .wait }
+                    state.isRefilling = true
+                    return .refill
                 }
-                if state.slots > 0 {
-                    // A slot is this request's alone once taken; it waits for the slot's instant.
-                    let at = state.slotAt
-                    state.slots -= 1
-                    state.slotAt += state.slotSpacing
-                    return at <= now ? .go : .goAt(at)
-                }
-                if state.isRefilling { return .wait }
-                state.isRefilling = true
-                return .refill
             }
             switch step {
-            case .go: return
-            case .goAt(let at):
+            case .go(let generation): return generation
+            case .goAt(let at, let generation):
+                // A slot is this request's alone once taken; it waits for the slot's instant.
                 try await clock.sleep(for: .seconds(max(0, at - serverClock.epochSeconds)))
-                return
+                return generation
             case .wait:
                 // A run that stops cancels its workers: the wait for the shared quota (up to a window) ends too.
                 try await waitForRefill()
@@ -162,41 +130,33 @@ package final class SharedQuotaGate: Sendable {
         }
     }
 
-    /// An answer with or without quota headers arrived.
+    /// An answer with or without quota headers arrived, for a send granted under `generation`.
     ///
     /// - Throws: The store's error, when the answer had to be told at once.
-    func record(_ observation: QuotaObservation) async throws {
+    func record(_ observation: QuotaObservation, sentUnder generation: Int?) async throws {
         let report = Self.report(observation, serverClock: serverClock)
-        let needsPush = state.withLock { state -> Bool in
-            if let report {
-                state.pendingReport = report
-                state.pendingHeaderless = 0
-            } else if state.pendingReport == nil {
-                state.pendingHeaderless += 1
-            }
-            // A probe's answer is what the other workers wait for: it goes at once.
-            return state.sendsReset == nil && state.unlimitedUntil == nil && state.slotsEnd == nil
-        }
-        if needsPush { try await push() }
+        if state.withLock({ $0.hand.record(report, sentUnder: generation) }) { try await push() }
     }
 
-    /// A rate-limit answer arrived: every worker pauses.
+    /// A rate-limit answer arrived, for a send granted under `generation`: every worker pauses.
     ///
     /// - Throws: The store's error.
-    func recordRateLimit(_ observation: QuotaObservation) async throws {
+    func recordRateLimit(_ observation: QuotaObservation, sentUnder generation: Int?) async throws {
         let report = Self.report(observation, serverClock: serverClock)
         let now = serverClock.epochSeconds
         let until = observation.retryAfter.map { now + $0.seconds }
         let (margin, backoff, unitRandom) = (self.margin, configuration.backoff, jitter())
-        // The successes not yet told go first: the rate the workers proved is what the cut starts from.
-        let (pending, headerless, generation) = state.withLock { state in
-            let generation = state.slotsGeneration
-            state.dropGrants()
-            let (pending, headerless) = state.takePending()
-            return (pending, headerless, generation)
+        // What was told before goes first: the successes the workers proved are what the learner measures.
+        let pending = state.withLock { state in
+            state.hand.dropGrants()
+            return state.hand.takePending()
         }
         try await ledger.update(limiter) { quota in
-            quota.tell(report ?? pending, headerless: report == nil ? headerless : 0, now: now, margin: margin)
+            if let report {
+                quota.record(report, tolerance: margin * 2)
+            } else {
+                quota.tell(pending, now: now, margin: margin)
+            }
             quota.recordRateLimit(until: until, now: now, margin: margin, backoff: backoff, unitRandom: unitRandom, generation: generation)
         }
     }
@@ -204,25 +164,22 @@ package final class SharedQuotaGate: Sendable {
     /// Gives the sends in hand back to the ledger (this worker has nothing left to send for now), so the other
     /// workers can still use them in this window.
     func giveBack() async throws {
-        let (sends, reset, slots, slotsEnd) = state.withLock { state in
-            defer { (state.sends, state.slots, state.slotsEnd) = (0, 0, nil) }
-            return (state.sends, state.sendsReset, state.slots, state.slotsEnd)
-        }
+        let unused = state.withLock { $0.hand.takeUnused() }
         let (tolerance, now) = (margin * 2, serverClock.epochSeconds)
-        if sends > 0, let reset {
-            try await ledger.update(limiter) { $0.giveBack(sends, reset: reset, tolerance: tolerance) }
+        if unused.sends > 0, let reset = unused.reset {
+            try await ledger.update(limiter) { $0.giveBack(unused.sends, reset: reset, tolerance: tolerance) }
         }
-        if slots > 0, let slotsEnd {
-            try await ledger.update(limiter) { $0.giveBackSlots(slots, endingAt: slotsEnd, now: now) }
+        if unused.slots > 0, let end = unused.slotsEnd {
+            try await ledger.update(limiter) { $0.giveBackSlots(unused.slots, endingAt: end, now: now) }
         }
     }
 
     /// Sends what the answers told without asking for sends.
     private func push() async throws {
-        let (report, headerless) = state.withLock { $0.takePending() }
-        guard report != nil || headerless > 0 else { return }
+        let pending = state.withLock { $0.hand.takePending() }
+        guard !pending.isEmpty else { return }
         let (margin, now) = (self.margin, serverClock.epochSeconds)
-        try await ledger.update(limiter) { $0.tell(report, headerless: headerless, now: now, margin: margin) }
+        try await ledger.update(limiter) { $0.tell(pending, now: now, margin: margin) }
     }
 
     /// Asks the ledger until it grants sends (or says no quota is published), sleeping between answers that say
@@ -230,42 +187,19 @@ package final class SharedQuotaGate: Sendable {
     private func refill() async throws {
         while true {
             try Task.checkCancellation()
-            let (report, headerless) = state.withLock { $0.takePending() }
+            let pending = state.withLock { $0.hand.takePending() }
             let now = serverClock.epochSeconds
             let (margin, want, probeTimeout, share) = (self.margin, batch, self.probeTimeout, configuration.share)
             let grant = try await ledger.update(limiter) { quota in
-                quota.tell(report, headerless: headerless, now: now, margin: margin)
+                quota.tell(pending, now: now, margin: margin)
                 return quota.take(want: want, now: now, margin: margin, probeTimeout: probeTimeout, share: share)
             }
-            switch grant {
-            case .sends(let count, let reset):
-                state.withLock { state in
-                    state.dropGrants()
-                    state.sends = count
-                    state.sendsReset = reset
-                }
-                return
-            case .paced(let count, let from, let every, let generation):
-                state.withLock { state in
-                    state.dropGrants()
-                    (state.slots, state.slotAt, state.slotSpacing) = (count, from, every)
-                    (state.slotsEnd, state.slotsGeneration) = (from + Double(count) * every, generation)
-                }
-                return
-            case .unlimited:
-                // Ask again now and then, so a pause another worker records is seen.
-                state.withLock { state in
-                    state.dropGrants()
-                    state.unlimitedUntil = now + 1
-                }
-                return
-            case .wait(let until):
-                let wait = max(0.001, until - serverClock.epochSeconds)
-                if case .stop(let maxWait) = configuration.onExhausted, wait > maxWait.seconds {
-                    throw RateLimiterError.quotaExhausted(resetIn: .seconds(wait))
-                }
-                try await clock.sleep(for: .seconds(wait))
+            guard let until = state.withLock({ $0.hand.apply(grant, now: now) }) else { return }
+            let wait = max(0.001, until - serverClock.epochSeconds)
+            if case .stop(let maxWait) = configuration.onExhausted, wait > maxWait.seconds {
+                throw RateLimiterError.quotaExhausted(resetIn: .seconds(wait))
             }
+            try await clock.sleep(for: .seconds(wait))
         }
     }
 
@@ -276,16 +210,5 @@ package final class SharedQuotaGate: Sendable {
             limit: limit, used: used, resetEpoch: observation.resetIn.map { at + $0.seconds },
             windowSeconds: observation.window?.seconds, at: at
         )
-    }
-}
-
-extension SharedQuota {
-    /// Applies what a worker's answers told: the last quota report, or `headerless` answers without one.
-    fileprivate mutating func tell(_ report: Report?, headerless: Int, now: Double, margin: Double) {
-        if let report {
-            record(report, tolerance: margin * 2)
-        } else if headerless > 0 {
-            recordHeaderless(headerless, at: now)
-        }
     }
 }

@@ -141,8 +141,9 @@ package final class APIClient: Sendable {
                 throw ServiceError.quotaExhausted(resetIn: resetIn)
             }
             // The shared quota last, so a send it grants leaves at once (never after a local wait, in the next window).
+            let generation: Int?
             do {
-                try await sharedQuota?.acquire()
+                generation = try await sharedQuota?.acquire()
             } catch {
                 limiter.recordNotSent()
                 if case RateLimiterError.quotaExhausted(let resetIn) = error { throw ServiceError.quotaExhausted(resetIn: resetIn) }
@@ -179,11 +180,11 @@ package final class APIClient: Sendable {
             case .answer(let status, let headers, let body):
                 let observation = observe(headers)
                 let answerClass = GatewayAnswer.classify(status: status, body: body)
-                if answerClass != .rateLimited { try await sharedQuota?.record(observation) }
+                if answerClass != .rateLimited { try await sharedQuota?.record(observation, sentUnder: generation) }
                 switch answerClass {
                 case .rateLimited:
                     limiter.recordRateLimit(observation)
-                    try await sharedQuota?.recordRateLimit(observation)
+                    try await sharedQuota?.recordRateLimit(observation, sentUnder: generation)
                     statistics.recordThrottle()
                     statistics.recordRetry()
                     logger.debug("rate limited; every worker pauses", metadata: ["http.request": "\(request.label)", "http.status": "\(status)"])

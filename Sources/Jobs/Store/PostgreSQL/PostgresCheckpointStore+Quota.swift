@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 package import RateLimiter
@@ -65,37 +66,18 @@ extension PostgresCheckpointStore: SharedQuotaLedger {
                 logger: logger
             )
             let rows = try await connection.query(
-                """
-                SELECT quota_limit, window_seconds, reset_epoch, granted, paused_until, probe_until, headerless_until, ended_reset,
-                    adaptive_rate, next_slot, successes, successes_since, successes_until, throttles, generation
-                FROM batch_runner_shared_quota WHERE limiter = \(limiter) FOR UPDATE
-                """,
+                "SELECT state FROM batch_runner_shared_quota WHERE limiter = \(limiter) FOR UPDATE",
                 logger: logger
             )
             var quota = SharedQuota()
-            let columns = (Int32?, Double?, Double?, Int32, Double?, Double?, Double?, Double?, Double?, Double?, Int32, Double?, Double?, Int32, Int32).self
-            for row in rows.result {
-                let (limit, window, reset, granted, paused, probe, headerless, ended, rate, nextSlot, successes, since, until, throttles, generation) =
-                    try row.decode(columns)
-                quota.limit = limit.map(Int.init)
-                (quota.windowSeconds, quota.resetEpoch, quota.granted) = (window, reset, Int(granted))
-                (quota.pausedUntil, quota.probeUntil, quota.headerlessUntil, quota.endedReset) = (paused, probe, headerless, ended)
-                (quota.adaptiveRate, quota.nextSlot, quota.successes) = (rate, nextSlot, Int(successes))
-                (quota.successesSince, quota.successesUntil) = (since, until)
-                (quota.throttles, quota.generation) = (Int(throttles), Int(generation))
+            for state in try rows.decode(String?.self) {
+                // A ledger this runner cannot read (written by an older one) starts over.
+                if let state, let saved = try? JSONDecoder().decode(SharedQuota.self, from: Data(state.utf8)) { quota = saved }
             }
             let answer = change(&quota)
+            let state = String(decoding: try JSONEncoder().encode(quota), as: UTF8.self)
             try await connection.query(
-                """
-                UPDATE batch_runner_shared_quota SET quota_limit = \(quota.limit.map { Int32(clamping: $0) }), window_seconds = \(quota.windowSeconds),
-                    reset_epoch = \(quota.resetEpoch), granted = \(Int32(clamping: quota.granted)), paused_until = \(quota.pausedUntil),
-                    probe_until = \(quota.probeUntil), headerless_until = \(quota.headerlessUntil),
-                    ended_reset = \(quota.endedReset), adaptive_rate = \(quota.adaptiveRate), next_slot = \(quota.nextSlot),
-                    successes = \(Int32(clamping: quota.successes)), successes_since = \(quota.successesSince),
-                    successes_until = \(quota.successesUntil), throttles = \(Int32(clamping: quota.throttles)),
-                    generation = \(Int32(clamping: quota.generation))
-                WHERE limiter = \(limiter)
-                """,
+                "UPDATE batch_runner_shared_quota SET state = \(state) WHERE limiter = \(limiter)",
                 logger: logger
             )
             return answer

@@ -6,7 +6,7 @@ import PostgresNIO
 /// database user needs only the right to create tables in its schema, no superuser.
 enum PostgresSchema {
     /// The version this runner writes; a database at a higher one belongs to a newer runner.
-    static let version = 8
+    static let version = 9
 
     /// Every table is named `batch_runner_*`, so the tool shares a database with others without a clash.
     static let migrations: [String] = [
@@ -188,6 +188,15 @@ enum PostgresSchema {
             content bytea,
             PRIMARY KEY (campaign, value, path)
         );
+        """,
+        // 9: the shared quota as one value (SharedQuota, as JSON): without quota headers it holds the one learner
+        // of every worker. A ledger from before starts over (its pause and rate are at most a window old).
+        """
+        ALTER TABLE batch_runner_shared_quota DROP COLUMN quota_limit, DROP COLUMN window_seconds, DROP COLUMN reset_epoch,
+            DROP COLUMN granted, DROP COLUMN paused_until, DROP COLUMN probe_until, DROP COLUMN headerless_until,
+            DROP COLUMN ended_reset, DROP COLUMN adaptive_rate, DROP COLUMN next_slot, DROP COLUMN successes,
+            DROP COLUMN successes_since, DROP COLUMN successes_until, DROP COLUMN throttles, DROP COLUMN generation,
+            ADD COLUMN state text;
         """,
     ]
 
