@@ -23,6 +23,8 @@
 struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant.Duration == Duration {
     /// No rate falls below this many requests per second (one every five minutes).
     var floor = 1.0 / 300
+    /// Nor climbs above this many (a gateway that never throttles again would otherwise double it to infinity).
+    var most = 100_000.0
     /// The pace kept below the ceiling.
     var targetShare = 0.95
     /// The share of the learned rate that is spent (`quota.share`): requests are paced at `share` times it.
@@ -157,7 +159,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     /// One clean step: towards the target under the ceiling, or (held there long enough) a higher ceiling.
     private mutating func climb(from rate: Double) {
         guard let ceiling else {
-            ratePerSecond = rate * 2
+            ratePerSecond = min(rate * 2, most)
             return
         }
         let target = ceiling * targetShare
@@ -169,7 +171,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
         stepsAtTarget += 1
         if stepsAtTarget >= stepsBeforeProbing {
             stepsAtTarget = 0
-            self.ceiling = ceiling * 1.1
+            self.ceiling = min(ceiling * 1.1, most)
         }
     }
 

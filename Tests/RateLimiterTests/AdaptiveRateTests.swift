@@ -23,6 +23,19 @@ import Testing
         return rate
     }
 
+    @Test func aGatewayThatNeverThrottlesAgainDoesNotDoubleTheRateToInfinity() throws {
+        var rate = learnedFromOneEpisode()
+        // Learned in slow start: no ceiling, so the rate doubles every step of clean successes.
+        #expect(rate.ceiling == nil)
+        for index in 0..<40_000 {
+            let now = at(12 + Double(index) * 1e-6)
+            rate.recordSend(at: now)
+            rate.recordSuccess(at: now)
+        }
+        let learned = try #require(rate.ratePerSecond)
+        #expect(learned.isFinite && learned <= rate.most)
+    }
+
     @Test func inactiveUntilTheFirstThrottle() {
         var rate = AdaptiveRate<Instant>()
         for _ in 0..<100 {
