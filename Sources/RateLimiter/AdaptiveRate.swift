@@ -11,14 +11,17 @@
 ///   the number in flight instead: ``InFlightLimit`` learns that one, and no rate is learned.
 /// - At every opening the rate becomes what the period since the previous opening proved (its successes over its
 ///   length; for a fixed window the period is the window), and never more than `targetShare` of the *ceiling*: the
-///   pace at which the throttle was met. The period is the learned window, which bounds how far apart probes may be.
+///   pace at which the throttle was met, nor less than half that (as TCP's fast recovery halves its window: a
+///   period that climbed from a low rate proves far less than a spike arrest allows). The period is the learned
+///   window, which bounds how far apart probes may be. Only the success of a request sent during the episode
+///   opens it (the caller says which, as far as it knows: `mayOpen`).
 /// - Inside an episode probes double their spacing from one request at the learned rate (in the first episode,
 ///   from the spacing of the successes so far, a second at least), at most a sixteenth of the learned window
 ///   (before one is learned, `probeCapBeforeWindow`), so finding the turn costs a few 429s and a sixteenth of a
 ///   window at worst. Only probes double the spacing, not the 429s of requests already in flight.
 /// - Between episodes, after each *step* (a learned window's worth of successes, `stepSuccessesAtLeast` at least)
 ///   without a throttle, the rate closes half the gap to `targetShare` of the ceiling (doubles, while no ceiling is
-///   known). At the target it holds, and only after `stepsBeforeProbing` clean steps raises the ceiling by a tenth,
+///   known: then a step is `stepSuccessesBeforeCeiling` successes at least, or a learned window's time). At the target it holds, and only after `stepsBeforeProbing` clean steps raises the ceiling by a tenth,
 ///   so a gateway that loosens its limit is found again at the cost of one episode now and then.
 struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant.Duration == Duration {
     /// No rate falls below this many requests per second (one every five minutes).
@@ -36,6 +39,8 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     var probeCapBeforeWindow = Duration.seconds(60)
     /// A step of the climb is at least this many successes.
     var stepSuccessesAtLeast = 20
+    /// While no ceiling is known (the rate doubles each step), a step is at least this many successes.
+    var stepSuccessesBeforeCeiling = 4
     /// Clean steps at the target before the ceiling is raised to look for a loosened limit.
     var stepsBeforeProbing = 8
     /// Requests per second once an episode has ended; nil before.
@@ -58,6 +63,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     private var lastOpening: Instant?
     private var successesSinceOpening = 0
     private var successesThisStep = 0
+    private var stepStart: Instant?
     private var stepsAtTarget = 0
     /// Recent success instants, oldest first (a ring of at most `successCapacity`).
     private var successes: [Instant] = []
@@ -82,6 +88,11 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     }
 
     var isActive: Bool { ratePerSecond != nil }
+
+    /// Whether a request sent at `sentAt` belongs to the current episode (true outside one).
+    func isInEpisode(sentAt: Instant) -> Bool {
+        episodeStart.map { sentAt >= $0 } ?? true
+    }
 
     /// Whether the caps on requests in flight (slow start's, the gateway's) let another join `inFlight` others.
     func allowsAnother(inFlight: Int) -> Bool {
@@ -148,8 +159,13 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
         guard episodeThrottles == 0 else { return }
         if let ratePerSecond {
             successesThisStep += 1
-            guard successesThisStep >= max(lastPeriodSuccesses, stepSuccessesAtLeast) else { return }
+            let least = ceiling == nil ? stepSuccessesBeforeCeiling : stepSuccessesAtLeast
+            // Before a ceiling is known a learned window's time is a step too: a gateway that recovered within it
+            // (a spike arrest) is not made to wait for a window's worth of successes at the first period's rate.
+            let windowPassed = ceiling == nil && (learnedWindow.map { stepStart?.duration(to: now) ?? .zero >= $0 } ?? false)
+            guard successesThisStep >= max(lastPeriodSuccesses, least) || windowPassed else { return }
             successesThisStep = 0
+            stepStart = now
             climb(from: ratePerSecond)
         } else if let slowStartCap {
             self.slowStartCap = slowStartCap >= 256 ? nil : slowStartCap + 1
@@ -236,11 +252,13 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
                 proven = max(proven, Double(recent) / learnedWindow.seconds)
             }
             if let episodePace { ceiling = episodePace }
-            ratePerSecond = max(ceiling.map { min(proven, $0 * targetShare) } ?? proven, floor)
+            // As TCP's fast recovery halves its window, never less than half the target: a period that climbed
+            // from a low rate (and paused) proves far less than a spike arrest allows.
+            ratePerSecond = max(ceiling.map { min(max(proven, $0 * targetShare / 2), $0 * targetShare) } ?? proven, floor)
             learnedWindow = period
             lastPeriodSuccesses = max(successesSinceOpening, 1)
         }
-        (episodeStart, episodePace, stepsAtTarget, successesThisStep) = (nil, nil, 0, 0)
+        (episodeStart, episodePace, stepsAtTarget, successesThisStep, stepStart) = (nil, nil, 0, 0, now)
         lastOpening = now
         successesSinceOpening = 1
         if let ratePerSecond { nextSend = now.advanced(by: .seconds(1 / (ratePerSecond * share))) }

@@ -42,7 +42,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// How many requests were in flight as each request in flight left (itself included), oldest first. Answers
     /// are not matched to requests: a 429 (which a gateway answers at once) is taken as the newest's, any other
     /// answer as the oldest's.
-    private var sendLevels = SendLevels()
+    private var sendLevels = SendLevels<Instant>()
 
     init(configuration: RateLimiterConfiguration) {
         self.configuration = configuration
@@ -105,7 +105,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if smoothingSpacing != nil, let next = smoothingNextSend, now < next { return .sleep(until: next) }
 
         inFlight += 1
-        sendLevels.append(inFlight)
+        sendLevels.append(inFlight, sentAt: now)
         localCap?.take(at: now)
         adaptive.recordSend(at: now)
         if let smoothingSpacing { smoothingNextSend = now.advanced(by: smoothingSpacing) }
@@ -153,20 +153,22 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// An answer arrived (any status but a rate limit).
     mutating func recordAnswer(_ observation: QuotaObservation, at now: Instant) {
         inFlight = max(inFlight - 1, 0)
-        let level = sendLevels.popOldest()
+        let sent = sendLevels.popOldest()
         isProbing = false
         consecutiveThrottles = 0
         if observation.hasQuota {
             apply(observation, at: now)
         } else {
-            adaptive.recordSuccess(at: now, inFlight: level ?? inFlight + 1)
+            // The oldest request in flight is taken as the one answered: sent before an episode began, its
+            // success ends nothing.
+            adaptive.recordSuccess(at: now, inFlight: sent?.level ?? inFlight + 1, mayOpen: sent.map { adaptive.isInEpisode(sentAt: $0.sentAt) } ?? true)
         }
     }
 
     /// A 429, or a `policies.ratelimit.*` fault, arrived: pause every request.
     mutating func recordRateLimit(_ observation: QuotaObservation, at now: Instant, unitRandom: Double) {
         inFlight = max(inFlight - 1, 0)
-        let level = sendLevels.popNewest()
+        let level = sendLevels.popNewest()?.level
         consecutiveThrottles += 1
         if observation.hasQuota { apply(observation, at: now) }
         var learnedPause: Duration?
@@ -262,27 +264,28 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     }
 }
 
-/// The numbers in flight as the requests in flight left, oldest first (a queue that drops its oldest past 4,096).
-struct SendLevels: Sendable {
-    private var levels: [Int] = []
+/// The numbers in flight as the requests in flight left, and when they left, oldest first (a queue that drops its
+/// oldest past 4,096).
+struct SendLevels<Instant: Sendable>: Sendable {
+    private var levels: [(level: Int, sentAt: Instant)] = []
     private var head = 0
 
-    mutating func append(_ level: Int) {
+    mutating func append(_ level: Int, sentAt: Instant) {
         if levels.count - head >= 4_096 { head += 1 }
         if head > 1_024 {
             levels.removeFirst(head)
             head = 0
         }
-        levels.append(level)
+        levels.append((level, sentAt))
     }
 
-    mutating func popOldest() -> Int? {
+    mutating func popOldest() -> (level: Int, sentAt: Instant)? {
         guard head < levels.count else { return nil }
         defer { head += 1 }
         return levels[head]
     }
 
-    mutating func popNewest() -> Int? {
+    mutating func popNewest() -> (level: Int, sentAt: Instant)? {
         guard head < levels.count else { return nil }
         return levels.popLast()
     }

@@ -184,10 +184,46 @@ import Testing
         _ = rate.recordThrottle(at: at(now))
         rate.recordSend(at: at(now + 3))
         rate.recordSuccess(at: at(now + 3))  // a long episode: the window turned
-        // The period's average is 97 / 75 s; its last 12 s (to the opening) hold 37 successes.
+        // The period's average is 97 / 75 s; its last 12 s (to the opening) hold 37 successes. (Half the target
+        // under the ceiling, when more, is the floor: see the next test.)
         let perSecond = try #require(rate.ratePerSecond)
-        #expect(abs(perSecond - 37.0 / 12) < 1e-9)
+        let ceiling = try #require(rate.ceiling)
+        #expect(abs(perSecond - max(37.0 / 12, ceiling * 0.95 / 2)) < 1e-9)
         #expect(perSecond > 97.0 / 75)
+    }
+
+    @Test func anOpeningNeverRestartsBelowHalfTheTargetUnderTheCeiling() throws {
+        // A spike arrest of 10 a second: paced at 12 a second it refuses; the period before proved 2 a second.
+        var rate = learnedFromOneEpisode(opening: 12)
+        rate.restore(ratePerSecond: 12, window: .seconds(1))
+        var now = 12.0
+        for _ in 0..<4 {
+            now += 1
+            rate.recordSend(at: at(now))
+            rate.recordSuccess(at: at(now))
+        }
+        _ = rate.recordThrottle(at: at(now))
+        rate.recordSend(at: at(now + 1))
+        rate.recordSuccess(at: at(now + 1))
+        #expect(rate.ceiling == 12)
+        #expect(abs(try #require(rate.ratePerSecond) - 12 * 0.95 / 2) < 1e-9, "not the 1 a second the period proved")
+    }
+
+    @Test func beforeACeilingALearnedWindowOfCleanSuccessesIsAStepToo() throws {
+        // Learned in slow start (no ceiling), window 1 s; successes one a second: each is a step, doubling the rate.
+        var rate = AdaptiveRate<Instant>()
+        rate.recordSend(at: at(0))
+        rate.recordSuccess(at: at(0))
+        _ = rate.recordThrottle(at: at(0.01))
+        rate.recordSend(at: at(1))
+        rate.recordSuccess(at: at(1))
+        let learned = try #require(rate.ratePerSecond)
+        #expect(rate.ceiling == nil)
+        for second in 2...4 {
+            rate.recordSend(at: at(Double(second)))
+            rate.recordSuccess(at: at(Double(second)))
+        }
+        #expect(try #require(rate.ratePerSecond) >= learned * 4, "doubled at least twice in three seconds")
     }
 
     @Test func cleanStepsDoubleWithoutACeilingAndCloseHalfTheGapUnderOne() throws {

@@ -30,6 +30,14 @@ import Testing
         #expect(!lone, "a gateway that refuses a lone request limits a rate")
     }
 
+    @Test func aRefusalAtTheNumberAnAdmissionHadIsARateLimit() {
+        // A limit of N admits N and refuses N + 1: the same number both admitted and refused is a spike arrest's.
+        var limit = InFlightLimit()
+        for level in 1...2 { limit.recordSuccess(sentWith: level) }
+        let charged = limit.recordThrottle(sentWith: 2)
+        #expect(!charged && limit.limitsRate)
+    }
+
     @Test func theCapClimbsBackUnderTheRefusedLevelAtOnceAndTriesItRarely() {
         var limit = learnedFour()
         for _ in 0..<3 { limit.recordSuccess(sentWith: 3) }
