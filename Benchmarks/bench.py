@@ -7,7 +7,7 @@
     python3 Benchmarks/bench.py memory [--rows 1000000 4000000]
     python3 Benchmarks/bench.py resume [--rows 1000000]
     python3 Benchmarks/bench.py quota [--variant headers|skew-ahead|skew-behind|no-headers[-10s|-5m|-1h][-retry-after]|spike-arrest[-retry-after]]
-    python3 Benchmarks/bench.py quota --variant spike-40-10s|spike-1-min|token-bucket-5-20|sliding-60-min|concurrency-8|share-0.8
+    python3 Benchmarks/bench.py quota --variant fixed-40-10s|spike-40-10s|spike-1-min|token-bucket-5-20|sliding-60-min|concurrency-8|share-0.8
     python3 Benchmarks/bench.py export [--rows 10000] [--runs 5]         # against the bare client loop
     python3 Benchmarks/bench.py postgres --variant throughput|intake|workers|quota|quota-no-headers|takeover   # the PostgreSQL store
 
@@ -412,6 +412,7 @@ QUOTA_VARIANTS = {
     "spike-arrest-retry-after": (["--quota-limit", "0", "--spike-arrest", "75", "--retry-after"], [], 600, 75, 60),
     # Every gateway shape (issue 30): the grid's end-to-end corners. A sixth element is YAML added to the job, a
     # seventh the ideal wall time when it is not rows / limit x window.
+    "fixed-40-10s": (_fixed(40, 10), [], 800, 40, 10),
     "spike-40-10s": (["--quota-limit", "0", "--spike-arrest", "240"], [], 800, 40, 10),
     "spike-1-min": (["--quota-limit", "0", "--spike-arrest", "1"], [], 10, 1, 60),
     "token-bucket-5-20": (["--quota-limit", "0", "--token-bucket", "5/20"], [], 1000, 5, 1, "", (1000 - 20) / 5),
