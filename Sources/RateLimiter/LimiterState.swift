@@ -215,10 +215,15 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         _ = sendLevels.popOldest()
     }
 
-    /// Without quota headers: the rate the adaptive mode learned (requests per second), and its learned window.
+    /// Without quota headers: the rate the adaptive mode learned (requests per second), and its learned window; the
+    /// shared ledger's when it paces (``RateLimiterConfiguration/pacesAdaptively`` off).
     var learnedRate: (perSecond: Double, window: Duration?)? {
-        adaptive.ratePerSecond.map { ($0, adaptive.learnedWindow) }
+        guard configuration.pacesAdaptively else { return sharedLearnedRate }
+        return adaptive.ratePerSecond.map { ($0, adaptive.learnedWindow) }
     }
+
+    /// The rate a shared ledger learned for every worker, as its last grant told.
+    var sharedLearnedRate: (perSecond: Double, window: Duration?)?
 
     /// Seeds the adaptive mode from the rate a previous run learned.
     mutating func restoreLearnedRate(perSecond: Double, window: Duration?) {

@@ -111,6 +111,12 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
         update { $0.restoreLearnedRate(perSecond: perSecond, window: window) }
     }
 
+    /// The rate a shared ledger learned for every worker (``SharedQuota``), which paces this limiter's requests when
+    /// it does not pace them itself: what its snapshot reports as learned.
+    public func setSharedLearnedRate(perSecond: Double?, window: Duration?) {
+        guarded.withLock { $0.state.sharedLearnedRate = perSecond.map { ($0, window) } }
+    }
+
     /// Tells the limiter how many rows the run still has to do (for `smooth`).
     public func setBacklog(_ rows: Int) {
         guarded.withLock { $0.state.backlog = rows }

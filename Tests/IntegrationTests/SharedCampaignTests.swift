@@ -137,6 +137,16 @@ extension EndToEnd {
                 database: PostgresServer.database
             ).trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(Double(rate).map { $0 > 0 } == true, "a shared learned rate: `\(rate)`")
+            // What `status` shows is that rate (the workers' own limiters do not pace), not a third of it.
+            let shown = try server.psql(
+                "SELECT learned_rate FROM batch_runner_quota WHERE limiter LIKE '127.0.0.1:\(sandbox.port)|%'",
+                database: PostgresServer.database
+            ).trimmingCharacters(in: .whitespacesAndNewlines)
+            if let shown = Double(shown), let rate = Double(rate) {
+                #expect(shown > rate / 1.5 && shown < rate * 1.5, "status shows \(shown)/s, the ledger learned \(rate)/s")
+            } else {
+                Issue.record("no learned rate saved for status: `\(shown)`")
+            }
             // The goal (at most 3%) is measured by `bench.py postgres --variant quota-no-headers` and the simulation
             // (SharedLearnerTests); here, beside other suites on a busy machine, a bound that still fails the AIMD
             // rate this learner replaced.

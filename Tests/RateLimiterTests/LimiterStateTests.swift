@@ -165,6 +165,15 @@ import Testing
         #expect(state.decide(at: at(61)) == .park)
     }
 
+    @Test func aLimiterThatDoesNotPaceReportsTheSharedLedgersRateAsLearned() {
+        var configuration = RateLimiterConfiguration()
+        configuration.pacesAdaptively = false
+        var state = State(configuration: configuration)
+        #expect(state.learnedRate == nil)
+        state.sharedLearnedRate = (12.5, .seconds(10))
+        #expect(state.learnedRate?.perSecond == 12.5 && state.learnedRate?.window == .seconds(10))
+    }
+
     /// Without a learned rate to probe from (here: a shared quota paces, not this limiter) the backoff decides.
     @Test(arguments: [0.0, 0.3, 0.5, 0.999])
     func rateLimitWithoutResetOrRetryAfterOrALearnedRateBacksOffWithinTheCeiling(unitRandom: Double) throws {

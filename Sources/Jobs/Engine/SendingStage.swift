@@ -52,7 +52,7 @@ struct SendingStage {
             SharedQuotaGate(
                 ledger: $0, limiter: quota.key, batch: configuration.concurrency, configuration: configuration.quota,
                 serverClock: serverClock, clock: environment.clock, jitter: environment.jitter,
-                probeTimeout: configuration.http.timeout
+                probeTimeout: configuration.http.timeout, learned: { limiter.setSharedLearnedRate(perSecond: $0, window: $1) }
             )
         }
         var sendPermit: (@Sendable () async throws -> Void)?

@@ -37,11 +37,18 @@ package final class SharedQuotaGate: Sendable {
     private let state = Mutex(State())
     /// How long another worker's probe is awaited before this one probes.
     private let probeTimeout: Double
+    /// Told the rate the ledger learned (and its window) after every grant.
+    private let learned: @Sendable (Double?, Duration?) -> Void
 
     /// - Parameters:
     ///   - limiter: The quota's name (API host and credential digest), as ``QuotaPersistence`` keys it.
     ///   - batch: Sends asked for at once (the worker's concurrency).
-    init(ledger: any SharedQuotaLedger, limiter: String, batch: Int, configuration: RateLimiterConfiguration, serverClock: ServerClock, clock: EngineClock, jitter: @escaping @Sendable () -> Double, probeTimeout: Duration) {
+    ///   - learned: Told the rate the ledger learned without quota headers after every grant (for the status).
+    init(
+        ledger: any SharedQuotaLedger, limiter: String, batch: Int, configuration: RateLimiterConfiguration, serverClock: ServerClock,
+        clock: EngineClock, jitter: @escaping @Sendable () -> Double, probeTimeout: Duration,
+        learned: @escaping @Sendable (Double?, Duration?) -> Void = { _, _ in }
+    ) {
         self.ledger = ledger
         self.limiter = limiter
         self.batch = max(1, batch)
@@ -50,6 +57,7 @@ package final class SharedQuotaGate: Sendable {
         self.clock = clock
         self.jitter = jitter
         self.probeTimeout = probeTimeout.seconds
+        self.learned = learned
     }
 
     private var margin: Double { configuration.resetMargin.seconds }
@@ -190,10 +198,12 @@ package final class SharedQuotaGate: Sendable {
             let pending = state.withLock { $0.hand.takePending() }
             let now = serverClock.epochSeconds
             let (margin, want, probeTimeout, share) = (self.margin, batch, self.probeTimeout, configuration.share)
-            let grant = try await ledger.update(limiter) { quota in
+            let (grant, rate, window) = try await ledger.update(limiter) { quota in
                 quota.tell(pending, now: now, margin: margin)
-                return quota.take(want: want, now: now, margin: margin, probeTimeout: probeTimeout, share: share)
+                let grant = quota.take(want: want, now: now, margin: margin, probeTimeout: probeTimeout, share: share)
+                return (grant, quota.learnedRate, quota.learnedWindowSeconds)
             }
+            learned(rate, window.map { .seconds($0) })
             guard let until = state.withLock({ $0.hand.apply(grant, now: now) }) else { return }
             let wait = max(0.001, until - serverClock.epochSeconds)
             if case .stop(let maxWait) = configuration.onExhausted, wait > maxWait.seconds {
