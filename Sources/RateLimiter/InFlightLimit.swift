@@ -3,7 +3,7 @@
 ///
 /// Such a gateway refuses exactly the requests that find more than `N` in flight, and admits every other: so
 /// while the numbers in flight it refused all lie above those it admitted, the 429s are charged to a limit on
-/// requests in flight, and sending goes on under a cap without a pause. A refusal with no more in flight than an
+/// requests in flight, and sending goes on under a cap without a pause. A refusal with fewer in flight than an
 /// earlier admission (or with none other in flight) proves a limit on the rate instead: from then on every 429 is
 /// the rate learner's (``AdaptiveRate``).
 ///
@@ -46,7 +46,7 @@ struct InFlightLimit: Sendable, Equatable, Codable {
     /// charged to the limit on requests in flight (sending goes on under the new cap, without a pause).
     mutating func recordThrottle(sentWith inFlight: Int) -> Bool {
         guard !limitsRate else { return false }
-        guard inFlight > 1, inFlight > mostAdmitted else {
+        guard inFlight > 1, inFlight >= mostAdmitted else {
             markRateLimited()
             return false
         }

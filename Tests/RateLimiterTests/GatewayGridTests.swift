@@ -53,6 +53,7 @@ import Testing
         "spike arrest 10/1s | 1000 ms | Retry-After",
         "spike arrest 10/1s | 1000 ms | none",
         "spike arrest 10/1s | 200 ms | Retry-After",
+        "spike arrest 10/1s | 200 ms | none",
         "spike arrest 50/1s | 1 ms | Retry-After",
         "spike arrest 50/1s | 1000 ms | Retry-After",
         "spike arrest 50/1s | 1000 ms | none",

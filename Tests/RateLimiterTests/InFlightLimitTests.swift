@@ -30,12 +30,13 @@ import Testing
         #expect(!lone, "a gateway that refuses a lone request limits a rate")
     }
 
-    @Test func aRefusalAtTheNumberAnAdmissionHadIsARateLimit() {
-        // A limit of N admits N and refuses N + 1: the same number both admitted and refused is a spike arrest's.
+    @Test func aRefusalAtTheNumberAnAdmissionHadStillCountsForTheLimitOnRequestsInFlight() {
+        // The numbers the client counts and the gateway counts differ by one now and then (an answer on its way):
+        // taking an equal number for a rate's made a real limit of 8 with 16 workers run at 1.48x (BENCHMARKS.md).
         var limit = InFlightLimit()
-        for level in 1...2 { limit.recordSuccess(sentWith: level) }
-        let charged = limit.recordThrottle(sentWith: 2)
-        #expect(!charged && limit.limitsRate)
+        for level in 1...5 { limit.recordSuccess(sentWith: level) }
+        let charged = limit.recordThrottle(sentWith: 5)
+        #expect(charged && !limit.limitsRate)
     }
 
     @Test func theCapClimbsBackUnderTheRefusedLevelAtOnceAndTriesItRarely() {
