@@ -17,8 +17,8 @@
 ///   opens it (the caller says which, as far as it knows: `mayOpen`).
 /// - Inside an episode probes double their spacing from one request at the learned rate (in the first episode,
 ///   from the spacing of the successes so far, a second at least), at most a sixteenth of the learned window
-///   (before one is learned, `probeCapBeforeWindow`), so finding the turn costs a few 429s and a sixteenth of a
-///   window at worst. Only probes double the spacing, not the 429s of requests already in flight.
+///   (before one is learned, or while it is the first period's alone, `probeCapBeforeWindow`), so finding the
+///   turn costs a few 429s and a sixteenth of a window at worst. Only probes double the spacing, not the 429s of requests already in flight.
 /// - Between episodes, after each *step* (a learned window's worth of successes, `stepSuccessesAtLeast` at least)
 ///   without a throttle, the rate closes half the gap to `targetShare` of the ceiling (doubles, while no ceiling is
 ///   known: then a step is `stepSuccessesBeforeCeiling` successes at least, or a learned window's time). At the target it holds, and only after `stepsBeforeProbing` clean steps raises the ceiling by a tenth,
@@ -61,6 +61,8 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     private var successSpacing: Double?
     private var firstSend: Instant?
     private var lastOpening: Instant?
+    /// Whether ``learnedWindow`` is the first period's (from the first send), not the spacing of two openings.
+    private var windowFromFirstPeriod = false
     private var successesSinceOpening = 0
     private var successesThisStep = 0
     private var stepStart: Instant?
@@ -212,7 +214,10 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
         let cap: Double
         if let ratePerSecond {
             spacing = 1 / ratePerSecond
-            cap = max(spacing, (learnedWindow?.seconds ?? probeCapBeforeWindow.seconds / probeFraction) * probeFraction)
+            // A window learned from the first period only may be a fragment (the run began inside a fixed window):
+            // probes then double up to the cap before any window is known.
+            let window = windowFromFirstPeriod ? nil : learnedWindow?.seconds
+            cap = max(spacing, (window ?? probeCapBeforeWindow.seconds / probeFraction) * probeFraction)
         } else if let firstSend, successesSinceOpening > 0 {
             // The first episode: probe from the spacing the successes so far had, a second at least (a burst
             // that spent a window in a moment says nothing of the window's length).
@@ -256,6 +261,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
             // from a low rate (and paused) proves far less than a spike arrest allows.
             ratePerSecond = max(ceiling.map { min(max(proven, $0 * targetShare / 2), $0 * targetShare) } ?? proven, floor)
             learnedWindow = period
+            windowFromFirstPeriod = lastOpening == nil
             lastPeriodSuccesses = max(successesSinceOpening, 1)
         }
         (episodeStart, episodePace, stepsAtTarget, successesThisStep, stepStart) = (nil, nil, 0, 0, now)

@@ -141,12 +141,17 @@ import Testing
     }
 
     @Test func probesInsideAnEpisodeDoubleTheirSpacingUpToASixteenthOfTheWindow() throws {
+        // Two openings 12 s apart: a window learned from their spacing.
         var rate = learnedFromOneEpisode(opening: 12)
-        for _ in 1..<20 { rate.recordSuccess(at: at(13)) }
+        for index in 1..<30 { rate.recordSuccess(at: at(12 + Double(index) * 0.3)) }
+        _ = rate.recordThrottle(at: at(21))
+        rate.recordSend(at: at(24))
+        rate.recordSuccess(at: at(24))
+        #expect(rate.learnedWindow == .seconds(12))
         let spacing = 1 / (try #require(rate.ratePerSecond))
         let pauses = (0..<6).map { probe in
-            defer { rate.recordSend(at: at(14 + Double(probe))) }
-            return pause(rate.recordThrottle(at: at(14 + Double(probe))))
+            defer { rate.recordSend(at: at(25 + Double(probe))) }
+            return pause(rate.recordThrottle(at: at(25 + Double(probe))))
         }
         let cap = 12.0 / 16
         let expected = (0..<6).map { min(spacing * Double(1 << $0), cap) }
@@ -154,6 +159,24 @@ import Testing
             #expect(abs(try #require(pause).seconds - expected) < 1e-9)
         }
         #expect(pauses.last == .seconds(cap))
+    }
+
+    @Test func aWindowLearnedFromTheFirstPeriodAloneDoesNotCapTheProbes() throws {
+        // The first period may be a fragment of a window (the run began inside it): probes double past its
+        // sixteenth, up to the minute allowed before any window is known.
+        var rate = learnedFromOneEpisode(opening: 12)
+        #expect(rate.learnedWindow == .seconds(12))
+        for _ in 1..<20 { rate.recordSuccess(at: at(13)) }
+        let spacing = 1 / (try #require(rate.ratePerSecond))
+        let pauses = (0..<8).map { probe in
+            defer { rate.recordSend(at: at(14 + Double(probe))) }
+            return pause(rate.recordThrottle(at: at(14 + Double(probe))))
+        }
+        let expected = (0..<8).map { min(spacing * Double(1 << $0), 60) }
+        for (pause, expected) in zip(pauses, expected) {
+            #expect(abs(try #require(pause).seconds - expected) < 1e-9)
+        }
+        #expect(try #require(pauses.last ?? nil).seconds > 12.0 / 16)
     }
 
     @Test func anEpisodeMetAtAPaceKeepsTheRateUnderThatCeiling() throws {

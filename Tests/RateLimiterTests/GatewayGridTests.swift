@@ -48,8 +48,6 @@ import Testing
         "at most 8 in flight | 1 ms | Retry-After",
         "at most 8 in flight | 1 ms | none",
         "fixed window 20/10s | 1 ms | none",
-        "fixed window 20/10s | 200 ms | none",
-        "fixed window 20/10s | 80 ms | none",
         "spike arrest 10/1s | 1000 ms | Retry-After",
         "spike arrest 10/1s | 1000 ms | none",
         "spike arrest 10/1s | 200 ms | Retry-After",
