@@ -139,20 +139,15 @@ struct GatewayRun {
     mutating func run() -> Outcome {
         enum Event { case wake(worker: Int), answer(worker: Int, admitted: Bool, retryAfter: Duration?) }
         var state = LimiterState<Instant>(configuration: configuration)
-        var events: [(time: Double, order: Int, event: Event)] = []
-        var order = 0
-        func schedule(_ time: Double, _ event: Event) {
-            order += 1
-            events.append((time, order, event))
-        }
+        var queue = EventQueue<Event>()
+        func schedule(_ time: Double, _ event: Event) { queue.schedule(time, event) }
         let ideal = max(gateway.shape.idealSeconds(rows: rows, latency: latency), Double(rows) * latency / Double(concurrency))
         var outcome = Outcome(idealSeconds: ideal)
         var left = rows
         var parked: [Int] = []
         var random = SplitMix(seed: 42)
         for worker in 0..<concurrency { schedule(0, .wake(worker: worker)) }
-        while let index = events.indices.min(by: { (events[$0].time, events[$0].order) < (events[$1].time, events[$1].order) }) {
-            let (now, _, event) = events.remove(at: index)
+        while let (now, event) = queue.next() {
             switch event {
             case .wake(let worker):
                 guard left > 0 else { continue }
@@ -188,6 +183,26 @@ struct GatewayRun {
             }
         }
         return outcome
+    }
+}
+
+/// The simulations' events in time order, those at the same instant in the order they were scheduled.
+struct EventQueue<Event> {
+    private var events: [(time: Double, order: Int, event: Event)] = []
+    private var order = 0
+
+    mutating func schedule(_ time: Double, _ event: Event) {
+        order += 1
+        events.append((time, order, event))
+    }
+
+    /// Takes the earliest event off the queue; nil when it is empty.
+    mutating func next() -> (time: Double, event: Event)? {
+        guard let index = events.indices.min(by: { (events[$0].time, events[$0].order) < (events[$1].time, events[$1].order) }) else {
+            return nil
+        }
+        let (time, _, event) = events.remove(at: index)
+        return (time, event)
     }
 }
 

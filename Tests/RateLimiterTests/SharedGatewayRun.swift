@@ -30,12 +30,8 @@ struct SharedGatewayRun {
         var limiters = [LimiterState<Instant>](repeating: LimiterState(configuration: configuration), count: processes)
         var hands = [SharedQuotaHand](repeating: SharedQuotaHand(), count: processes)
         var ledger = SharedQuota()
-        var events: [(time: Double, order: Int, event: Event)] = []
-        var order = 0
-        func schedule(_ time: Double, _ event: Event) {
-            order += 1
-            events.append((time, order, event))
-        }
+        var queue = EventQueue<Event>()
+        func schedule(_ time: Double, _ event: Event) { queue.schedule(time, event) }
         let ideal = max(gateway.shape.idealSeconds(rows: rows, latency: latency), Double(rows) * latency / Double(concurrency * processes))
         var outcome = GatewayRun.Outcome(idealSeconds: ideal)
         var left = rows
@@ -49,8 +45,7 @@ struct SharedGatewayRun {
             for waiting in parked[process] { schedule(now, .wake(process: process, worker: waiting)) }
             parked[process].removeAll()
         }
-        while let index = events.indices.min(by: { (events[$0].time, events[$0].order) < (events[$1].time, events[$1].order) }) {
-            let (now, _, event) = events.remove(at: index)
+        while let (now, event) = queue.next() {
             switch event {
             case .wake(let process, let worker):
                 guard left > 0 else { continue }
