@@ -150,6 +150,9 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
         if let lastSuccess {
             let spacing = lastSuccess.duration(to: now).seconds
             successSpacing = successSpacing.map { $0 * 0.8 + spacing * 0.2 } ?? spacing
+        } else if let firstSend {
+            // The first answer's time is the only spacing known: the second request does not leave beside the first.
+            successSpacing = firstSend.duration(to: now).seconds
         }
         lastSuccess = now
         if episodeThrottles > 0, episodeProbes > 0, mayOpen {
@@ -258,8 +261,12 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
             }
             if let episodePace { ceiling = episodePace }
             // As TCP's fast recovery halves its window, never less than half the target: a period that climbed
-            // from a low rate (and paused) proves far less than a spike arrest allows.
-            ratePerSecond = max(ceiling.map { min(max(proven, $0 * targetShare / 2), $0 * targetShare) } ?? proven, floor)
+            // from a low rate (and paused) proves far less than a spike arrest allows. Not after an episode that
+            // held back a quarter of the period: the gateway then withheld what the period did not prove (a
+            // fixed window spent early).
+            let heldBack = episodeStart.map { $0.duration(to: now) * 4 >= period } ?? false
+            let least = heldBack ? 0 : targetShare / 2
+            ratePerSecond = max(ceiling.map { min(max(proven, $0 * least), $0 * targetShare) } ?? proven, floor)
             learnedWindow = period
             windowFromFirstPeriod = lastOpening == nil
             lastPeriodSuccesses = max(successesSinceOpening, 1)

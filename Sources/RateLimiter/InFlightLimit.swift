@@ -29,7 +29,9 @@ struct InFlightLimit: Sendable, Equatable, Codable {
     /// A request was admitted that had been sent with `inFlight` requests in flight, itself included.
     mutating func recordSuccess(sentWith inFlight: Int) {
         mostAdmitted = max(mostAdmitted, inFlight)
-        guard let cap, !limitsRate else { return }
+        // Only a request that used the whole cap proves it (TCP grows its window only while the window limits it,
+        // RFC 7661): answers of a millisecond seldom fill a cap of five, and "held" it without ever trying it.
+        guard let cap, !limitsRate, inFlight >= cap else { return }
         successesAtCap += 1
         // The next level is the one refused: it is tried only after a long wait.
         let nextIsRefused = refusedAt.map { cap + 1 == $0 } ?? false

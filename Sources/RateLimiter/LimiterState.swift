@@ -39,10 +39,10 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     private var announcedReset: Instant?
     /// A wait for a spent window's reset that began at the last decision and is not yet announced: how long.
     private var resetWaitToAnnounce: Duration?
-    /// How many requests were in flight as each request in flight left (itself included), oldest first. Answers
-    /// are not matched to requests: a 429 (which a gateway answers at once) is taken as the newest's, any other
-    /// answer as the oldest's.
+    /// How many requests were in flight as each request in flight left (itself included).
     private var sendLevels = SendLevels<Instant>()
+    /// The ticket of the last request let out (``decide(at:unitRandom:)``'s `.send`).
+    private(set) var lastTicket: SendTicket?
 
     init(configuration: RateLimiterConfiguration) {
         self.configuration = configuration
@@ -105,7 +105,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if smoothingSpacing != nil, let next = smoothingNextSend, now < next { return .sleep(until: next) }
 
         inFlight += 1
-        sendLevels.append(inFlight, sentAt: now)
+        lastTicket = sendLevels.append(inFlight, sentAt: now)
         localCap?.take(at: now)
         adaptive.recordSend(at: now)
         if let smoothingSpacing { smoothingNextSend = now.advanced(by: smoothingSpacing) }
@@ -151,24 +151,23 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     // MARK: Outcomes
 
     /// An answer arrived (any status but a rate limit).
-    mutating func recordAnswer(_ observation: QuotaObservation, at now: Instant) {
+    mutating func recordAnswer(_ observation: QuotaObservation, at now: Instant, ticket: SendTicket? = nil) {
         inFlight = max(inFlight - 1, 0)
-        let sent = sendLevels.popOldest()
+        let sent = sendLevels.admitted(ticket)
         isProbing = false
         consecutiveThrottles = 0
         if observation.hasQuota {
             apply(observation, at: now)
         } else {
-            // The oldest request in flight is taken as the one answered: sent before an episode began, its
-            // success ends nothing.
+            // A request sent before an episode began ends nothing with its success.
             adaptive.recordSuccess(at: now, inFlight: sent?.level ?? inFlight + 1, mayOpen: sent.map { adaptive.isInEpisode(sentAt: $0.sentAt) } ?? true)
         }
     }
 
     /// A 429, or a `policies.ratelimit.*` fault, arrived: pause every request.
-    mutating func recordRateLimit(_ observation: QuotaObservation, at now: Instant, unitRandom: Double) {
+    mutating func recordRateLimit(_ observation: QuotaObservation, at now: Instant, unitRandom: Double, ticket: SendTicket? = nil) {
         inFlight = max(inFlight - 1, 0)
-        let level = sendLevels.popNewest()?.level
+        let level = sendLevels.refused(ticket)?.level
         consecutiveThrottles += 1
         if observation.hasQuota { apply(observation, at: now) }
         var learnedPause: Duration?
@@ -202,17 +201,17 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
 
     /// A request that was let out was never sent (its row was dropped before it left): it is charged nothing,
     /// neither the window's count nor the local cap's token nor a slot of the learned pace.
-    mutating func recordNotSent() {
+    mutating func recordNotSent(ticket: SendTicket? = nil) {
         inFlight = max(inFlight - 1, 0)
-        _ = sendLevels.popNewest()
+        sendLevels.forget(ticket, orNewest: true)
         localCap?.giveBack()
         adaptive.recordNotSent()
     }
 
     /// The request got no answer (transport error, timeout).
-    mutating func recordNoAnswer() {
+    mutating func recordNoAnswer(ticket: SendTicket? = nil) {
         inFlight = max(inFlight - 1, 0)
-        _ = sendLevels.popOldest()
+        sendLevels.forget(ticket, orNewest: false)
     }
 
     /// Without quota headers: the rate the adaptive mode learned (requests per second), and its learned window; the
@@ -266,32 +265,5 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
             used = observedUsed
             self.resetAt = observedReset
         }
-    }
-}
-
-/// The numbers in flight as the requests in flight left, and when they left, oldest first (a queue that drops its
-/// oldest past 4,096).
-struct SendLevels<Instant: Sendable>: Sendable {
-    private var levels: [(level: Int, sentAt: Instant)] = []
-    private var head = 0
-
-    mutating func append(_ level: Int, sentAt: Instant) {
-        if levels.count - head >= 4_096 { head += 1 }
-        if head > 1_024 {
-            levels.removeFirst(head)
-            head = 0
-        }
-        levels.append((level, sentAt))
-    }
-
-    mutating func popOldest() -> (level: Int, sentAt: Instant)? {
-        guard head < levels.count else { return nil }
-        defer { head += 1 }
-        return levels[head]
-    }
-
-    mutating func popNewest() -> (level: Int, sentAt: Instant)? {
-        guard head < levels.count else { return nil }
-        return levels.popLast()
     }
 }

@@ -3,20 +3,23 @@ import Synchronization
 /// Paces requests to one API host and credential by the quota its answers publish.
 ///
 /// One limiter is shared by every worker of a run. A worker calls ``acquire()`` before each request and reports
-/// the outcome with exactly one of ``recordAnswer(_:)``, ``recordRateLimit(_:)``, ``recordNoAnswer()`` or
-/// ``recordNotSent()``.
+/// the outcome, with the ticket it was given, with exactly one of ``recordAnswer(_:for:)``,
+/// ``recordRateLimit(_:for:)``, ``recordNoAnswer(for:)`` or ``recordNotSent(for:)``.
 /// Generic over `Clock`, so tests drive it with a manual clock and never sleep.
 ///
 /// ```swift
 /// let limiter = RateLimiter(configuration: .init(), clock: ContinuousClock())
-/// try await limiter.acquire()
+/// let ticket = try await limiter.acquire()
 /// let answer = try await send(request)
-/// limiter.recordAnswer(QuotaObservation(headers: answer.headers, localEpochSeconds: now))
+/// limiter.recordAnswer(QuotaObservation(headers: answer.headers, localEpochSeconds: now), for: ticket)
 /// ```
 public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration {
+    /// A decision, and the ticket of the request it let out.
+    private typealias Decided = (decision: LimiterDecision<C.Instant>, ticket: SendTicket?)
+
     private struct Guarded: Sendable {
         var state: LimiterState<C.Instant>
-        var parked: [UInt64: CheckedContinuation<LimiterDecision<C.Instant>?, any Error>] = [:]
+        var parked: [UInt64: CheckedContinuation<Decided?, any Error>] = [:]
         var nextWaiterID: UInt64 = 0
     }
 
@@ -43,26 +46,28 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
         self.guarded = Mutex(Guarded(state: LimiterState(configuration: configuration)))
     }
 
-    /// Waits until a request may leave, and counts it in flight.
+    /// Waits until a request may leave, and counts it in flight: the ticket to report its outcome with.
     ///
     /// - Throws: ``RateLimiterError/quotaExhausted(resetIn:)`` under `on_exhausted: stop`, `CancellationError`.
     // Specialized for the clock runs use: unspecialized generic code costs about a microsecond per acquire.
     @_specialize(exported: true, where C == ContinuousClock)
-    public func acquire() async throws {
+    @discardableResult
+    public func acquire() async throws -> SendTicket {
         while true {
             try Task.checkCancellation()
             let now = clock.now
-            var decision = guarded.withLock { $0.state.decide(at: now, random: unitRandom) }
+            var (decision, ticket) = guarded.withLock { ($0.state.decide(at: now, random: unitRandom), $0.state.lastTicket) }
             if case .park = decision {
                 guard let decided = try await decideOrPark() else { continue }
-                decision = decided
+                (decision, ticket) = decided
             }
             if case .sleep = decision, let onWaitForReset, let wait = guarded.withLock({ $0.state.takeResetWaitToAnnounce() }) {
                 onWaitForReset(wait)
             }
             switch decision {
             case .send:
-                return
+                guard let ticket else { preconditionFailure("a send always has a ticket") }
+                return ticket
             case .sleep(let until):
                 try await clock.sleep(until: until, tolerance: nil)
             case .exhausted(let resetIn):
@@ -73,31 +78,32 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
         }
     }
 
-    /// An answer other than a rate limit arrived for an acquired request.
+    /// An answer other than a rate limit arrived for an acquired request (without a ticket: the oldest in flight).
     @_specialize(exported: true, where C == ContinuousClock)
-    public func recordAnswer(_ observation: QuotaObservation) {
+    public func recordAnswer(_ observation: QuotaObservation, for ticket: SendTicket? = nil) {
         let now = clock.now
-        update { $0.recordAnswer(observation, at: now) }
+        update { $0.recordAnswer(observation, at: now, ticket: ticket) }
     }
 
-    /// A rate-limit answer arrived for an acquired request: every request pauses.
+    /// A rate-limit answer arrived for an acquired request (without a ticket: the newest in flight): every request
+    /// pauses.
     @_specialize(exported: true, where C == ContinuousClock)
-    public func recordRateLimit(_ observation: QuotaObservation) {
+    public func recordRateLimit(_ observation: QuotaObservation, for ticket: SendTicket? = nil) {
         let now = clock.now
         let random = unitRandom()
-        update { $0.recordRateLimit(observation, at: now, unitRandom: random) }
+        update { $0.recordRateLimit(observation, at: now, unitRandom: random, ticket: ticket) }
     }
 
     /// An acquired request got no answer.
     @_specialize(exported: true, where C == ContinuousClock)
-    public func recordNoAnswer() {
-        update { $0.recordNoAnswer() }
+    public func recordNoAnswer(for ticket: SendTicket? = nil) {
+        update { $0.recordNoAnswer(ticket: ticket) }
     }
 
     /// An acquired request was never sent (its row was dropped first): its token is given back. Tokens are charged
     /// for requests that leave, never for work fetched and dropped.
-    public func recordNotSent() {
-        update { $0.recordNotSent() }
+    public func recordNotSent(for ticket: SendTicket? = nil) {
+        update { $0.recordNotSent(ticket: ticket) }
     }
 
     /// Seeds the quota from a previous run, so a resumed run does not overspend a nearly used window.
@@ -147,23 +153,23 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
 
     /// Decides again under the lock and, when the request must wait for an answer, parks it under the same lock,
     /// so no answer can slip between the decision and the parking. Answers nil after a wake-up: decide again.
-    private func decideOrPark() async throws -> LimiterDecision<C.Instant>? {
+    private func decideOrPark() async throws -> Decided? {
         let id = guarded.withLock { guarded in
             guarded.nextWaiterID &+= 1
             return guarded.nextWaiterID
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
-                (continuation: CheckedContinuation<LimiterDecision<C.Instant>?, any Error>) in
+                (continuation: CheckedContinuation<Decided?, any Error>) in
                 let now = clock.now
-                let immediate: Result<LimiterDecision<C.Instant>?, any Error>? = guarded.withLock { guarded in
+                let immediate: Result<Decided?, any Error>? = guarded.withLock { guarded in
                     if Task.isCancelled { return .failure(CancellationError()) }
                     let decision = guarded.state.decide(at: now, random: unitRandom)
                     if case .park = decision {
                         guarded.parked[id] = continuation
                         return nil
                     }
-                    return .success(decision)
+                    return .success((decision, guarded.state.lastTicket))
                 }
                 if let immediate { continuation.resume(with: immediate) }
             }
@@ -174,7 +180,7 @@ public final class RateLimiter<C: Clock>: Sendable where C.Duration == Duration 
     }
 
     private func update(_ body: (inout LimiterState<C.Instant>) -> Void) {
-        let woken = guarded.withLock { guarded -> [CheckedContinuation<LimiterDecision<C.Instant>?, any Error>] in
+        let woken = guarded.withLock { guarded -> [CheckedContinuation<Decided?, any Error>] in
             body(&guarded.state)
             guard !guarded.parked.isEmpty else { return [] }
             defer { guarded.parked.removeAll() }

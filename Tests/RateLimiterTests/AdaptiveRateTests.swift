@@ -215,23 +215,6 @@ import Testing
         #expect(perSecond > 97.0 / 75)
     }
 
-    @Test func anOpeningNeverRestartsBelowHalfTheTargetUnderTheCeiling() throws {
-        // A spike arrest of 10 a second: paced at 12 a second it refuses; the period before proved 2 a second.
-        var rate = learnedFromOneEpisode(opening: 12)
-        rate.restore(ratePerSecond: 12, window: .seconds(1))
-        var now = 12.0
-        for _ in 0..<4 {
-            now += 1
-            rate.recordSend(at: at(now))
-            rate.recordSuccess(at: at(now))
-        }
-        _ = rate.recordThrottle(at: at(now))
-        rate.recordSend(at: at(now + 1))
-        rate.recordSuccess(at: at(now + 1))
-        #expect(rate.ceiling == 12)
-        #expect(abs(try #require(rate.ratePerSecond) - 12 * 0.95 / 2) < 1e-9, "not the 1 a second the period proved")
-    }
-
     @Test func beforeACeilingALearnedWindowOfCleanSuccessesIsAStepToo() throws {
         // Learned in slow start (no ceiling), window 1 s; successes one a second: each is a step, doubling the rate.
         var rate = AdaptiveRate<Instant>()

@@ -43,20 +43,13 @@ import Testing
     /// The cells the learner does not yet bring within the goal (issue 30, BENCHMARKS.md "Every gateway shape"):
     /// checked as known issues, so each still runs, and one that comes within the goal fails until it is taken off.
     static let beyondTheGoal: Set<String> = [
-        "at most 4 in flight | 1 ms | Retry-After",
-        "at most 4 in flight | 1 ms | none",
-        "at most 8 in flight | 1 ms | Retry-After",
-        "at most 8 in flight | 1 ms | none",
         "fixed window 20/10s | 1 ms | none",
         "spike arrest 10/1s | 1000 ms | Retry-After",
         "spike arrest 10/1s | 1000 ms | none",
         "spike arrest 10/1s | 200 ms | Retry-After",
         "spike arrest 10/1s | 200 ms | none",
         "spike arrest 50/1s | 1 ms | Retry-After",
-        "spike arrest 50/1s | 1000 ms | Retry-After",
-        "spike arrest 50/1s | 1000 ms | none",
         "spike arrest 50/1s | 200 ms | Retry-After",
-        "spike arrest 50/1s | 200 ms | none",
         "spike arrest 50/1s | 80 ms | Retry-After",
     ]
 

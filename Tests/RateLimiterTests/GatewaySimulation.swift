@@ -137,7 +137,7 @@ struct GatewayRun {
     var latencyJitter = 0.5
     var configuration = RateLimiterConfiguration()
     mutating func run() -> Outcome {
-        enum Event { case wake(worker: Int), answer(worker: Int, admitted: Bool, retryAfter: Duration?) }
+        enum Event { case wake(worker: Int), answer(worker: Int, admitted: Bool, retryAfter: Duration?, ticket: SendTicket?) }
         var state = LimiterState<Instant>(configuration: configuration)
         var queue = EventQueue<Event>()
         func schedule(_ time: Double, _ event: Event) { queue.schedule(time, event) }
@@ -158,7 +158,7 @@ struct GatewayRun {
                     let (admitted, retryAfter) = gateway.admit(at: now)
                     let thisLatency = latency * (1 + latencyJitter * (2 * random.unit() - 1))
                     let answered = now + (admitted ? thisLatency : min(thisLatency, throttleLatency))
-                    schedule(answered, .answer(worker: worker, admitted: admitted, retryAfter: retryAfter))
+                    schedule(answered, .answer(worker: worker, admitted: admitted, retryAfter: retryAfter, ticket: state.lastTicket))
                 case .sleep(let until):
                     // Never the same instant again: a Double round trip could otherwise wake the worker before `until`.
                     schedule(max(seconds(until), now + 1e-6), .wake(worker: worker))
@@ -167,15 +167,15 @@ struct GatewayRun {
                 case .exhausted:
                     return outcome
                 }
-            case .answer(let worker, let admitted, let retryAfter):
+            case .answer(let worker, let admitted, let retryAfter, let ticket):
                 if admitted {
                     gateway.close()
-                    state.recordAnswer(QuotaObservation(), at: at(now))
+                    state.recordAnswer(QuotaObservation(), at: at(now), ticket: ticket)
                     outcome.seconds = now
                 } else {
                     outcome.throttled += 1
                     left += 1
-                    state.recordRateLimit(QuotaObservation(retryAfter: retryAfter), at: at(now), unitRandom: random.unit())
+                    state.recordRateLimit(QuotaObservation(retryAfter: retryAfter), at: at(now), unitRandom: random.unit(), ticket: ticket)
                 }
                 schedule(now, .wake(worker: worker))
                 for waiting in parked { schedule(now, .wake(worker: waiting)) }

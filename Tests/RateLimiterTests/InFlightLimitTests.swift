@@ -58,6 +58,16 @@ import Testing
         #expect(limit.cap == 5)
     }
 
+    @Test func onlyAnswersThatUsedTheWholeCapGrowIt() {
+        // As TCP grows its window only while the window limits it (RFC 7661): answers of a millisecond seldom fill
+        // a cap, and successes under it prove nothing about the level above.
+        var limit = learnedFour()
+        for _ in 0..<12 { limit.recordSuccess(sentWith: 2) }
+        #expect(limit.cap == 3)
+        for _ in 0..<3 { limit.recordSuccess(sentWith: 3) }
+        #expect(limit.cap == 4)
+    }
+
     @Test func aRefusedLevelThatHoldsIsForgotten() {
         var limit = learnedFour()
         for _ in 0..<3 { limit.recordSuccess(sentWith: 3) }

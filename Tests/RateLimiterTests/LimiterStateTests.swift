@@ -36,7 +36,9 @@ import Testing
         #expect(state.inFlight == 1)
         state.recordAnswer(QuotaObservation(), at: at(5))
         #expect(state.decide(at: at(5)) == .send)
-        #expect(state.decide(at: at(5)) == .send)
+        // The second leaves half the first answer's time later, not beside the first (a spike arrest refuses that).
+        #expect(state.decide(at: at(5)) == .sleep(until: at(7.5)))
+        #expect(state.decide(at: at(7.5)) == .send)
         #expect(state.inFlight == 2)
     }
 

@@ -54,9 +54,9 @@ extension RateLimiter {
 }
 
 /// Awaits every task; cancels them if the test is cancelled (its time limit ran out), so a hang ends the test.
-func finish(_ tasks: [Task<Void, any Error>]) async throws {
+func finish<Success: Sendable>(_ tasks: [Task<Success, any Error>]) async throws {
     try await withTaskCancellationHandler {
-        for task in tasks { try await task.value }
+        for task in tasks { _ = try await task.value }
     } onCancel: {
         for task in tasks { task.cancel() }
     }

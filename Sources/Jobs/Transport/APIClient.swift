@@ -135,8 +135,9 @@ package final class APIClient: Sendable {
         var lastFailure = ""
         while true {
             try Task.checkCancellation()
+            let ticket: SendTicket
             do {
-                try await limiter.acquire()
+                ticket = try await limiter.acquire()
             } catch RateLimiterError.quotaExhausted(let resetIn) {
                 throw ServiceError.quotaExhausted(resetIn: resetIn)
             }
@@ -145,7 +146,7 @@ package final class APIClient: Sendable {
             do {
                 generation = try await sharedQuota?.acquire()
             } catch {
-                limiter.recordNotSent()
+                limiter.recordNotSent(for: ticket)
                 if case RateLimiterError.quotaExhausted(let resetIn) = error { throw ServiceError.quotaExhausted(resetIn: resetIn) }
                 throw error
             }
@@ -153,7 +154,7 @@ package final class APIClient: Sendable {
             do {
                 token = try await tokens?.token()
             } catch {
-                limiter.recordNotSent()
+                limiter.recordNotSent(for: ticket)
                 throw error
             }
             if let beforeFirstSend = request.beforeFirstSend, !announced {
@@ -161,7 +162,7 @@ package final class APIClient: Sendable {
                 do {
                     try await beforeFirstSend()
                 } catch {
-                    limiter.recordNotSent()
+                    limiter.recordNotSent(for: ticket)
                     throw error
                 }
             }
@@ -169,7 +170,7 @@ package final class APIClient: Sendable {
             do {
                 try await sendPermit?()
             } catch {
-                limiter.recordNotSent()
+                limiter.recordNotSent(for: ticket)
                 throw error
             }
             let requestedAt = wallClock.iso8601
@@ -183,14 +184,14 @@ package final class APIClient: Sendable {
                 if answerClass != .rateLimited { try await sharedQuota?.record(observation, sentUnder: generation) }
                 switch answerClass {
                 case .rateLimited:
-                    limiter.recordRateLimit(observation)
+                    limiter.recordRateLimit(observation, for: ticket)
                     try await sharedQuota?.recordRateLimit(observation, sentUnder: generation)
                     statistics.recordThrottle()
                     statistics.recordRetry()
                     logger.debug("rate limited; every worker pauses", metadata: ["http.request": "\(request.label)", "http.status": "\(status)"])
                     continue
                 case .tokenExpired, .tokenRejected:
-                    limiter.recordAnswer(observation)
+                    limiter.recordAnswer(observation, for: ticket)
                     // A token that merely expired on its way (a short lifetime, a long wait) is renewed as often as
                     // that happens, up to the attempts; one refused outright is renewed once.
                     let expired = answerClass == .tokenExpired
@@ -205,7 +206,7 @@ package final class APIClient: Sendable {
                     logger.debug("token rejected; renewing", metadata: ["http.request": "\(request.label)"])
                     continue
                 case .transient:
-                    limiter.recordAnswer(observation)
+                    limiter.recordAnswer(observation, for: ticket)
                     attempts += 1
                     lastFailure = GatewayAnswer.describe(status: status, body: body)
                     if !request.isIdempotent, status != 503 {
@@ -213,23 +214,23 @@ package final class APIClient: Sendable {
                         throw AmbiguousFailure(message: "\(lastFailure), after which the service may or may not have acted on the request", attempts: attempts)
                     }
                 case .success, .rejected:
-                    limiter.recordAnswer(observation)
+                    limiter.recordAnswer(observation, for: ticket)
                     attempts += 1
                     try recordBudget(failed: false)
                     return APIAnswer(status: status, headers: headers, body: body, attempts: attempts, requestedAt: requestedAt, url: request.url)
                 }
             case .tooLarge(let headers):
-                limiter.recordAnswer(observe(headers))
+                limiter.recordAnswer(observe(headers), for: ticket)
                 attempts += 1
                 try recordBudget(failed: false)
                 throw RequestFailure(message: "the answer was larger than http.max_body_mb (\(maxBodyBytes >> 20) MiB), so it was not read; raise http.max_body_mb if the service's answers are legitimately this large", attempts: attempts)
             case .connectionFailed(let failure):
-                limiter.recordNoAnswer()
+                limiter.recordNoAnswer(for: ticket)
                 if let stop = statistics.stopping(for: failure) { throw ServiceError.connection(stop) }
                 attempts += 1
                 lastFailure = failure.message
             case .noAnswer(let description, let mayHaveArrived):
-                limiter.recordNoAnswer()
+                limiter.recordNoAnswer(for: ticket)
                 attempts += 1
                 lastFailure = description
                 if !request.isIdempotent, mayHaveArrived {

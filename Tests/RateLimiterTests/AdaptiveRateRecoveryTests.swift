@@ -1,0 +1,57 @@
+import TestSupport
+import Testing
+
+@testable import RateLimiter
+
+/// Where an opening restarts the rate: what the period proved, but after a short episode never less than half
+/// the target under the ceiling (TCP's fast recovery), since a period that climbed from a low rate proves less than
+/// the gateway allows.
+@Suite struct AdaptiveRateRecoveryTests {
+    /// Forty successes 0.25 s apart (t = 0 … 9.75), a throttle at 10 s, the opening at 12 s; then paced at `rate`
+    /// with a learned window of `window` seconds.
+    private func paced(at rate: Double, window: Double) -> AdaptiveRate<Instant> {
+        var learner = AdaptiveRate<Instant>()
+        for index in 0..<40 {
+            learner.recordSend(at: at(Double(index) * 0.25))
+            learner.recordSuccess(at: at(Double(index) * 0.25))
+        }
+        _ = learner.recordThrottle(at: at(10))
+        learner.recordSend(at: at(12))
+        learner.recordSuccess(at: at(12))
+        learner.restore(ratePerSecond: rate, window: .seconds(window))
+        return learner
+    }
+
+    @Test func aShortEpisodeNeverRestartsBelowHalfTheTargetUnderTheCeiling() throws {
+        // A spike arrest of 10 a second: paced at 12 a second it refuses; the period before proved 2 a second.
+        var rate = paced(at: 12, window: 1)
+        var now = 12.0
+        for _ in 0..<4 {
+            now += 1
+            rate.recordSend(at: at(now))
+            rate.recordSuccess(at: at(now))
+        }
+        _ = rate.recordThrottle(at: at(now))
+        rate.recordSend(at: at(now + 1))
+        rate.recordSuccess(at: at(now + 1))
+        #expect(rate.ceiling == 12)
+        #expect(abs(try #require(rate.ratePerSecond) - 12 * 0.95 / 2) < 1e-9, "not the 1 a second the period proved")
+    }
+
+    @Test func anEpisodeThatHeldBackAQuarterOfThePeriodRestartsAtWhatItProved() throws {
+        // A fixed window of 20 in 10 s spent at 6 a second: the episode lasts 6.5 s of the 10 s period, and the
+        // 21 successes of the period (the opening's included) are all the gateway gives.
+        var rate = paced(at: 6, window: 10)
+        var now = 12.0
+        for _ in 0..<20 {
+            now += 1.0 / 6
+            rate.recordSend(at: at(now))
+            rate.recordSuccess(at: at(now))
+        }
+        _ = rate.recordThrottle(at: at(15.5))
+        rate.recordSend(at: at(22))
+        rate.recordSuccess(at: at(22))
+        #expect(rate.ceiling == 6)
+        #expect(abs(try #require(rate.ratePerSecond) - 2.1) < 1e-9, "not half the target under the ceiling, 2.85")
+    }
+}
