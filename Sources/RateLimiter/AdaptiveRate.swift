@@ -12,7 +12,9 @@
 /// - At every opening the rate becomes what the period since the previous opening proved (its successes over its
 ///   length; for a fixed window the period is the window), and never more than `targetShare` of the *ceiling*: the
 ///   pace at which the throttle was met, nor less than half that (as TCP's fast recovery halves its window: a
-///   period that climbed from a low rate proves far less than a spike arrest allows). The period is the learned
+///   period that climbed from a low rate proves far less than a spike arrest allows) or, after an episode a probe
+///   or two ended, than the rate of the last clean step; an episode that held back a quarter of the period (a
+///   fixed window spent early) restarts at what the period proved alone. The period is the learned
 ///   window, which bounds how far apart probes may be. Only the success of a request sent during the episode
 ///   opens it (the caller says which, as far as it knows: `mayOpen`).
 /// - Inside an episode probes double their spacing from one request at the learned rate (in the first episode,
@@ -72,6 +74,8 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     private var successStart = 0
     private static var successCapacity: Int { 4_096 }
     private var lastPeriodSuccesses = 1
+    /// The rate of the last clean step since the last opening (it held a whole step); nil before one.
+    private(set) var heldRate: Double?
     /// Rate-limit answers in the current episode; 0 outside one.
     private(set) var episodeThrottles = 0
     /// Requests sent since the current episode began: only their success is an opening (a success of a request
@@ -179,6 +183,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
 
     /// One clean step: towards the target under the ceiling, or (held there long enough) a higher ceiling.
     private mutating func climb(from rate: Double) {
+        heldRate = rate
         guard let ceiling else {
             ratePerSecond = min(rate * 2, most)
             return
@@ -245,6 +250,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
 
     /// The first success after an episode: the period since the last opening proved its successes per second.
     private mutating func open(at now: Instant) {
+        let probes = episodeProbes
         episodeThrottles = 0
         episodeProbes = 0
         inFlightLimit.markRateLimited()
@@ -264,14 +270,17 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
             // from a low rate (and paused) proves far less than a spike arrest allows. Not after an episode that
             // held back a quarter of the period: the gateway then withheld what the period did not prove (a
             // fixed window spent early).
+            // After an episode that a probe or two ended, the rate of the last clean step is proven too (a spike
+            // arrest met on the climb; a spent window turns away more probes, their spacing doubling).
             let heldBack = episodeStart.map { $0.duration(to: now) * 4 >= period } ?? false
-            let least = heldBack ? 0 : targetShare / 2
-            ratePerSecond = max(ceiling.map { min(max(proven, $0 * least), $0 * targetShare) } ?? proven, floor)
+            let held = probes <= 3 ? heldRate ?? 0 : 0
+            let least = heldBack ? 0 : max(targetShare / 2 * (ceiling ?? 0), held)
+            ratePerSecond = max(ceiling.map { min(max(proven, least), $0 * targetShare) } ?? proven, floor)
             learnedWindow = period
             windowFromFirstPeriod = lastOpening == nil
             lastPeriodSuccesses = max(successesSinceOpening, 1)
         }
-        (episodeStart, episodePace, stepsAtTarget, successesThisStep, stepStart) = (nil, nil, 0, 0, now)
+        (episodeStart, episodePace, stepsAtTarget, successesThisStep, stepStart, heldRate) = (nil, nil, 0, 0, now, nil)
         lastOpening = now
         successesSinceOpening = 1
         if let ratePerSecond { nextSend = now.advanced(by: .seconds(1 / (ratePerSecond * share))) }

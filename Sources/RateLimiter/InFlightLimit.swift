@@ -4,8 +4,10 @@
 /// Such a gateway refuses exactly the requests that find more than `N` in flight, and admits every other: so
 /// while the numbers in flight it refused all lie above those it admitted, the 429s are charged to a limit on
 /// requests in flight, and sending goes on under a cap without a pause. A refusal with fewer in flight than an
-/// earlier admission (or with none other in flight) proves a limit on the rate instead: from then on every 429 is
-/// the rate learner's (``AdaptiveRate``).
+/// earlier admission, or with at most one other in flight, proves a limit on the rate instead: from then on every
+/// 429 is the rate learner's (``AdaptiveRate``). (A limit of one in flight cannot be told from a rate of one per
+/// answer time, and is paced as that; a spike arrest refuses the second of two requests sent close together, which
+/// read as a limit of one in flight held the run to half the gateway.)
 ///
 /// The cap follows TCP's congestion window: additive increase (one more after a cap's worth of successes) and
 /// multiplicative decrease (a 429 at `k` in flight sets the cap to three quarters of `k`, at most `k - 1`). The
@@ -48,7 +50,7 @@ struct InFlightLimit: Sendable, Equatable, Codable {
     /// charged to the limit on requests in flight (sending goes on under the new cap, without a pause).
     mutating func recordThrottle(sentWith inFlight: Int) -> Bool {
         guard !limitsRate else { return false }
-        guard inFlight > 1, inFlight >= mostAdmitted else {
+        guard inFlight > 2, inFlight >= mostAdmitted else {
             markRateLimited()
             return false
         }

@@ -8,8 +8,8 @@ import Testing
 /// the gateway allows.
 @Suite struct AdaptiveRateRecoveryTests {
     /// Forty successes 0.25 s apart (t = 0 … 9.75), a throttle at 10 s, the opening at 12 s; then paced at `rate`
-    /// with a learned window of `window` seconds.
-    private func paced(at rate: Double, window: Double) -> AdaptiveRate<Instant> {
+    /// with a learned window of `window` seconds (nil: as learned).
+    private func paced(at rate: Double?, window: Double?) -> AdaptiveRate<Instant> {
         var learner = AdaptiveRate<Instant>()
         for index in 0..<40 {
             learner.recordSend(at: at(Double(index) * 0.25))
@@ -18,7 +18,7 @@ import Testing
         _ = learner.recordThrottle(at: at(10))
         learner.recordSend(at: at(12))
         learner.recordSuccess(at: at(12))
-        learner.restore(ratePerSecond: rate, window: .seconds(window))
+        if let rate, let window { learner.restore(ratePerSecond: rate, window: .seconds(window)) }
         return learner
     }
 
@@ -53,5 +53,31 @@ import Testing
         rate.recordSuccess(at: at(22))
         #expect(rate.ceiling == 6)
         #expect(abs(try #require(rate.ratePerSecond) - 2.1) < 1e-9, "not half the target under the ceiling, 2.85")
+    }
+
+    @Test func anEpisodeAProbeOrTwoEndedRestartsAtTheLastCleanStepsRate() throws {
+        // A spike arrest met on the doubling climb: the rate before the step held a whole step, so it is proven;
+        // after more refused probes (a spent window) only half the target under the ceiling is.
+        for refusedProbes in [0, 4] {
+            var rate = paced(at: nil, window: nil)
+            let held = try #require(rate.ratePerSecond)
+            var now = 12.0
+            for _ in 0..<200 where rate.ratePerSecond == held {
+                now += 2 / held
+                rate.recordSend(at: at(now))
+                rate.recordSuccess(at: at(now))
+            }
+            #expect(rate.ratePerSecond == 2 * held && rate.ceiling == nil)
+            _ = rate.recordThrottle(at: at(now))
+            for _ in 0..<refusedProbes {
+                now += 0.01
+                rate.recordSend(at: at(now))
+                _ = rate.recordThrottle(at: at(now))
+            }
+            rate.recordSend(at: at(now + 0.01))
+            rate.recordSuccess(at: at(now + 0.01))
+            let expected = refusedProbes == 0 ? held : 2 * held * 0.95 / 2
+            #expect(abs(try #require(rate.ratePerSecond) - expected) < 1e-9, "\(refusedProbes) probes refused")
+        }
     }
 }

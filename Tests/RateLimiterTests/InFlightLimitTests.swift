@@ -28,6 +28,10 @@ import Testing
         var alone = InFlightLimit()
         let lone = alone.recordThrottle(sentWith: 1)
         #expect(!lone, "a gateway that refuses a lone request limits a rate")
+        var pair = InFlightLimit()
+        pair.recordSuccess(sentWith: 1)
+        let second = pair.recordThrottle(sentWith: 2)
+        #expect(!second && pair.limitsRate, "the second of two sent together: a spike arrest's refusal, paced as a rate")
     }
 
     @Test func aRefusalAtTheNumberAnAdmissionHadStillCountsForTheLimitOnRequestsInFlight() {
