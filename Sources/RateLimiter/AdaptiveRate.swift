@@ -267,11 +267,10 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
             }
             if let episodePace { ceiling = episodePace }
             // As TCP's fast recovery halves its window, never less than half the target: a period that climbed
-            // from a low rate (and paused) proves far less than a spike arrest allows. Not after an episode that
-            // held back a quarter of the period: the gateway then withheld what the period did not prove (a
-            // fixed window spent early).
-            // After an episode that a probe or two ended, the rate of the last clean step is proven too (a spike
-            // arrest met on the climb; a spent window turns away more probes, their spacing doubling).
+            // from a low rate (and paused) proves far less than a spike arrest allows; and after an episode a probe
+            // or two ended, never less than the last clean step's rate (a spike arrest met on the climb; a spent
+            // window turns away more probes, their spacing doubling). Neither after an episode that held back a
+            // quarter of the period: the gateway withheld what the period did not prove (a fixed window spent early).
             let heldBack = episodeStart.map { $0.duration(to: now) * 4 >= period } ?? false
             let held = probes <= 3 ? heldRate ?? 0 : 0
             let least = heldBack ? 0 : max(targetShare / 2 * (ceiling ?? 0), held)
