@@ -27,32 +27,27 @@ struct SendLevels<Instant: Sendable>: Sendable {
 
     /// The request answered (the ticket's, else the oldest): how many were in flight as it left, and when.
     mutating func admitted(_ ticket: SendTicket?) -> (level: Int, sentAt: Instant)? {
-        take(ticket, orNewest: false).map { ($0.level, $0.sentAt) }
+        guard let index = index(of: ticket, orNewest: false) else { return nil }
+        let sent = entries.remove(at: index)
+        return (sent.level, sent.sentAt)
     }
 
     /// The request refused (the ticket's, else the newest): how many were in flight as it left. The requests sent
-    /// after it no longer count it.
+    /// after it (those now from its place on) no longer count it.
     mutating func refused(_ ticket: SendTicket?) -> (level: Int, sentAt: Instant)? {
-        guard let sent = take(ticket, orNewest: true) else { return nil }
-        if let index = entries.firstIndex(where: { $0.serial > sent.serial }) {
-            for later in index..<entries.count { entries[later].level = max(entries[later].level - 1, 1) }
-        }
+        guard let index = index(of: ticket, orNewest: true) else { return nil }
+        let sent = entries.remove(at: index)
+        for later in index..<entries.count { entries[later].level = max(entries[later].level - 1, 1) }
         return (sent.level, sent.sentAt)
     }
 
     /// The request that got no answer or was never sent (the ticket's, else the oldest or newest): forgotten.
     mutating func forget(_ ticket: SendTicket?, orNewest: Bool) {
-        _ = take(ticket, orNewest: orNewest)
+        if let index = index(of: ticket, orNewest: orNewest) { entries.remove(at: index) }
     }
 
-    private mutating func take(_ ticket: SendTicket?, orNewest: Bool) -> (serial: Int, level: Int, sentAt: Instant)? {
-        let index: Int?
-        if let ticket {
-            index = entries.firstIndex { $0.serial == ticket.serial }
-        } else {
-            index = entries.isEmpty ? nil : (orNewest ? entries.count - 1 : 0)
-        }
-        guard let index else { return nil }
-        return entries.remove(at: index)
+    private func index(of ticket: SendTicket?, orNewest: Bool) -> Int? {
+        if let ticket { return entries.firstIndex { $0.serial == ticket.serial } }
+        return entries.isEmpty ? nil : (orNewest ? entries.count - 1 : 0)
     }
 }
