@@ -8,23 +8,29 @@
 /// - Slow start: before the first rate-limit answer there is no rate, only a cap on requests in flight that
 ///   starts at one and grows by one with every success (so a spike-arresting gateway meets one early 429, not a
 ///   burst of `concurrency`), until the cap no longer matters. A 429 while several are in flight may be a limit on
-///   the number in flight instead: ``InFlightLimit`` learns that one, and no rate is learned.
+///   the number in flight instead: ``InFlightLimit`` learns that one, and no rate is learned. The pace slow start
+///   had reached at its first 429 (its last four sends) is the first ceiling, and the success pace then the clean
+///   rate, unless the gateway then held back or the pace was ten times what the first period proved (a burst that
+///   a window or a bucket absorbed): with answers of a second, the first period proves a third of a spike arrest.
 /// - At every opening the rate becomes what the period since the previous opening proved (its successes over its
 ///   length; for a fixed window the period is the window), and never more than `targetShare` of the *ceiling*: the
 ///   pace at which the throttle was met, nor less than half that (as TCP's fast recovery halves its window: a
 ///   period that climbed from a low rate proves far less than a spike arrest allows) or, after an episode a probe
 ///   or two ended, than the rate of the last clean step; an episode that held back a quarter of the period (a
-///   fixed window spent early) restarts at what the period proved alone. The period is the learned
-///   window, which bounds how far apart probes may be. Only the success of a request sent during the episode
-///   opens it (the caller says which, as far as it knows: `mayOpen`).
+///   fixed window spent early) restarts at what the period proved alone (a `Retry-After` of a second is no holding
+///   back: any shorter wait is rounded up to it). The period is the learned window, which bounds how far apart
+///   probes may be. Only the success of a request sent during the episode opens it (the caller says which, as far
+///   as it knows: `mayOpen`).
 /// - Inside an episode probes double their spacing from one request at the learned rate (in the first episode,
-///   from the spacing of the successes so far, a second at least), at most a sixteenth of the learned window
-///   (before one is learned, or while it is the first period's alone, `probeCapBeforeWindow`), so finding the
-///   turn costs a few 429s and a sixteenth of a window at worst. Only probes double the spacing, not the 429s of requests already in flight.
+///   from the spacing of the successes so far, a second at least), at most a sixteenth of the learned window (before
+///   one is learned, or while it is the first period's alone, `probeCapBeforeWindow`), so finding the turn costs a
+///   few 429s and a sixteenth of a window at worst. Only probes double the spacing, not the 429s of requests already
+///   in flight.
 /// - Between episodes, after each *step* (a learned window's worth of successes, `stepSuccessesAtLeast` at least)
 ///   without a throttle, the rate closes half the gap to `targetShare` of the ceiling (doubles, while no ceiling is
-///   known: then a step is `stepSuccessesBeforeCeiling` successes at least, or a learned window's time). At the target it holds, and only after `stepsBeforeProbing` clean steps raises the ceiling by a tenth,
-///   so a gateway that loosens its limit is found again at the cost of one episode now and then.
+///   known: then a step is `stepSuccessesBeforeCeiling` successes at least, or a learned window's time). At the
+///   target it holds, and only after `stepsBeforeProbing` clean steps raises the ceiling by a tenth, so a gateway
+///   that loosens its limit is found again at the cost of one episode now and then.
 struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant.Duration == Duration {
     /// No rate falls below this many requests per second (one every five minutes).
     var floor = 1.0 / 300
@@ -47,7 +53,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     var stepsBeforeProbing = 8
     /// Requests per second once an episode has ended; nil before.
     private(set) var ratePerSecond: Double?
-    /// The lowest pace that met a throttle lately; nil while none is known (the first episode came in slow start).
+    /// The lowest pace that met a throttle lately; nil while none is known (slow start's pace proved nothing).
     private(set) var ceiling: Double?
     /// Slow start's cap on requests in flight; nil once it has grown past any concurrency, or after a throttle.
     private var slowStartCap: Int? = 1
@@ -57,8 +63,9 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     private(set) var learnedWindow: Duration?
     /// When the next request may leave at the learned pace; nil before a rate is learned and inside an episode.
     private(set) var nextSend: Instant?
-    private var lastSend: Instant?
-    private var lastSuccess: Instant?
+    /// The last four sends, and the pace they kept as slow start met its first 429.
+    private var recentSends = RecentInstants<Instant>(capacity: 4)
+    private var slowStartPace: Double?
     /// The mean spacing of recent successes, in seconds (an exponentially weighted mean).
     private var successSpacing: Double?
     private var firstSend: Instant?
@@ -69,10 +76,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     private var successesThisStep = 0
     private var stepStart: Instant?
     private var stepsAtTarget = 0
-    /// Recent success instants, oldest first (a ring of at most `successCapacity`).
-    private var successes: [Instant] = []
-    private var successStart = 0
-    private static var successCapacity: Int { 4_096 }
+    private var successes = RecentInstants<Instant>(capacity: 4_096)
     private var lastPeriodSuccesses = 1
     /// The rate of the last clean step since the last opening (it held a whole step); nil before one.
     private(set) var heldRate: Double?
@@ -81,9 +85,11 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     /// Requests sent since the current episode began: only their success is an opening (a success of a request
     /// sent before the throttle, answered late, proves nothing about the window).
     private var episodeProbes = 0
-    /// When the current episode began, and the pace then (nil in slow start).
+    /// When the current episode began, and the pace then (slow start's, when it is a ceiling).
     private var episodeStart: Instant?
     private var episodePace: Double?
+    /// A `Retry-After` of a second or less in the episode: the gateway's rounding.
+    private var episodeRoundedWait = Duration.zero
 
     /// What a rate-limit answer means for the sends that follow.
     enum ThrottleResponse: Equatable {
@@ -114,7 +120,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
         let next: Instant?
         if ratePerSecond != nil {
             next = nextSend
-        } else if let successSpacing, let lastSend {
+        } else if let successSpacing, let lastSend = recentSends.newest {
             next = lastSend.advanced(by: .seconds(successSpacing / 2))
         } else {
             next = nil
@@ -125,7 +131,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
 
     mutating func recordSend(at now: Instant) {
         if firstSend == nil { firstSend = now }
-        lastSend = now
+        recentSends.append(now)
         if episodeThrottles > 0 { episodeProbes += 1 }
         guard let ratePerSecond else { return }
         let earliest = nextSend.map { max($0, now) } ?? now
@@ -144,21 +150,15 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     /// a request known to have been sent before the current episode began (a shared ledger knows it): its
     /// success is counted but ends no episode.
     mutating func recordSuccess(at now: Instant, inFlight: Int = 1, mayOpen: Bool = true) {
-        if successes.count < Self.successCapacity {
-            successes.append(now)
-        } else {
-            successes[successStart] = now
-            successStart = (successStart + 1) % Self.successCapacity
-        }
         inFlightLimit.recordSuccess(sentWith: inFlight)
-        if let lastSuccess {
+        if let lastSuccess = successes.newest {
             let spacing = lastSuccess.duration(to: now).seconds
             successSpacing = successSpacing.map { $0 * 0.8 + spacing * 0.2 } ?? spacing
         } else if let firstSend {
             // The first answer's time is the only spacing known: the second request does not leave beside the first.
             successSpacing = firstSend.duration(to: now).seconds
         }
-        lastSuccess = now
+        successes.append(now)
         if episodeThrottles > 0, episodeProbes > 0, mayOpen {
             open(at: now)
             return
@@ -208,6 +208,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     /// The pause doubles with every probe of this episode that was turned away, not with every 429: the requests
     /// that were already in flight when the window ran out come back throttled too, and prove nothing new.
     mutating func recordThrottle(at now: Instant, retryAfter: Duration? = nil, inFlight: Int = 1) -> ThrottleResponse {
+        if slowStartCap != nil { slowStartPace = recentSends.perSecond }
         slowStartCap = nil
         // A `Retry-After` of more than a second names a time to wait for: a limit on the rate.
         if ratePerSecond == nil, (retryAfter ?? .zero) <= .seconds(1), inFlightLimit.recordThrottle(sentWith: inFlight) {
@@ -215,8 +216,14 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
         }
         if episodeThrottles == 0 {
             (episodeStart, episodePace, episodeProbes) = (now, ratePerSecond, 0)
+            if ratePerSecond == nil, successesSinceOpening >= 4, let slowStartPace, let successSpacing, successSpacing > 0 {
+                episodePace = slowStartPace
+                heldRate = 1 / successSpacing
+            }
         }
         episodeThrottles += 1
+        // `Retry-After` counts whole seconds: a second is what any shorter wait is rounded up to.
+        if let retryAfter, retryAfter <= .seconds(1) { episodeRoundedWait = retryAfter }
         nextSend = nil
         let spacing: Double
         let cap: Double
@@ -262,16 +269,18 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
             // A long period that climbed from a low rate proves more than its average: its last learned window.
             if let learnedWindow, learnedWindow < period {
                 let since = now.advanced(by: .zero - learnedWindow)
-                let recent = successes.reduce(0) { $0 + ($1 > since ? 1 : 0) }
+                let recent = successes.count(after: since)
                 proven = max(proven, Double(recent) / learnedWindow.seconds)
             }
-            if let episodePace { ceiling = episodePace }
             // As TCP's fast recovery halves its window, never less than half the target: a period that climbed
             // from a low rate (and paused) proves far less than a spike arrest allows; and after an episode a probe
             // or two ended, never less than the last clean step's rate (a spike arrest met on the climb; a spent
             // window turns away more probes, their spacing doubling). Neither after an episode that held back a
             // quarter of the period: the gateway withheld what the period did not prove (a fixed window spent early).
-            let heldBack = episodeStart.map { $0.duration(to: now) * 4 >= period } ?? false
+            let heldBack = episodeStart.map { ($0.duration(to: now) - episodeRoundedWait) * 4 >= period } ?? false
+            // Slow start's pace says nothing when the gateway then held back, or when it was far above what the
+            // period proved (a burst a window or a bucket absorbed).
+            if let episodePace, ratePerSecond != nil || (!heldBack && episodePace <= proven * 10) { ceiling = episodePace }
             let held = probes <= 3 ? heldRate ?? 0 : 0
             let least = heldBack ? 0 : max(targetShare / 2 * (ceiling ?? 0), held)
             ratePerSecond = max(ceiling.map { min(max(proven, least), $0 * targetShare) } ?? proven, floor)
@@ -280,6 +289,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
             lastPeriodSuccesses = max(successesSinceOpening, 1)
         }
         (episodeStart, episodePace, stepsAtTarget, successesThisStep, stepStart, heldRate) = (nil, nil, 0, 0, now, nil)
+        episodeRoundedWait = .zero
         lastOpening = now
         successesSinceOpening = 1
         if let ratePerSecond { nextSend = now.advanced(by: .seconds(1 / (ratePerSecond * share))) }

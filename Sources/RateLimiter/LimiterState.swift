@@ -28,6 +28,9 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// Without a reset header: the first answer seen in the window, so `firstSeen + window` bounds the reset.
     private var windowFirstSeenAt: Instant?
     private var isProbing = true
+    /// When the current probe began (a pause ended, a window turned): the requests sent before it neither hold the
+    /// probe back nor, answered late, end it. Nil for the first probe of the run.
+    private var probingSince: Instant?
     private var consecutiveThrottles = 0
     private var localCap: TokenBucket<Instant>?
     private var adaptive = AdaptiveRate<Instant>()
@@ -72,7 +75,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         if let pausedUntil {
             if now < pausedUntil { return wait(until: pausedUntil, now: now) }
             self.pausedUntil = nil
-            isProbing = true
+            (isProbing, probingSince) = (true, now)
         }
         rollWindowIfDue(at: now)
         if let remaining, remaining <= 0 {
@@ -95,7 +98,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
                 return wait(until: until, now: now)
             }
         }
-        if isProbing && inFlight > 0 { return .park }
+        if isProbing, probingSince.map({ sendLevels.count(sentSince: $0) }) ?? inFlight > 0 { return .park }
         if limit == nil, !adaptive.allowsAnother(inFlight: inFlight) { return .park }
         if let wait = localCap?.waitTime(at: now) { return .sleep(until: now.advanced(by: wait)) }
         if limit == nil, configuration.pacesAdaptively, let next = adaptive.sendTime(at: now) {
@@ -137,7 +140,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         resetAt = nil
         windowFirstSeenAt = nil
         smoothingNextSend = nil
-        isProbing = true
+        (isProbing, probingSince) = (true, now)
     }
 
     private func smoothingSpacing(at now: Instant) -> Duration? {
@@ -154,7 +157,8 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
     mutating func recordAnswer(_ observation: QuotaObservation, at now: Instant, ticket: SendTicket? = nil) {
         inFlight = max(inFlight - 1, 0)
         let sent = sendLevels.admitted(ticket)
-        isProbing = false
+        // A late answer of a request sent before the probe began says nothing of the gateway now.
+        if let probingSince, let sent, sent.sentAt < probingSince {} else { isProbing = false }
         consecutiveThrottles = 0
         if observation.hasQuota {
             apply(observation, at: now)

@@ -13,7 +13,7 @@ public struct SendTicket: Sendable, Hashable {
 /// gateway never held those open. So every 429 takes its request off the levels of the requests sent after it.
 /// Without this, answers of a millisecond made a gateway that holds eight open look as if it had admitted ten, and
 /// its next refusal at nine read as a limit on the rate (a pause of a second in a run of a tenth of one).
-struct SendLevels<Instant: Sendable>: Sendable {
+struct SendLevels<Instant: Comparable & Sendable>: Sendable {
     private var entries: [(serial: Int, level: Int, sentAt: Instant)] = []
     private var lastSerial = 0
 
@@ -39,6 +39,11 @@ struct SendLevels<Instant: Sendable>: Sendable {
         let sent = entries.remove(at: index)
         for later in index..<entries.count { entries[later].level = max(entries[later].level - 1, 1) }
         return (sent.level, sent.sentAt)
+    }
+
+    /// How many of the requests in flight left at or after `instant`.
+    func count(sentSince instant: Instant) -> Int {
+        entries.reduce(0) { $0 + ($1.sentAt >= instant ? 1 : 0) }
     }
 
     /// The request that got no answer or was never sent (the ticket's, else the oldest or newest): forgotten.
