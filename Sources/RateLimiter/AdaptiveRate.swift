@@ -109,7 +109,7 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     /// Whether the caps on requests in flight (slow start's, the gateway's) let another join `inFlight` others.
     func allowsAnother(inFlight: Int) -> Bool {
         if let slowStartCap, inFlight >= slowStartCap { return false }
-        if let cap = inFlightLimit.cap, inFlight >= cap { return false }
+        if let cap = inFlightLimit.cap, inFlight >= cap || inFlightLimit.awaitsSuccess { return false }
         return true
     }
 

@@ -10,7 +10,8 @@
 /// read as a limit of one in flight held the run to half the gateway.)
 ///
 /// The cap follows TCP's congestion window: additive increase (one more after a cap's worth of successes) and
-/// multiplicative decrease (a 429 at `k` in flight sets the cap to three quarters of `k`, at most `k - 1`). The
+/// multiplicative decrease (a 429 at `k` in flight sets the cap to three quarters of `k`, at most `k - 1`, and
+/// nothing more leaves until a success shows the gateway still admits: a spent window would refuse it too). The
 /// level last refused is remembered: the cap climbs back to just under it at once, and tries it again only after
 /// `probeSuccesses` times the cap's successes, doubling with each refusal there (up to 64 times), so probing costs
 /// well under 3% of the requests while every allowed slot stays in use.
@@ -25,12 +26,16 @@ struct InFlightLimit: Sendable, Equatable, Codable {
     private var mostAdmitted = 0
     private var successesAtCap = 0
     private var probeBackoff = 1
+    /// After a refusal charged to the limit, nothing more leaves until a success shows the gateway still admits: a
+    /// spent window refuses every request, and those sent under the new cap before its next 429 came back were lost.
+    private(set) var awaitsSuccess = false
     /// Successes at the cap, per request of the cap, before the refused level is tried again (then doubling).
     var probeSuccesses = 4
 
     /// A request was admitted that had been sent with `inFlight` requests in flight, itself included.
     mutating func recordSuccess(sentWith inFlight: Int) {
         mostAdmitted = max(mostAdmitted, inFlight)
+        awaitsSuccess = false
         // Only a request that used the whole cap proves it (TCP grows its window only while the window limits it,
         // RFC 7661): answers of a millisecond seldom fill a cap of five, and "held" it without ever trying it.
         guard let cap, !limitsRate, inFlight >= cap else { return }
@@ -60,11 +65,12 @@ struct InFlightLimit: Sendable, Equatable, Codable {
         refusedAt = min(refusedAt ?? inFlight, inFlight)
         cap = max(1, min(inFlight - 1, inFlight * 3 / 4))
         successesAtCap = 0
+        awaitsSuccess = true
         return true
     }
 
     /// The gateway limits a rate (a 429 proved it, or a previous run learned one): 429s are the rate learner's.
     mutating func markRateLimited() {
-        (cap, refusedAt, limitsRate) = (nil, nil, true)
+        (cap, refusedAt, limitsRate, awaitsSuccess) = (nil, nil, true, false)
     }
 }

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import RateLimiter
@@ -16,6 +17,27 @@ import Testing
     @Test func aRefusalAboveEveryAdmittedNumberIsALimitOnRequestsInFlight() {
         let limit = learnedFour()
         #expect(limit.cap == 3 && limit.refusedAt == 5 && !limit.limitsRate, "three quarters of 5, sent on without a pause")
+    }
+
+    @Test func afterARefusalNothingLeavesUntilASuccessShowsTheGatewayStillAdmits() {
+        // A spent window refuses every request: sent under the new cap before its next 429 came back, they were lost.
+        var limit = learnedFour()
+        #expect(limit.awaitsSuccess)
+        var rate = AdaptiveRate<Instant>()
+        for level in 1...8 {
+            rate.recordSend(at: at(0))
+            rate.recordSuccess(at: at(0.001), inFlight: level)
+        }
+        let response = rate.recordThrottle(at: at(0.002), inFlight: 9)
+        #expect(response == .inFlightLimit)
+        #expect(!rate.allowsAnother(inFlight: 0), "under the cap of 6, but no success since the refusal")
+        // The 429s of requests sent before it keep it waiting; a success ends the wait.
+        let earlier = limit.recordThrottle(sentWith: 6)
+        #expect(earlier && limit.awaitsSuccess)
+        limit.recordSuccess(sentWith: 3)
+        #expect(!limit.awaitsSuccess)
+        rate.recordSuccess(at: at(0.003), inFlight: 5)
+        #expect(rate.allowsAnother(inFlight: 0))
     }
 
     @Test func aRefusalWithFewerInFlightThanAnAdmissionOrAloneIsARateLimit() {
