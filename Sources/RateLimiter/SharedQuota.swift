@@ -71,7 +71,7 @@ public struct SharedQuota: Sendable, Equatable, Codable {
     /// campaign started later (against a gateway that now publishes a quota) begins with a probe.
     public var headerlessUntil: Double?
     /// Without quota headers: the learner of every worker's answers together.
-    var learner = AdaptiveRate<ServerInstant>()
+    @SavedLearner var learner = AdaptiveRate<ServerInstant>()
     /// Episodes of rate limits met since the last answer that was not one: the backoff grows with them.
     public var throttles = 0
     /// Throttle episodes begun without quota headers. A send granted before the current one began (a worker still

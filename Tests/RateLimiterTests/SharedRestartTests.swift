@@ -43,4 +43,18 @@ import Testing
         #expect(loaded == quota)
         #expect(loaded.learnedRate == 2)
     }
+
+    @Test func aLearnerSavedByAnotherReleaseKeepsItsRateAndWindow() throws {
+        // The ledger as a release whose learner lacked a field of this one's (and had one this one lacks) saved it.
+        let quota = learned()
+        var ledger = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(quota)) as? [String: Any])
+        var learner = try #require(ledger["learner"] as? [String: Any])
+        #expect(learner.removeValue(forKey: "recentSends") != nil)
+        learner["aFieldOfAnotherRelease"] = 1
+        ledger["learner"] = learner
+        let loaded = try JSONDecoder().decode(SharedQuota.self, from: JSONSerialization.data(withJSONObject: ledger))
+        #expect(loaded.learnedRate == 2)
+        #expect(loaded.learnedWindowSeconds == 10)
+        #expect(loaded.generation == quota.generation, "the rest of the ledger is kept")
+    }
 }
