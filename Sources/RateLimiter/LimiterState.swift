@@ -98,7 +98,7 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
                 return wait(until: until, now: now)
             }
         }
-        if isProbing, probingSince.map({ sendLevels.count(sentSince: $0) }) ?? inFlight > 0 { return .park }
+        if isProbing, (probingSince.map { sendLevels.count(sentSince: $0) } ?? inFlight) > 0 { return .park }
         if limit == nil, !adaptive.allowsAnother(inFlight: inFlight) { return .park }
         if let wait = localCap?.waitTime(at: now) { return .sleep(until: now.advanced(by: wait)) }
         if limit == nil, configuration.pacesAdaptively, let next = adaptive.sendTime(at: now) {
@@ -158,7 +158,8 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
         inFlight = max(inFlight - 1, 0)
         let sent = sendLevels.admitted(ticket)
         // A late answer of a request sent before the probe began says nothing of the gateway now.
-        if let probingSince, let sent, sent.sentAt < probingSince {} else { isProbing = false }
+        let answersAnEarlierRequest = if let probingSince, let sent { sent.sentAt < probingSince } else { false }
+        if !answersAnEarlierRequest { isProbing = false }
         consecutiveThrottles = 0
         if observation.hasQuota {
             apply(observation, at: now)
