@@ -9,7 +9,8 @@
 # user where a user would be: `batch-runner --version`, `man -w`, `validate` of an example job, the number-verify
 # example on the embedded sandbox (results.csv checked), the report unit's stop counter with a planted link (never
 # written through), and a purge that keeps the user and the state.
-# MIRROR= changes the mirror (default: http://deb.debian.org/debian).
+# MIRROR= changes the mirror (default: http://deb.debian.org/debian). Each step that reaches it ends within
+# its time limit (debootstrap 15 min, each apt-get 10 min): a stalled mirror fails the check, it never hangs CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +30,7 @@ if [ ! -f "$base" ]; then
     echo "check-package: making a minimal Debian 12 root (once; kept in $base) ..." >&2
     mkdir -p "$cache"
     fresh="$(mktemp -d)"
-    debootstrap --variant=minbase --include=man-db bookworm "$fresh" "$mirror" >"$cache/debootstrap.log" 2>&1 \
+    timeout 900 debootstrap --variant=minbase --include=man-db bookworm "$fresh" "$mirror" >"$cache/debootstrap.log" 2>&1 \
         || { tail -n 20 "$cache/debootstrap.log" >&2; rm -rf "$fresh"; fail "debootstrap failed"; }
     rm -rf "$fresh"/var/cache/apt/archives/*.deb
     chmod 0755 "$fresh"
@@ -60,8 +61,8 @@ as_user() {  # as the package's user: numeric ids, since chroot may look names u
 }
 
 inside sh -c '! command -v swift' || fail "the root has a Swift toolchain"
-inside apt-get update -qq
-inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/batch-runner.deb \
+inside timeout 600 apt-get update -qq
+inside timeout 600 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/batch-runner.deb \
     >"$root/tmp/apt.log" 2>&1 || { tail -n 20 "$root/tmp/apt.log" >&2; fail "apt could not install $deb"; }
 [ -z "$(find "$root" -xdev -name 'libswiftCore*' -print -quit)" ] || fail "a Swift runtime library is in the root"
 
@@ -82,7 +83,7 @@ done
 examples=/usr/share/doc/batch-runner/examples
 as_user batch-runner validate "$examples/jobs/number-verify.yml" --sandbox >/dev/null \
     || fail "validate of the example job failed"
-as_user batch-runner run "$examples/jobs/number-verify.yml" --sandbox --no-progress --log-level warning \
+as_user timeout 300 batch-runner run "$examples/jobs/number-verify.yml" --sandbox --no-progress --log-level warning \
     --output /var/lib/batch-runner/check --state /var/lib/batch-runner/check.sqlite \
     || fail "the number-verify example on the embedded sandbox exited $?"
 results="$root/var/lib/batch-runner/check/results.csv"

@@ -107,9 +107,10 @@ struct AdaptiveRate<Instant: InstantProtocol>: Sendable, Equatable where Instant
     }
 
     /// Whether the caps on requests in flight (slow start's, the gateway's) let another join `inFlight` others.
+    /// While a refusal awaits a success, only a request alone in flight goes: its answer is the success awaited.
     func allowsAnother(inFlight: Int) -> Bool {
         if let slowStartCap, inFlight >= slowStartCap { return false }
-        if let cap = inFlightLimit.cap, inFlight >= cap || inFlightLimit.awaitsSuccess { return false }
+        if let cap = inFlightLimit.cap, inFlight >= cap || (inFlightLimit.awaitsSuccess && inFlight > 0) { return false }
         return true
     }
 

@@ -4,7 +4,8 @@ enum LimiterDecision<Instant: InstantProtocol>: Sendable where Instant.Duration 
     case send
     /// Ask again at this instant.
     case sleep(until: Instant)
-    /// Ask again when an answer arrives (requests in flight decide what is left).
+    /// Ask again when an answer arrives (requests in flight decide what is left). Never answered while nothing is
+    /// in flight: no answer would come.
     case park
     /// The quota is spent and the reset is further away than `max_wait` allows (`on_exhausted: stop`).
     case exhausted(resetIn: Duration?)
@@ -98,8 +99,11 @@ struct LimiterState<Instant: InstantProtocol>: Sendable where Instant.Duration =
                 return wait(until: until, now: now)
             }
         }
-        if isProbing, (probingSince.map { sendLevels.count(sentSince: $0) } ?? inFlight) > 0 { return .park }
-        if limit == nil, !adaptive.allowsAnother(inFlight: inFlight) { return .park }
+        // A parked request waits for an answer: with nothing in flight none would come, so it goes (as the probe).
+        if inFlight > 0 {
+            if isProbing, (probingSince.map { sendLevels.count(sentSince: $0) } ?? inFlight) > 0 { return .park }
+            if limit == nil, !adaptive.allowsAnother(inFlight: inFlight) { return .park }
+        }
         if let wait = localCap?.waitTime(at: now) { return .sleep(until: now.advanced(by: wait)) }
         if limit == nil, configuration.pacesAdaptively, let next = adaptive.sendTime(at: now) {
             return .sleep(until: next)

@@ -82,16 +82,7 @@ package final class PostgresServer: @unchecked Sendable {
         guard let text = try? String(contentsOfFile: folder + "/data/postmaster.pid", encoding: .utf8),
             let postmaster = text.split(separator: "\n").first.flatMap({ pid_t($0) })
         else { return [] }
-        var pids = [postmaster]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            // Fields after the command: state, then the parent's pid.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, pid_t(fields[1]) == postmaster { pids.append(pid) }
-        }
-        return pids
+        return [postmaster] + ProcessTree.children(of: postmaster)
     }
 
     /// Freezes the server (SIGSTOP to every process, as a stalled host or storage volume would): connections stay
@@ -127,6 +118,9 @@ package final class PostgresServer: @unchecked Sendable {
         return process
     }
 
+    /// How long one of the server's programs may run (`pg_ctl -w` itself gives up after 60 s).
+    private static let programTimeLimit = Duration.seconds(120)
+
     /// Runs one of the server's programs (as `postgres` when this process is root) and answers its output.
     /// posix_spawn and waitpid, not Foundation's Process: its exit monitoring hung inside an async test.
     @discardableResult
@@ -145,8 +139,20 @@ package final class PostgresServer: @unchecked Sendable {
         defer { for argument in cArguments { free(argument) } }
         let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
         guard spawned == 0 else { throw POSIXError(.ENOEXEC, "cannot start \(tool): \(String(cString: strerror(spawned)))") }
+        // Bounded: a psql that waits for a lock or a frozen server must fail its test, never hang the suite.
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let deadline = ContinuousClock.now.advanced(by: Self.programTimeLimit)
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid || (reaped < 0 && errno != EINTR) { break }
+            if ContinuousClock.now >= deadline {
+                ProcessTree.kill(pid)
+                while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+                unlink(outputPath)
+                throw POSIXError(.ETIMEDOUT, "\(tool) did not end within \(Self.programTimeLimit): killed")
+            }
+            usleep(5_000)
+        }
         let text = ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         unlink(outputPath)
         let exited = status & 0x7f == 0

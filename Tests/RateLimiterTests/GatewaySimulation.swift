@@ -1,3 +1,4 @@
+import Testing
 import TestSupport
 
 @testable import RateLimiter
@@ -182,7 +183,14 @@ struct GatewayRun {
                 parked.removeAll()
             }
         }
+        Self.expectNoStall(rowsLeft: left, parked: parked.count)
         return outcome
+    }
+
+    /// The events ran out with rows left: the limiter parked every worker with nothing in flight, so no answer
+    /// could ever wake them (a real run would hang until it is killed).
+    static func expectNoStall(rowsLeft: Int, parked: Int) {
+        #expect(rowsLeft == 0, "stalled: \(rowsLeft) rows left, \(parked) workers parked with nothing in flight")
     }
 }
 

@@ -30,14 +30,15 @@ import Testing
         }
         let response = rate.recordThrottle(at: at(0.002), inFlight: 9)
         #expect(response == .inFlightLimit)
-        #expect(!rate.allowsAnother(inFlight: 0), "under the cap of 6, but no success since the refusal")
+        #expect(!rate.allowsAnother(inFlight: 1), "under the cap of 6, but no success since the refusal")
+        #expect(rate.allowsAnother(inFlight: 0), "alone, a request goes: its answer is the success awaited")
         // The 429s of requests sent before it keep it waiting; a success ends the wait.
         let earlier = limit.recordThrottle(sentWith: 6)
         #expect(earlier && limit.awaitsSuccess)
         limit.recordSuccess(sentWith: 3)
         #expect(!limit.awaitsSuccess)
         rate.recordSuccess(at: at(0.003), inFlight: 5)
-        #expect(rate.allowsAnother(inFlight: 0))
+        #expect(rate.allowsAnother(inFlight: 1))
     }
 
     @Test func aRefusalWithFewerInFlightThanAnAdmissionOrAloneIsARateLimit() {

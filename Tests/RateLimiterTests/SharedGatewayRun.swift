@@ -102,6 +102,7 @@ struct SharedGatewayRun {
                 wakeParked(process, now)
             }
         }
+        GatewayRun.expectNoStall(rowsLeft: left, parked: parked.map(\.count).reduce(0, +))
         return outcome
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// Runs the real `batch-runner` binary, as a cron job or an operator would.
 struct BatchRunnerProcess {
@@ -71,16 +72,18 @@ struct BatchRunnerProcess {
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for the process to end and collects its output. A process still running after `limit` is killed
-    /// (SIGKILL) and the test fails: a hung binary fails its test, it never hangs the suite.
+    /// Waits for the process to end and collects its output. A process still running after `limit`, or when the
+    /// test ends first (its time limit cancels it), is killed with its children (SIGKILL) and the test fails: a hung
+    /// binary fails its test, it never hangs the suite.
     func finish(limit: Duration = .seconds(300)) async -> Outcome {
         let pid = process.processIdentifier
-        let killed = Flag()
+        let (ended, killed) = (Flag(), Flag())
         let outcome = await withTaskGroup(of: Void.self, returning: Outcome.self) { group in
             group.addTask {
-                do { try await Task.sleep(for: limit) } catch { return }
+                try? await Task.sleep(for: limit)
+                guard !ended.isSet else { return }
                 killed.set()
-                kill(pid, SIGKILL)
+                ProcessTree.kill(pid)
             }
             defer { group.cancelAll() }
             async let out = collectedStdout.untilEnd()
@@ -92,14 +95,14 @@ struct BatchRunnerProcess {
                     continuation.resume()
                 }.start()
             }
+            ended.set()
             return Outcome(status: process.terminationStatus, stdout: stdout, stderr: stderr)
         }
         if killed.isSet {
-            Issue.record("batch-runner \(process.arguments ?? []) did not end within \(limit): killed. stderr: \(outcome.stderr.suffix(2000))")
+            Issue.record("batch-runner \(process.arguments ?? []) did not end within \(limit) or the test's time limit: killed. stderr: \(outcome.stderr.suffix(2000))")
         }
         return outcome
     }
-
 
     /// Runs to the end.
     static func run(_ arguments: [String], environment: [String: String] = [:], wrapper: [String] = []) async throws -> Outcome {
