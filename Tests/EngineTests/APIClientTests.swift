@@ -1,4 +1,5 @@
 import NIOHTTP1
+import RateLimiter
 import Testing
 import TestSupport
 
@@ -158,5 +159,21 @@ import TestSupport
         let harness = ClientHarness { _, _ in .tooLarge(headers: HTTPHeaders()) }
         await #expect(throws: RequestFailure.self) { try await harness.client.send(probe()) }
         #expect(harness.transport.sent.count == 1)
+    }
+
+    @Test func aSendCancelledWhileItsRequestIsOutLeavesNothingInFlight() async throws {
+        // The transport waits until the send is cancelled (a stream that never yields ends then).
+        let (never, continuation) = AsyncStream.makeStream(of: Int.self)
+        let harness = ClientHarness { _, _ in
+            for await _ in never {}
+            return .noAnswer("cancelled", mayHaveArrived: true)
+        }
+        defer { continuation.finish() }
+        let sending = Task { try await harness.client.send(probe()) }
+        while harness.transport.sent.isEmpty, !Task.isCancelled { await Task.yield() }
+        #expect(harness.limiter.snapshot.inFlight == 1)
+        sending.cancel()
+        await #expect(throws: CancellationError.self) { try await sending.value }
+        #expect(harness.limiter.snapshot.inFlight == 0, "the limiter heard of the request before the cancellation ended the send")
     }
 }

@@ -12,6 +12,7 @@ struct ClientHarness {
     let clock = ManualClock()
     let transport: InMemoryTransport
     let statistics = RunStatistics()
+    let limiter: RateLimiter<EngineClock>
     let client: APIClient
 
     init(
@@ -23,9 +24,10 @@ struct ClientHarness {
         let engineClock = EngineClock(clock)
         transport = InMemoryTransport(respond: respond)
         let wallClock = WallClock { 1_700_000_000 }
+        limiter = RateLimiter(configuration: configuration, clock: engineClock)
         client = APIClient(
             transport: transport,
-            limiter: RateLimiter(configuration: configuration, clock: engineClock),
+            limiter: limiter,
             tokens: tokens?(engineClock),
             retry: JobConfiguration.Retry(maxAttempts: maxAttempts, backoff: Backoff(base: .seconds(1), cap: .seconds(8))),
             maxBodyBytes: 1 << 20,

@@ -144,7 +144,7 @@ import Testing
     }
 
     @Test func theLedgerTakesEvery429AsARatesForNoWorkerSeesTheCampaignsNumberInFlight() {
-        var quota = throttled()
+        let quota = throttled()
         #expect(quota.learner.inFlightLimit.limitsRate)
     }
 }

@@ -121,132 +121,118 @@ package final class APIClient: Sendable {
         self.logger = logger
     }
 
-    /// Sends `request` until it is settled.
+    /// Sends `request` until it is settled: the shell that performs ``RequestAttempt``'s steps.
     ///
     /// - Returns: The settling answer (2xx, or an error status that sending again cannot fix).
     /// - Throws: ``RequestFailure`` when the attempts ran out; ``AmbiguousFailure`` when a non-idempotent
     ///   request may have reached the service without an answer; ``ServiceError`` when the run must stop (quota
     ///   spent beyond `max_wait`, service failing, credentials refused); `CancellationError`.
     package func send(_ request: APIRequest) async throws -> APIAnswer {
-        var attempts = 0
-        var renewedToken = false
-        var expiredRenewals = 0
-        var announced = false
-        var lastFailure = ""
+        var attempt = RequestAttempt(isIdempotent: request.isIdempotent, maxAttempts: retry.maxAttempts)
         while true {
             try Task.checkCancellation()
-            let ticket: SendTicket
-            do {
-                ticket = try await limiter.acquire()
-            } catch RateLimiterError.quotaExhausted(let resetIn) {
-                throw ServiceError.quotaExhausted(resetIn: resetIn)
-            }
-            // The shared quota last, so a send it grants leaves at once (never after a local wait, in the next window).
-            let generation: Int?
-            do {
-                generation = try await sharedQuota?.acquire()
-            } catch {
-                limiter.recordNotSent(for: ticket)
-                if case RateLimiterError.quotaExhausted(let resetIn) = error { throw ServiceError.quotaExhausted(resetIn: resetIn) }
-                throw error
-            }
-            var token: String?
-            do {
-                token = try await tokens?.token()
-            } catch {
-                limiter.recordNotSent(for: ticket)
-                throw error
-            }
-            if let beforeFirstSend = request.beforeFirstSend, !announced {
-                announced = true
-                do {
-                    try await beforeFirstSend()
-                } catch {
-                    limiter.recordNotSent(for: ticket)
-                    throw error
-                }
-            }
-            // Last before the request leaves: a worker whose lease ran out while it waited sends nothing.
-            do {
-                try await sendPermit?()
-            } catch {
-                limiter.recordNotSent(for: ticket)
-                throw error
-            }
+            let admission = try await admit(request, firstSend: attempt.takeFirstSend())
             let requestedAt = wallClock.iso8601
             statistics.recordRequest()
-            let outcome = await transport.execute(request, token: token)
-            try Task.checkCancellation()
+            let outcome = await transport.execute(request, token: admission.token)
+            // The limiter hears of every request it let out, before anything that can throw.
+            var answer: (status: Int, headers: HTTPHeaders, body: [UInt8])?
+            let step: RequestAttempt.Step
             switch outcome {
             case .answer(let status, let headers, let body):
                 let observation = observe(headers)
                 let answerClass = GatewayAnswer.classify(status: status, body: body)
-                if answerClass != .rateLimited { try await sharedQuota?.record(observation, sentUnder: generation) }
-                switch answerClass {
-                case .rateLimited:
-                    limiter.recordRateLimit(observation, for: ticket)
-                    try await sharedQuota?.recordRateLimit(observation, sentUnder: generation)
-                    statistics.recordThrottle()
-                    statistics.recordRetry()
-                    logger.debug("rate limited; every worker pauses", metadata: ["http.request": "\(request.label)", "http.status": "\(status)"])
-                    continue
-                case .tokenExpired, .tokenRejected:
-                    limiter.recordAnswer(observation, for: ticket)
-                    // A token that merely expired on its way (a short lifetime, a long wait) is renewed as often as
-                    // that happens, up to the attempts; one refused outright is renewed once.
-                    let expired = answerClass == .tokenExpired
-                    if expired { expiredRenewals += 1 }
-                    let mayRenew = expired ? expiredRenewals <= retry.maxAttempts : !renewedToken
-                    guard let token, let tokens, mayRenew else {
-                        throw ServiceError.credentialsRefused(answer: GatewayAnswer.describe(status: status, body: body))
-                    }
-                    if !expired { renewedToken = true }
-                    tokens.invalidate(token)
-                    statistics.recordRetry()
-                    logger.debug("token rejected; renewing", metadata: ["http.request": "\(request.label)"])
-                    continue
-                case .transient:
-                    limiter.recordAnswer(observation, for: ticket)
-                    attempts += 1
-                    lastFailure = GatewayAnswer.describe(status: status, body: body)
-                    if !request.isIdempotent, status != 503 {
-                        try recordBudget(failed: true)
-                        throw AmbiguousFailure(message: "\(lastFailure), after which the service may or may not have acted on the request", attempts: attempts)
-                    }
-                case .success, .rejected:
-                    limiter.recordAnswer(observation, for: ticket)
-                    attempts += 1
-                    try recordBudget(failed: false)
-                    return APIAnswer(status: status, headers: headers, body: body, attempts: attempts, requestedAt: requestedAt, url: request.url)
+                if answerClass == .rateLimited {
+                    limiter.recordRateLimit(observation, for: admission.ticket)
+                    try await sharedQuota?.recordRateLimit(observation, sentUnder: admission.generation)
+                } else {
+                    limiter.recordAnswer(observation, for: admission.ticket)
+                    try await sharedQuota?.record(observation, sentUnder: admission.generation)
+                }
+                answer = (status, headers, body)
+                step = attempt.answered(answerClass, status: status, canRenewToken: admission.token != nil && tokens != nil) {
+                    GatewayAnswer.describe(status: status, body: body)
                 }
             case .tooLarge(let headers):
-                limiter.recordAnswer(observe(headers), for: ticket)
-                attempts += 1
-                try recordBudget(failed: false)
-                throw RequestFailure(message: "the answer was larger than http.max_body_mb (\(maxBodyBytes >> 20) MiB), so it was not read; raise http.max_body_mb if the service's answers are legitimately this large", attempts: attempts)
+                limiter.recordAnswer(observe(headers), for: admission.ticket)
+                step = attempt.answerTooLarge()
             case .connectionFailed(let failure):
-                limiter.recordNoAnswer(for: ticket)
+                limiter.recordNoAnswer(for: admission.ticket)
                 if let stop = statistics.stopping(for: failure) { throw ServiceError.connection(stop) }
-                attempts += 1
-                lastFailure = failure.message
+                step = attempt.connectionFailed(failure.message)
             case .noAnswer(let description, let mayHaveArrived):
-                limiter.recordNoAnswer(for: ticket)
-                attempts += 1
-                lastFailure = description
-                if !request.isIdempotent, mayHaveArrived {
-                    try recordBudget(failed: true)
-                    throw AmbiguousFailure(message: "\(description); the request may have reached the service", attempts: attempts)
-                }
+                limiter.recordNoAnswer(for: admission.ticket)
+                step = attempt.noAnswer(description, mayHaveArrived: mayHaveArrived)
             }
-            // A transient failure: retry, fail the row, or stop the run.
-            try recordBudget(failed: true)
-            guard attempts < retry.maxAttempts else {
-                throw RequestFailure(message: "\(lastFailure) (gave up after \(attempts) attempts)", attempts: attempts)
+            try Task.checkCancellation()
+            if let failed = step.attemptFailed { try recordBudget(failed: failed) }
+            switch step.action {
+            case .sendAgainAfterRateLimit:
+                statistics.recordThrottle()
+                statistics.recordRetry()
+                logger.debug("rate limited; every worker pauses", metadata: ["http.request": "\(request.label)", "http.status": "\(answer?.status ?? 429)"])
+            case .renewTokenAndSendAgain:
+                if let token = admission.token { tokens?.invalidate(token) }
+                statistics.recordRetry()
+                logger.debug("token rejected; renewing", metadata: ["http.request": "\(request.label)"])
+            case .backOffAndSendAgain(let failures, let lastFailure):
+                let delay = retry.backoff.delay(afterFailures: failures, unitRandom: jitter())
+                logger.debug("transient failure; retrying", metadata: ["http.request": "\(request.label)", "error": "\(lastFailure)", "retry.delay_ms": "\(Int(delay.seconds * 1000))"])
+                try await clock.sleep(for: delay)
+                statistics.recordRetry()
+            case .settle(let attempts):
+                guard let answer else { preconditionFailure("only an answer settles a request") }
+                return APIAnswer(status: answer.status, headers: answer.headers, body: answer.body, attempts: attempts, requestedAt: requestedAt, url: request.url)
+            case .fail(let failure):
+                throw error(for: failure)
             }
-            let delay = retry.backoff.delay(afterFailures: attempts, unitRandom: jitter())
-            logger.debug("transient failure; retrying", metadata: ["http.request": "\(request.label)", "error": "\(lastFailure)", "retry.delay_ms": "\(Int(delay.seconds * 1000))"])
-            try await clock.sleep(for: delay)
-            statistics.recordRetry()
+        }
+    }
+
+    /// What a request needs to leave: the limiter's ticket, the shared quota's grant, the token.
+    private struct Admission {
+        var ticket: SendTicket
+        var generation: Int?
+        var token: String?
+    }
+
+    /// Takes the limiter's ticket, then the shared quota's grant (last of the two, so a send it grants leaves at
+    /// once, never after a local wait in the next window) and the token; runs the request's first-send hook and,
+    /// last, the worker's permit (a worker whose lease ran out while it waited sends nothing). Whatever fails after
+    /// the ticket was taken gives it back: the request was never sent.
+    private func admit(_ request: APIRequest, firstSend: Bool) async throws -> Admission {
+        let ticket: SendTicket
+        do {
+            ticket = try await limiter.acquire()
+        } catch RateLimiterError.quotaExhausted(let resetIn) {
+            throw ServiceError.quotaExhausted(resetIn: resetIn)
+        }
+        do {
+            let generation = try await sharedQuota?.acquire()
+            let token = try await tokens?.token()
+            if firstSend, let beforeFirstSend = request.beforeFirstSend { try await beforeFirstSend() }
+            try await sendPermit?()
+            return Admission(ticket: ticket, generation: generation, token: token)
+        } catch {
+            limiter.recordNotSent(for: ticket)
+            if case RateLimiterError.quotaExhausted(let resetIn) = error { throw ServiceError.quotaExhausted(resetIn: resetIn) }
+            throw error
+        }
+    }
+
+    private func error(for failure: RequestAttempt.Failure) -> any Error {
+        switch failure {
+        case .gaveUp(let lastFailure, let attempts):
+            RequestFailure(message: "\(lastFailure) (gave up after \(attempts) attempts)", attempts: attempts)
+        case .tooLarge(let attempts):
+            RequestFailure(
+                message: "the answer was larger than http.max_body_mb (\(maxBodyBytes >> 20) MiB), so it was not read; raise http.max_body_mb if the service's answers are legitimately this large",
+                attempts: attempts
+            )
+        case .ambiguous(let message, let attempts):
+            AmbiguousFailure(message: message, attempts: attempts)
+        case .credentialsRefused(let answer):
+            ServiceError.credentialsRefused(answer: answer)
         }
     }
 
