@@ -41,11 +41,6 @@ let package = Package(
             pkgConfig: nil,
             providers: [.apt(["libcsv-dev"])]
         ),
-        // stat(2) for the file checks, without `struct stat` in Swift (see its header).
-        .systemLibrary(
-            name: "CFileStatus",
-            path: "Sources/CFileStatus"
-        ),
         // prctl(2) and setrlimit(2) for the process settings made at start (no core dumps).
         .systemLibrary(
             name: "CProcessSafety",
@@ -60,6 +55,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -68,7 +64,6 @@ let package = Package(
             name: "Jobs",
             dependencies: [
                 "CCSV",
-                "CFileStatus",
                 "RateLimiter",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

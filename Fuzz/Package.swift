@@ -27,8 +27,6 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["FuzzDriver"], swiftSettings: swiftSettings),
         // libcsv (symlink to ../Sources/CCSV, the main package's module map).
         .systemLibrary(name: "CCSV"),
-        // stat(2) for ManifestFile's regular-file check (symlink to ../Sources/CFileStatus).
-        .systemLibrary(name: "CFileStatus"),
         // Stands in for swift-crypto: ManifestReader only needs SHA256 (a plain Swift implementation here).
         .target(name: "Crypto", path: "Sources/CryptoShim", swiftSettings: swiftSettings),
         .executableTarget(
@@ -50,7 +48,7 @@ let package = Package(
         .executableTarget(name: "idscan-fuzz", dependencies: ["FuzzSupport"], path: "Sources/IDScanAnswerFuzz", swiftSettings: swiftSettings),
         .executableTarget(
             name: "manifest-fuzz",
-            dependencies: ["FuzzSupport", "CCSV", "CFileStatus", "Crypto", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["FuzzSupport", "CCSV", "Crypto", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/ManifestFuzz",
             swiftSettings: swiftSettings
         ),

@@ -2,12 +2,7 @@ import Foundation
 import Logging
 import Jobs
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemPackage
 
 /// Writes every log event as one JSON object on one line, for log collectors (journald, Loki, CloudWatch):
 ///
@@ -167,30 +162,9 @@ final class StandardErrorLines: Sendable {
     init() {}
 
     func write(_ line: String) {
-        let bytes = Array(line.utf8)
         lock.withLock { _ in
-            bytes.withUnsafeBytes { buffer in
-                guard let base = buffer.baseAddress else { return }
-                var offset = 0
-                while offset < buffer.count {
-                    let written = systemWrite(2, base + offset, buffer.count - offset)
-                    if written > 0 {
-                        offset += written
-                    } else if written < 0, errno == EINTR {
-                        continue
-                    } else {
-                        return  // stderr is closed or broken: the line cannot go anywhere
-                    }
-                }
-            }
+            // A closed or broken stderr: the line cannot go anywhere.
+            _ = try? FileDescriptor.standardError.writeAll(line.utf8)
         }
     }
-}
-
-private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(descriptor, bytes, count)
-    #else
-    Darwin.write(descriptor, bytes, count)
-    #endif
 }
