@@ -258,7 +258,7 @@ import Testing
         #expect(reader.read(1, ManifestCells(values: [uuid2, uuid1])).value == "\(uuid1)/\(uuid2)")
         let bad = reader.read(2, ManifestCells(values: ["a/b", uuid1]))
         #expect(bad.rejectReason?.hasPrefix("Resultaat ") == true, "\(bad.rejectReason ?? "nil")")
-        #expect(job.intakeSettings.contains("transaction_id=Transactie;result_id=Resultaat"))
+        #expect(job.intakeSettings["transaction_id"] == "Transactie" && job.intakeSettings["result_id"] == "Resultaat")
     }
 
     @Test func aMissingColumnIsAManifestError() throws {
@@ -479,9 +479,9 @@ import Testing
         let plain = try job().intakeSettings
         let configured = try job(full).intakeSettings
         #expect(plain != configured)
-        #expect(configured.contains("tasks=document_scan,face_liveness"))
-        #expect(configured.contains("locale=fr-FR"))
-        #expect(configured.contains("expires_in=7200"))
+        #expect(configured["tasks"] == "document_scan,face_liveness")
+        #expect(configured["locale"] == "fr-FR")
+        #expect(configured["expires_in"] == "7200")
     }
 }
 

@@ -182,9 +182,9 @@ public struct JobConfiguration: Sendable {
 extension JobConfiguration {
     /// What this job records of itself in its state (see ``StateProvenance``); `rowSettings` is its job's
     /// ``BatchJob/intakeSettings``.
-    package func provenance(rowSettings: String) -> StateProvenance {
+    package func provenance(rowSettings: IntakeSettings) -> StateProvenance {
         StateProvenance(
-            kind: kind.rawValue, rowSettings: rowSettings, jobFile: jobFile, manifest: manifest,
+            kind: kind.rawValue, rowSettings: rowSettings.stored, jobFile: jobFile, manifest: manifest,
             origins: isEmbeddedSandbox ? [] : StateProvenance.origins(of: [endpoints.base] + (endpoints.token.map { [$0] } ?? [])),
             sandbox: isEmbeddedSandbox
         )

@@ -7,7 +7,7 @@ package protocol BatchJob: Sendable {
     /// results.csv's columns: the header and every row's values come from this one list.
     var resultColumns: [ResultColumn<Result>] { get }
     /// The job settings that change how rows are read; a state made with other settings is not resumed.
-    var intakeSettings: String { get }
+    var intakeSettings: IntakeSettings { get }
     /// Checks the manifest header and answers how to read each data row.
     ///
     /// - Throws: ``ManifestError`` when a column the job needs is missing or ambiguous; ``JobFileError`` when a

@@ -33,7 +33,7 @@ struct ManifestIntake {
                 if let stored {
                     try check(stored, against: current)
                 } else {
-                    guard signature.job == job.intakeSettings else { throw settingsChanged }
+                    if case .changed(let changes) = job.intakeSettings.compared(with: signature.job) { throw settingsChanged(changes) }
                     logger.notice("this state was made before batch-runner recorded where results come from: the origin of its results is unknown; from now on it is \(current.source)")
                 }
                 let sha256: String
@@ -132,8 +132,10 @@ struct ManifestIntake {
         if pruned > 0 { logger.info("removed the oldest archives beyond history_keep", metadata: ["history.removed": "\(pruned)"]) }
     }
 
-    private var settingsChanged: ManifestError {
-        ManifestError("The job's kind or column settings changed since the state \(stateName) was made. Undo the change to resume, or run with --restart to start over.")
+    /// The settings that changed, named where the state's record says which (`title: was "a", now "b"`).
+    private func settingsChanged(_ changes: [String]) -> ManifestError {
+        let which = changes.isEmpty ? "" : " (\(changes.joined(separator: "; ")))"
+        return ManifestError("The job's kind or column settings changed since the state \(stateName) was made\(which). Undo the change to resume, or run with --restart to start over.")
     }
 
     /// Refuses a state another job made, or whose results came from elsewhere than this job sends to: they would
@@ -142,9 +144,11 @@ struct ManifestIntake {
     /// - Throws: ``ManifestError`` (65) saying whose state it is, or where its results came from.
     func check(_ stored: StateProvenance, against current: StateProvenance) throws(ManifestError) {
         if !stored.isSameJob(as: current) {
-            if stored.kind == current.kind, stored.jobFile == current.jobFile { throw settingsChanged }
+            let changes = if case .changed(let changes) = stored.settingsChanges(from: current) { changes } else { [String]() }
+            if stored.kind == current.kind, stored.jobFile == current.jobFile { throw settingsChanged(changes) }
+            let differ = changes.isEmpty ? "" : " (\(changes.joined(separator: "; ")))"
             throw ManifestError(
-                "The state \(stateName) belongs to the \(stored.kind) job \(stored.jobFile) (manifest \(stored.manifest)), not to this \(current.kind) job \(current.jobFile)\(stored.kind == current.kind ? ", whose columns or options differ" : ""). Point `state` (or --state) at this job's own state; that one is left as it is."
+                "The state \(stateName) belongs to the \(stored.kind) job \(stored.jobFile) (manifest \(stored.manifest)), not to this \(current.kind) job \(current.jobFile)\(stored.kind == current.kind ? ", whose columns or options differ\(differ)" : ""). Point `state` (or --state) at this job's own state; that one is left as it is."
             )
         }
         if !stored.isSameSource(as: current) {
@@ -182,7 +186,7 @@ struct ManifestIntake {
                     }
                 }
             )
-            return IntakeSignature(manifestSHA256: scan.sha256, job: intakeSettings)
+            return IntakeSignature(manifestSHA256: scan.sha256, job: intakeSettings.stored)
         }
         do {
             return try await store.replaceIntake(from: stream, duplicateReason: job.duplicateReason)

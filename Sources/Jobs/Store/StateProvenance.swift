@@ -5,7 +5,8 @@ package import Foundation
 /// embedded sandbox. A run of another job, or one that sends elsewhere, must not take these results for its own.
 package struct StateProvenance: Codable, Sendable, Equatable {
     package var kind: String
-    /// The job's ``BatchJob/intakeSettings`` (kind, columns, options that decide how rows are read).
+    /// The job's ``BatchJob/intakeSettings`` (kind, columns, options that decide how rows are read), as
+    /// ``IntakeSettings/stored`` writes it (an earlier release's text in a state that release made).
     package var rowSettings: String
     package var jobFile: String
     package var manifest: String
@@ -40,9 +41,15 @@ package struct StateProvenance: Codable, Sendable, Equatable {
     /// Where the results come from, for messages: `the embedded sandbox` or `https://api-prd.kpn.com:443`.
     package var source: String { sandbox ? "the embedded sandbox" : origins.joined(separator: " and ") }
 
-    /// Whether `other` was made by the same job (kind and row settings); the job file and manifest may move.
-    package func isSameJob(as other: StateProvenance) -> Bool {
-        kind == other.kind && rowSettings == other.rowSettings
+    /// Whether this recorded provenance was made by the `current` job (kind and row settings, compared as
+    /// ``IntakeSettings``, an earlier release's form included); the job file and manifest may move.
+    package func isSameJob(as current: StateProvenance) -> Bool {
+        kind == current.kind && settingsChanges(from: current) == .same
+    }
+
+    /// How the `current` job's row settings differ from those recorded here.
+    package func settingsChanges(from current: StateProvenance) -> IntakeSettings.Comparison {
+        IntakeSettings.compare(recorded: rowSettings, current: current.rowSettings)
     }
 
     /// Whether results recorded under `other` came from where this job sends.

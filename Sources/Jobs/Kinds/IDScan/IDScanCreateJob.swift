@@ -36,11 +36,12 @@ package struct IDScanCreateJob: BatchJob {
         "check whether ID Scan created a transaction for this key, then run with --retry-unknown to create it again"
     }
 
-    package var intakeSettings: String {
-        "idscan-create;key=\(configuration.column("key"));tasks=\(options.tasks.joined(separator: ","));"
-            + "locale=\(options.locale ?? "");mobile_only=\(options.mobileOnly.map(String.init) ?? "");"
-            + "expires_in=\(options.expiresIn.map(String.init) ?? "");return_url=\(options.returnURL ?? "");"
-            + "scan_return_url=\(options.scanReturnURL ?? "")"
+    package var intakeSettings: IntakeSettings {
+        IntakeSettings(kind: "idscan-create", [
+            "key": configuration.column("key"), "tasks": options.tasks.joined(separator: ","), "locale": options.locale ?? "",
+            "mobile_only": options.mobileOnly.map(String.init) ?? "", "expires_in": options.expiresIn.map(String.init) ?? "",
+            "return_url": options.returnURL ?? "", "scan_return_url": options.scanReturnURL ?? "",
+        ])
     }
 
     /// A second row with the same key would create a second transaction for the same customer.

@@ -36,10 +36,12 @@ package struct IDScanReportsJob: BatchJob {
     }
 
     /// The report choice and fields shape every row of the export, so changing them needs `--restart`.
-    package var intakeSettings: String {
-        "idscan-reports;transaction_id=\(configuration.column("transaction_id"));result_id=\(configuration.column("result_id"));"
-            + "report=\(options.report.rawValue);fallback=\(options.fallbackToSimple);"
-            + "fields=\(options.resultFields.joined(separator: ","));images=\(options.images)"
+    package var intakeSettings: IntakeSettings {
+        IntakeSettings(kind: "idscan-reports", [
+            "transaction_id": configuration.column("transaction_id"), "result_id": configuration.column("result_id"),
+            "report": options.report.rawValue, "fallback": "\(options.fallbackToSimple)",
+            "fields": options.resultFields.joined(separator: ","), "images": "\(options.images)",
+        ])
     }
 
     package var fileFolders: [String] { ["reports", "images"] }

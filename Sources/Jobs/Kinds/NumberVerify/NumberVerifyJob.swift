@@ -29,8 +29,8 @@ package struct NumberVerifyJob: BatchJob {
         ]
     }
 
-    package var intakeSettings: String {
-        "number-verify;msisdn=\(configuration.column("msisdn"));key=\(configuration.columns["key"] ?? "")"
+    package var intakeSettings: IntakeSettings {
+        IntakeSettings(kind: "number-verify", ["msisdn": configuration.column("msisdn"), "key": configuration.columns["key"] ?? ""])
     }
 
     package func rowReader(header: ManifestHeader) throws -> RowReader {

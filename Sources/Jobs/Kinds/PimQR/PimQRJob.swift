@@ -26,11 +26,12 @@ package struct PimQRJob: BatchJob {
         ]
     }
 
-    package var intakeSettings: String {
+    package var intakeSettings: IntakeSettings {
         let pim = configuration.pim
-        return "pim-qr;key=\(configuration.column("key"));redirect=\(pim.redirect);title=\(pim.title);"
-            + "description=\(pim.description);attributes=\(pim.attributes.joined(separator: ","));"
-            + "size=\(pim.width)x\(pim.height)"
+        return IntakeSettings(kind: "pim-qr", [
+            "key": configuration.column("key"), "redirect": "\(pim.redirect)", "title": pim.title, "description": pim.description,
+            "attributes": pim.attributes.joined(separator: ","), "size": "\(pim.width)x\(pim.height)",
+        ])
     }
 
     /// Two keys whose file names are the same, or differ only in letter case (which case-insensitive drives such as
