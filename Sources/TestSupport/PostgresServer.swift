@@ -74,7 +74,7 @@ package final class PostgresServer: @unchecked Sendable {
 
     /// Stops the server at once (as a crash would; what was committed stays).
     package func stop() {
-        try? asPostgres("pg_ctl", "-D", folder + "/data", "-m", "immediate", "-w", "stop")
+        _ = try? asPostgres("pg_ctl", "-D", folder + "/data", "-m", "immediate", "-w", "stop")
     }
 
     /// The server's processes: the postmaster and every child (backends, checkpointer, walwriter, ...).

@@ -1,0 +1,1 @@
+../../../Sources/RateLimiter/RecentInstants.swift
