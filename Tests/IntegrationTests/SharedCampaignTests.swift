@@ -121,7 +121,9 @@ extension EndToEnd {
                 $0.sendsQuotaHeaders = false
             }
             let server = try PostgresServer.shared()
-            let campaign = try SharedCampaign(server: server, body: Self.numberVerifyBody(sandbox.origin, concurrency: 4))
+            // A lease of 15 s: this test is about the learner, and the CPU-bound simulation suites run beside it on two
+            // cores (once all three workers missed a 3-s lease together).
+            let campaign = try SharedCampaign(server: server, lease: "15s", body: Self.numberVerifyBody(sandbox.origin, concurrency: 4))
             try campaign.workspace.writeManifest(Manifests.numbers(count: count))
             let workers = try (1...3).map { try campaign.start(worker: $0, credentials: sandbox.credentials) }
             for worker in workers {
