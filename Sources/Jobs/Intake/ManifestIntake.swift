@@ -134,8 +134,12 @@ struct ManifestIntake {
 
     /// The settings that changed, named where the state's record says which (`title: was "a", now "b"`).
     private func settingsChanged(_ changes: [String]) -> ManifestError {
-        let which = changes.isEmpty ? "" : " (\(changes.joined(separator: "; ")))"
-        return ManifestError("The job's kind or column settings changed since the state \(stateName) was made\(which). Undo the change to resume, or run with --restart to start over.")
+        ManifestError("The job's kind or column settings changed since the state \(stateName) was made\(Self.naming(changes)). Undo the change to resume, or run with --restart to start over.")
+    }
+
+    /// ` (title: was "a", now "b"; ...)`, or nothing when the state's record does not say which settings changed.
+    private static func naming(_ changes: [String]) -> String {
+        changes.isEmpty ? "" : " (\(changes.joined(separator: "; ")))"
     }
 
     /// Refuses a state another job made, or whose results came from elsewhere than this job sends to: they would
@@ -146,9 +150,8 @@ struct ManifestIntake {
         if !stored.isSameJob(as: current) {
             let changes = if case .changed(let changes) = stored.settingsChanges(from: current) { changes } else { [String]() }
             if stored.kind == current.kind, stored.jobFile == current.jobFile { throw settingsChanged(changes) }
-            let differ = changes.isEmpty ? "" : " (\(changes.joined(separator: "; ")))"
             throw ManifestError(
-                "The state \(stateName) belongs to the \(stored.kind) job \(stored.jobFile) (manifest \(stored.manifest)), not to this \(current.kind) job \(current.jobFile)\(stored.kind == current.kind ? ", whose columns or options differ\(differ)" : ""). Point `state` (or --state) at this job's own state; that one is left as it is."
+                "The state \(stateName) belongs to the \(stored.kind) job \(stored.jobFile) (manifest \(stored.manifest)), not to this \(current.kind) job \(current.jobFile)\(stored.kind == current.kind ? ", whose columns or options differ\(Self.naming(changes))" : ""). Point `state` (or --state) at this job's own state; that one is left as it is."
             )
         }
         if !stored.isSameSource(as: current) {

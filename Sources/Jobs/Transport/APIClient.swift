@@ -150,7 +150,7 @@ package final class APIClient: Sendable {
                     try await sharedQuota?.record(observation, sentUnder: admission.generation)
                 }
                 answer = (status, headers, body)
-                step = attempt.answered(answerClass, status: status, canRenewToken: admission.token != nil && tokens != nil) {
+                step = attempt.answered(answerClass, status: status, canRenewToken: admission.token != nil) {
                     GatewayAnswer.describe(status: status, body: body)
                 }
             case .tooLarge(let headers):
